@@ -1,0 +1,230 @@
+"""The cross-product blocks of [Z X y], built once per model and never again per theta.
+
+The random-effects terms are reordered so that the term with the most random effects
+comes first (the "lead" term). Its diagonal block is block-diagonal (one S x S block per
+level) and is eliminated analytically; everything else (the other terms, X and y) forms
+the dense "rest" block. The blocks are sums over rows, so they can be accumulated chunk
+by chunk (:class:`CrossProductAccumulator`); no n x q matrix is ever formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from mixed_models.core.covariance import CovarianceStructure
+
+# The lead-to-rest block is kept dense below this many entries or above this density.
+_DENSE_ENTRIES = 250_000
+_DENSE_FRACTION = 0.25
+
+
+@dataclass(frozen=True, eq=False)
+class TermData:
+    """One random-effects term as arrays: level codes, per-row z values, covariance.
+
+    Attributes
+    ----------
+    codes
+        Level index (0 .. n_levels-1) of each row.
+    z
+        Array of shape (n, S): the row's values of the term's S columns.
+    n_levels
+        Number of levels of the grouping factor.
+    covariance
+        Pattern of the term's relative covariance factor.
+    """
+
+    codes: np.ndarray
+    z: np.ndarray
+    n_levels: int
+    covariance: CovarianceStructure
+
+    @property
+    def size(self) -> int:
+        """S, the number of random effects per level."""
+        return self.z.shape[1]
+
+    @property
+    def q(self) -> int:
+        """Number of random effects of the term (levels x columns)."""
+        return self.n_levels * self.size
+
+
+@dataclass(eq=False)
+class CrossProducts:
+    """A = [Z X y]' W [Z X y] in the blocks the factorization needs.
+
+    Attributes
+    ----------
+    order
+        Term indices in factorization order; ``order[0]`` is the lead term.
+    terms
+        The terms in the caller's order (their codes are kept for post-fit work).
+    a11
+        Lead term's diagonal block, shape (levels, S, S).
+    ax1
+        [X y]' W Z_lead, shape (p + 1, q_lead).
+    ar1
+        Z_rest' W Z_lead: a CSR matrix whose stored pattern is complete in blocks of
+        S_lead columns per (row, level) pair, or a dense array when small or dense.
+    avv
+        The rest block [Z_rest X y]' W [Z_rest X y], dense, symmetric.
+    rest_offsets
+        Offset of each rest term (in ``order[1:]`` order) within the rest block.
+    n_obs, n_fixed, sum_log_weights
+        n, p (rank of X) and sum(log(w)).
+    """
+
+    order: list[int]
+    terms: list[TermData]
+    a11: np.ndarray
+    ax1: np.ndarray
+    ar1: sp.csr_matrix | np.ndarray
+    avv: np.ndarray
+    rest_offsets: list[int]
+    n_obs: int
+    n_fixed: int
+    sum_log_weights: float
+    ar1_level: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+
+    @property
+    def lead(self) -> TermData:
+        """The term eliminated first."""
+        return self.terms[self.order[0]]
+
+    @property
+    def rest(self) -> list[TermData]:
+        """The other terms, in factorization order."""
+        return [self.terms[i] for i in self.order[1:]]
+
+    @property
+    def q_rest(self) -> int:
+        """Number of random effects outside the lead term."""
+        return sum(t.q for t in self.rest)
+
+
+def factorization_order(terms: list[TermData]) -> list[int]:
+    """Terms sorted by number of random effects, largest first (stable)."""
+    return sorted(range(len(terms)), key=lambda i: -terms[i].q)
+
+
+def _sparse_z(term: TermData, zw: np.ndarray) -> sp.csr_matrix:
+    """Z of one term (n x q) as a sparse matrix; S nonzeros per row."""
+    n, size = zw.shape
+    cols = (term.codes[:, None] * size + np.arange(size)).ravel()
+    rows = np.repeat(np.arange(n), size)
+    return sp.csr_matrix((zw.ravel(), (rows, cols)), shape=(n, term.q))
+
+
+class CrossProductAccumulator:
+    """Sums the cross-product blocks over chunks of rows.
+
+    Parameters
+    ----------
+    terms
+        Every random-effects term; only its covariance, size and n_levels are read
+        here, and the codes and z of each chunk are passed to :meth:`add`.
+    n_fixed
+        Number of columns of X.
+    """
+
+    def __init__(self, terms: list[TermData], n_fixed: int):
+        self.terms = terms
+        self.order = factorization_order(terms)
+        self.p = n_fixed
+        lead = terms[self.order[0]]
+        self.rest_offsets = list(np.cumsum([0] + [terms[i].q for i in self.order[1:]])[:-1])
+        self.q_rest = sum(terms[i].q for i in self.order[1:])
+        m = self.q_rest + n_fixed + 1
+        self.a11 = np.zeros((lead.n_levels, lead.size, lead.size))
+        self.ax1 = np.zeros((n_fixed + 1, lead.q))
+        self.avv = np.zeros((m, m))
+        self.pair_keys: list[np.ndarray] = []
+        self.pair_vals: list[np.ndarray] = []
+        self.n_obs = 0
+        self.sum_log_weights = 0.0
+
+    def add(self, codes: list[np.ndarray], z: list[np.ndarray], x: np.ndarray,
+            y: np.ndarray, weights: np.ndarray | None = None) -> None:
+        """Add the contribution of one chunk of rows.
+
+        ``codes`` and ``z`` hold one array per term, in the order given at construction.
+        ``y`` has the offset already subtracted.
+        """
+        n = len(y)
+        sw = np.ones(n) if weights is None else np.sqrt(weights)
+        if weights is not None:
+            self.sum_log_weights += float(np.sum(np.log(weights)))
+        self.n_obs += n
+        xy = np.column_stack([x, y]) * sw[:, None]
+        chunk_terms = [TermData(c, zz, t.n_levels, t.covariance)
+                       for c, zz, t in zip(codes, z, self.terms)]
+        zw = [t.z * sw[:, None] for t in chunk_terms]
+        lead_i = self.order[0]
+        lead, zl = chunk_terms[lead_i], zw[lead_i]
+        for s in range(lead.size):
+            for t in range(lead.size):
+                self.a11[:, s, t] += np.bincount(lead.codes, zl[:, s] * zl[:, t], lead.n_levels)
+        z_lead = _sparse_z(lead, zl)
+        self.ax1 += (z_lead.T @ xy).T
+        self._add_rest(chunk_terms, zw, xy, lead, zl)
+
+    def _add_rest(self, chunk_terms, zw, xy, lead, zl) -> None:
+        qr = self.q_rest
+        rest = [(chunk_terms[i], zw[i], off) for i, off in zip(self.order[1:], self.rest_offsets)]
+        zr = [_sparse_z(t, w) for t, w, _ in rest]
+        self.avv[qr:, qr:] += xy.T @ xy
+        for (t, _, off), zi in zip(rest, zr):
+            block = (zi.T @ xy).T
+            self.avv[qr:, off:off + t.q] += block
+            self.avv[off:off + t.q, qr:] += block.T
+            for (u, _, off2), zj in zip(rest, zr):
+                self.avv[off:off + t.q, off2:off2 + u.q] += (zi.T @ zj).toarray()
+        for t, w, off in rest:
+            for s in range(t.size):
+                rows = off + t.codes * t.size + s
+                self.pair_keys.append(rows.astype(np.int64) * lead.n_levels + lead.codes)
+                self.pair_vals.append(w[:, s:s + 1] * zl)
+
+    def finish(self) -> CrossProducts:
+        """The accumulated blocks, with the lead-to-rest block in its final storage."""
+        ar1, levels = self._lead_rest_block()
+        return CrossProducts(
+            order=self.order, terms=self.terms, a11=self.a11, ax1=self.ax1, ar1=ar1,
+            avv=self.avv, rest_offsets=self.rest_offsets, n_obs=self.n_obs,
+            n_fixed=self.p, sum_log_weights=self.sum_log_weights, ar1_level=levels,
+        )
+
+    def _lead_rest_block(self):
+        lead = self.terms[self.order[0]]
+        size, nlev = lead.size, lead.n_levels
+        if not self.pair_keys:
+            return np.zeros((0, lead.q)), np.zeros(0, dtype=np.intp)
+        keys, inverse = np.unique(np.concatenate(self.pair_keys), return_inverse=True)
+        vals = np.concatenate(self.pair_vals)
+        data = np.zeros((len(keys), size))
+        for s in range(size):
+            data[:, s] = np.bincount(inverse, vals[:, s], len(keys))
+        rows, levels = keys // nlev, (keys % nlev).astype(np.intp)
+        indptr = np.searchsorted(rows, np.arange(self.q_rest + 1))
+        indices = (levels[:, None] * size + np.arange(size)).ravel()
+        block = sp.csr_matrix((data.ravel(), indices, np.asarray(indptr) * size),
+                              shape=(self.q_rest, lead.q))
+        if block.shape[0] * block.shape[1] <= _DENSE_ENTRIES or \
+                block.nnz >= _DENSE_FRACTION * block.shape[0] * block.shape[1]:
+            return block.toarray(), levels
+        return block, levels
+
+
+def cross_products(terms: list[TermData], x: np.ndarray, y: np.ndarray,
+                   weights: np.ndarray | None = None, chunk_rows: int = 1_000_000) -> CrossProducts:
+    """Build every block from in-memory arrays, ``chunk_rows`` rows at a time."""
+    acc = CrossProductAccumulator(terms, x.shape[1])
+    for start in range(0, max(len(y), 1), chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        acc.add([t.codes[rows] for t in terms], [t.z[rows] for t in terms], x[rows], y[rows],
+                None if weights is None else weights[rows])
+    return acc.finish()

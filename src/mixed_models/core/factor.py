@@ -1,0 +1,181 @@
+"""The blocked Cholesky factor of the augmented PLS system, updated for each theta.
+
+With Lambda-tilde = blockdiag(Lambda, I) and Omega = Lambda-tilde' A Lambda-tilde +
+diag(I_q, 0), the lead term's block of Omega is block-diagonal and is factored level by
+level. Eliminating it leaves the dense Schur complement of the rest block:
+
+    S = Lambda_v' (A_vv - A_v1 D A_1v) Lambda_v + diag(I_{q_rest}, 0),
+    D = Lambda_1 Omega_11^{-1} Lambda_1'   (block-diagonal),
+
+whose Cholesky factor carries log|L|^2 for the rest terms, log|R_X|^2 and, in its last
+diagonal entry, the square root of the penalized residual sum of squares. Nothing here
+depends on the number of rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf
+
+from mixed_models.core.crossprod import CrossProducts
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+class BlockedCholesky:
+    """Holds the cross-products of a model and factors Omega(theta) on request.
+
+    Parameters
+    ----------
+    cp
+        The model's cross-product blocks.
+
+    Notes
+    -----
+    ``theta`` is given in the terms' own order (the order of ``cp.terms``), each
+    term's slice column-major over its lambda pattern.
+    """
+
+    def __init__(self, cp: CrossProducts):
+        self.cp = cp
+        sizes = [t.covariance.n_theta for t in cp.terms]
+        starts = np.cumsum([0] + sizes)
+        self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        self.n_theta = int(starts[-1])
+        self.rest_scalar = [t.size == 1 for t in cp.rest]
+        self.lead_omega: np.ndarray | None = None
+        self.lead_chol: np.ndarray | None = None
+        self.rest_factor: np.ndarray | None = None
+        self.logdet_lead = 0.0
+
+    def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
+        """lambda of every term, in the terms' own order."""
+        return [t.covariance.lam(theta[s]) for t, s in zip(self.cp.terms, self.theta_slices)]
+
+    def update(self, theta: np.ndarray) -> bool:
+        """Factor Omega(theta). Returns False when it is not positive definite."""
+        lams = self.lambdas(np.asarray(theta, dtype=float))
+        lam1 = lams[self.cp.order[0]]
+        c = self._factor_lead(lam1)
+        if c is None:
+            return False
+        schur = self._schur(c)
+        self._scale_rest(schur, [lams[i] for i in self.cp.order[1:]])
+        qr = self.cp.q_rest
+        schur[np.arange(qr), np.arange(qr)] += 1.0
+        # The transpose of a C-ordered array is Fortran-ordered: LAPACK factors in place.
+        upper, info = dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
+        if info != 0 and info != schur.shape[0]:
+            return False
+        self.rest_factor = upper.T
+        if info == schur.shape[0]:  # y in the span of X: zero residual
+            self.rest_factor[-1, -1] = 0.0
+        return True
+
+    def _factor_lead(self, lam1: np.ndarray) -> np.ndarray | None:
+        """Factor the lead block; return C with D = C C' (per level)."""
+        a11 = self.cp.a11
+        if lam1.shape[0] == 1:
+            omega = a11[:, 0, 0] * lam1[0, 0] ** 2 + 1.0
+            self.lead_omega = omega
+            self.logdet_lead = float(np.sum(np.log(omega)))
+            return (lam1[0, 0] / np.sqrt(omega))[:, None, None]
+        omega = lam1.T @ a11 @ lam1
+        idx = np.arange(lam1.shape[0])
+        omega[:, idx, idx] += 1.0
+        try:
+            chol = np.linalg.cholesky(omega)
+        except np.linalg.LinAlgError:
+            return None
+        self.lead_omega, self.lead_chol = omega, chol
+        self.logdet_lead = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2))))
+        # C_l = lam1 L_l^{-T}, from L_l C_l' = lam1'
+        return np.swapaxes(np.linalg.solve(chol, np.broadcast_to(lam1.T, omega.shape)), 1, 2)
+
+    def _schur(self, c: np.ndarray) -> np.ndarray:
+        """A_vv - (A_v1 C)(A_v1 C)' as a new dense array."""
+        cp = self.cp
+        size, nlev = cp.a11.shape[1], cp.a11.shape[0]
+        gx = np.einsum("pls,lst->plt", cp.ax1.reshape(-1, nlev, size), c).reshape(cp.ax1.shape)
+        schur = cp.avv.copy()
+        qr = cp.q_rest
+        schur[qr:, qr:] -= gx @ gx.T
+        if qr == 0:
+            return schur
+        gr = self._lead_rest_product(c)
+        if sp.issparse(gr):
+            krr = (gr @ gr.T).toarray()
+            kxr = (gr @ gx.T).T
+        else:
+            krr = gr @ gr.T
+            kxr = gx @ gr.T
+        schur[:qr, :qr] -= krr
+        schur[qr:, :qr] -= kxr
+        schur[:qr, qr:] -= kxr.T
+        return schur
+
+    def _lead_rest_product(self, c: np.ndarray):
+        cp = self.cp
+        size, nlev = cp.a11.shape[1], cp.a11.shape[0]
+        ar1 = cp.ar1
+        if not sp.issparse(ar1):
+            return np.einsum("rls,lst->rlt", ar1.reshape(-1, nlev, size), c).reshape(ar1.shape)
+        data = ar1.data.reshape(-1, size)
+        if size == 1:
+            gdata = data[:, 0] * c[cp.ar1_level, 0, 0]
+        else:
+            gdata = np.einsum("bs,bst->bt", data, c[cp.ar1_level]).ravel()
+        return sp.csr_matrix((gdata, ar1.indices, ar1.indptr), shape=ar1.shape)
+
+    def _scale_rest(self, schur: np.ndarray, lams: list[np.ndarray]) -> None:
+        """schur <- Lambda_v' schur Lambda_v, term by term (X and y rows are unscaled)."""
+        m = schur.shape[0]
+        scale = np.ones(m)
+        for term, off, lam in zip(self.cp.rest, self.cp.rest_offsets, lams):
+            if term.size == 1:
+                scale[off:off + term.q] = lam[0, 0]
+                continue
+            cols = slice(off, off + term.q)
+            block = schur[:, cols].reshape(m, term.n_levels, term.size) @ lam
+            schur[:, cols] = block.reshape(m, term.q)
+            rows = schur[cols, :].reshape(term.n_levels, term.size, m)
+            schur[cols, :] = (lam.T @ rows).reshape(term.q, m)
+        if any(self.rest_scalar):
+            schur *= scale[:, None]
+            schur *= scale[None, :]
+
+    # --- quantities read off the factor -------------------------------------------
+
+    def logdet_random(self) -> float:
+        """log |L_theta|^2 (random-effects part of the factor)."""
+        qr = self.cp.q_rest
+        diag = np.diagonal(self.rest_factor)[:qr]
+        return self.logdet_lead + 2.0 * float(np.sum(np.log(diag)))
+
+    def logdet_fixed(self) -> float:
+        """log |R_X|^2."""
+        qr, p = self.cp.q_rest, self.cp.n_fixed
+        diag = np.diagonal(self.rest_factor)[qr:qr + p]
+        return 2.0 * float(np.sum(np.log(diag)))
+
+    def pwrss(self) -> float:
+        """Penalized weighted residual sum of squares at the conditional optimum."""
+        return float(self.rest_factor[-1, -1] ** 2)
+
+
+def profiled_objective(factor: BlockedCholesky, reml: bool, sigma: float | None = None) -> float:
+    """The profiled deviance (ML) or REML criterion at the factor's current theta.
+
+    With ``sigma`` given, the residual SD is held at that value instead of profiled.
+    """
+    cp = factor.cp
+    n, p = cp.n_obs, cp.n_fixed
+    nu = n - p if reml else n
+    logdet = factor.logdet_random() + (factor.logdet_fixed() if reml else 0.0)
+    pwrss = factor.pwrss()
+    if sigma is not None:
+        return nu * (LOG_2PI + 2 * np.log(sigma)) + logdet + pwrss / sigma**2 - cp.sum_log_weights
+    if pwrss <= 0.0:
+        return -np.inf
+    return logdet + nu * (1.0 + LOG_2PI + np.log(pwrss / nu)) - cp.sum_log_weights

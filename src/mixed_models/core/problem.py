@@ -1,0 +1,148 @@
+"""The numeric LMM problem: arrays in, profiled objective and estimates out.
+
+This is the only object the model layer needs from the core. It knows nothing of data
+frames or names; theta is in the terms' own order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from mixed_models.core.crossprod import TermData, cross_products
+from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
+from mixed_models.core.solve import Estimates, conditional_covariances, estimates
+
+
+class LmmProblem:
+    """A linear mixed model as arrays, ready to be optimized over theta.
+
+    Parameters
+    ----------
+    terms
+        The random-effects terms.
+    x
+        n x p fixed-effects matrix of full column rank.
+    y
+        Response (n,).
+    weights
+        Prior (precision) weights, or None.
+    offset
+        Known part of the linear predictor, or None.
+    reml
+        Optimize the REML criterion (True) or the ML deviance.
+    sigma
+        A known residual SD (then it is not estimated), or None.
+    """
+
+    def __init__(self, terms: list[TermData], x: np.ndarray, y: np.ndarray,
+                 weights: np.ndarray | None = None, offset: np.ndarray | None = None,
+                 reml: bool = True, sigma: float | None = None):
+        self.terms = terms
+        self.x = x
+        self.y = y
+        self.weights = weights
+        self.offset = offset
+        self.reml = reml
+        self.sigma = sigma
+        y_adj = y if offset is None else y - offset
+        self.cp = cross_products(terms, x, y_adj, weights)
+        self.factor = BlockedCholesky(self.cp)
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations."""
+        return len(self.y)
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed-effects columns (the rank of X)."""
+        return self.x.shape[1]
+
+    @property
+    def n_theta(self) -> int:
+        """Number of covariance parameters."""
+        return self.factor.n_theta
+
+    def diagonal_mask(self) -> np.ndarray:
+        """Which theta entries sit on a lambda diagonal (bounded below by zero)."""
+        return np.concatenate([t.covariance.diagonal_mask() for t in self.terms])
+
+    def lower_bounds(self) -> np.ndarray:
+        """lme4's bounds: 0 for diagonal entries, -inf otherwise."""
+        return np.concatenate([t.covariance.lower_bounds() for t in self.terms])
+
+    def start(self) -> np.ndarray:
+        """lme4's starting theta (a variance-ratio start for intercept-only terms)."""
+        theta = np.concatenate([t.covariance.initial() for t in self.terms])
+        ratio = self._variance_ratio_start()
+        return theta if ratio is None else ratio
+
+    def _variance_ratio_start(self) -> np.ndarray | None:
+        if not all(t.size == 1 and np.all(t.z == 1.0) for t in self.terms) or len(self.y) < 2:
+            return None
+        y = self.y
+        spread = []
+        for t in self.terms:
+            means = np.bincount(t.codes, y, t.n_levels) / np.bincount(t.codes, None, t.n_levels)
+            spread.append(np.var(means[t.codes], ddof=1))
+        resid = np.var(y, ddof=1) - sum(spread)
+        if not resid > 0:
+            return None
+        return np.sqrt(np.array(spread) / resid)
+
+    def rectify(self, theta: np.ndarray) -> np.ndarray:
+        """The equivalent theta with non-negative lambda diagonals."""
+        return np.concatenate([t.covariance.rectify(theta[s]) for t, s
+                               in zip(self.terms, self.factor.theta_slices)])
+
+    def objective(self, theta: np.ndarray) -> float:
+        """REML criterion or ML deviance at theta; inf where it is undefined."""
+        return self._evaluate(self.factor, theta)
+
+    def _evaluate(self, factor: BlockedCholesky, theta: np.ndarray) -> float:
+        if not factor.update(theta):
+            return np.inf
+        return profiled_objective(factor, self.reml, self.sigma)
+
+    def detached_objective(self) -> Callable[[np.ndarray], float]:
+        """The objective with a factor of its own, so calls leave the fit untouched."""
+        factor = BlockedCholesky(self.cp)
+        return lambda theta: self._evaluate(factor, np.asarray(theta, dtype=float))
+
+    def optimize(self, settings: OptimizerSettings | None = None,
+                 start: np.ndarray | None = None) -> OptimizationResult:
+        """Minimize the objective; the factor is left at the optimum."""
+        theta0 = self.start() if start is None else np.asarray(start, dtype=float)
+        result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
+                                settings)
+        result.objective = self.objective(result.final)
+        return result
+
+    def estimates(self, theta: np.ndarray) -> Estimates:
+        """beta, u, b at theta (refactors first)."""
+        if not self.factor.update(theta):
+            raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
+        return estimates(self.factor, np.asarray(theta, dtype=float))
+
+    def sigma2(self, est: Estimates) -> float:
+        """Residual variance: the known one, or pwrss over n (ML) or n - p (REML)."""
+        if self.sigma is not None:
+            return self.sigma**2
+        return est.pwrss / (self.n_obs - self.n_fixed if self.reml else self.n_obs)
+
+    def conditional_covariances(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Per term, (levels, S, S) covariance blocks of b given y, without sigma^2."""
+        self.factor.update(theta)
+        return conditional_covariances(self.factor, np.asarray(theta, dtype=float))
+
+    def random_part(self, b: list[np.ndarray], terms: list[TermData] | None = None) -> np.ndarray:
+        """Z b, row by row; levels coded -1 contribute nothing."""
+        terms = self.terms if terms is None else terms
+        out = np.zeros(len(terms[0].codes))
+        for term, b_i in zip(terms, b):
+            known = term.codes >= 0
+            out[known] += np.einsum("ns,ns->n", term.z[known], b_i[term.codes[known]])
+        return out

@@ -1,0 +1,61 @@
+"""From a parsed formula and a data frame to the matrices of a mixed model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixed_models.design.fixed import FixedDesign, fixed_design, response_vector
+from mixed_models.design.frame import ModelFrame, model_frame
+from mixed_models.design.random import RandomDesign, random_designs
+from mixed_models.formula.terms import ParsedFormula
+
+__all__ = ["ModelDesign", "RandomDesign", "FixedDesign", "ModelFrame", "build_design"]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelDesign:
+    """Everything the model needs from the data, as arrays with their labels.
+
+    Attributes
+    ----------
+    parsed
+        The parsed formula.
+    frame
+        The complete rows of the model's columns.
+    y
+        The response.
+    fixed
+        The fixed-effects matrix and its names.
+    random
+        One term per grouping factor, sorted by number of levels (largest first, as
+        lme4 orders its terms; ties keep formula order).
+    """
+
+    parsed: ParsedFormula
+    frame: ModelFrame
+    y: np.ndarray
+    fixed: FixedDesign
+    random: list[RandomDesign]
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """Prior weights of the kept rows."""
+        return self.frame.weights
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        """Offset of the kept rows."""
+        return self.frame.offset
+
+
+def build_design(parsed: ParsedFormula, data: object, weights: object = None,
+                 offset: object = None, na_action: str = "drop") -> ModelDesign:
+    """Evaluate the formula on the data."""
+    frame = model_frame(parsed, data, weights, offset, na_action)
+    y = response_vector(parsed, frame.data)
+    fixed = fixed_design(parsed, frame.data)
+    random = random_designs(parsed, frame.data)
+    random = sorted(random, key=lambda r: -r.n_levels)
+    return ModelDesign(parsed, frame, y, fixed, random)

@@ -1,0 +1,132 @@
+"""The response and the fixed-effects matrix, built by formulaic.
+
+Treatment contrasts with the first level of the sorted levels (or the first category
+of a pandas categorical) as the baseline, as in R. Aliased columns are found by a
+LINPACK-style sequential test (the same columns R's ``qr(X, tol = 1e-7)`` keeps, i.e.
+later columns are dropped in favour of earlier ones) and removed with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.errors import FormulaicError
+from formulaic.model_spec import ModelSpec
+
+from mixed_models.design.names import gem_names
+from mixed_models.errors import DataError, FormulaError, RankDeficiencyWarning
+from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
+from mixed_models.formula.terms import ParsedFormula
+
+RANK_TOL = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class FixedDesign:
+    """The fixed-effects matrix with aliased columns removed.
+
+    Attributes
+    ----------
+    matrix
+        n x p array of the kept columns.
+    names
+        Names of the kept columns (the gem's vocabulary).
+    dropped
+        Names of the aliased columns that were removed.
+    kept
+        Indices of the kept columns among all the columns formulaic made.
+    spec
+        formulaic's model spec, to build the same columns on new data.
+    """
+
+    matrix: np.ndarray
+    names: list[str]
+    dropped: list[str]
+    kept: np.ndarray
+    spec: ModelSpec
+
+    def for_data(self, data: pd.DataFrame) -> np.ndarray:
+        """The kept columns evaluated on new data (same coding as the fit)."""
+        mm = self.spec.get_model_matrix(data, na_action="ignore")
+        return np.asarray(mm, dtype=float)[:, self.kept]
+
+
+def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int):
+    """Run formulaic on ``text``, turning its errors into FormulaError/DataError."""
+    try:
+        return model_matrix(text, data, na_action="ignore")
+    except FormulaicError as exc:
+        position = formulaic_error_position(str(exc))
+        raise FormulaError(
+            formulaic_error_reason(str(exc)), formula,
+            None if position is None else offset + position,
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
+
+
+def response_vector(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray:
+    """The response as floats; refuses text and categorical responses."""
+    start = parsed.formula.index(parsed.response)
+    column = parsed.response
+    if column in data.columns and not _is_numeric(data[column]):
+        raise DataError(
+            f"the response '{column}' must be numeric, got values of type "
+            f"{data[column].dtype} such as {data[column].iloc[0]!r}"
+        )
+    mm = evaluate(f"{parsed.response} ~ 1", data, parsed.formula, start)
+    lhs = np.asarray(mm.lhs, dtype=float)
+    if lhs.shape[1] != 1:
+        raise DataError(
+            f"the response '{parsed.response}' must be one numeric column; it gives "
+            f"{lhs.shape[1]} columns ({list(mm.lhs.columns)})"
+        )
+    return lhs[:, 0]
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(series))
+
+
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
+    """Build X from the fixed part of the formula and drop aliased columns."""
+    text = parsed.fixed if parsed.fixed.strip() else "1"
+    mm = evaluate(text, data, parsed.formula, parsed.fixed_offset)
+    matrix = np.asarray(mm, dtype=float)
+    names = gem_names([str(c) for c in mm.columns])
+    kept = independent_columns(matrix)
+    dropped = [n for i, n in enumerate(names) if i not in set(kept)]
+    if dropped:
+        warnings.warn(
+            f"fixed-effect model matrix is rank deficient: dropping {len(dropped)} "
+            f"column(s) {dropped} that are linear combinations of earlier columns",
+            RankDeficiencyWarning, stacklevel=4,
+        )
+    return FixedDesign(matrix[:, kept], [names[i] for i in kept], dropped,
+                       np.asarray(kept, dtype=np.intp), mm.model_spec)
+
+
+def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
+    """Indices of the columns kept by a sequential (LINPACK-style) rank test.
+
+    A column is dropped when its component orthogonal to the columns kept before it
+    has a norm below ``tol`` times its own norm.
+    """
+    basis = np.zeros((x.shape[0], 0))
+    kept = []
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        norm = np.linalg.norm(col)
+        if norm == 0.0:
+            continue
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)  # twice is enough (Kahan-Parlett)
+        rnorm = np.linalg.norm(resid)
+        if rnorm > tol * norm:
+            kept.append(j)
+            basis = np.column_stack([basis, resid / rnorm])
+    return kept

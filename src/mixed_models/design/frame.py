@@ -1,0 +1,183 @@
+"""From the user's data frame to the rows and columns a model uses.
+
+Any eager or lazy frame narwhals understands (pandas, polars, ...) is accepted; the user's
+frame is never modified. Rows with a missing value in a column the model uses are
+dropped (``na_action="drop"``) or refused (``"raise"``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula
+from formulaic.errors import FormulaicError
+
+from mixed_models.errors import DataError, DataTypeError, FormulaError, MissingColumnError
+from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
+from mixed_models.formula.terms import ParsedFormula
+
+NA_ACTIONS = ("drop", "raise")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFrame:
+    """The complete rows of the columns a model uses.
+
+    Attributes
+    ----------
+    data
+        The selected columns, complete rows only, with a fresh 0..n-1 index.
+    rows
+        Position of each kept row in the user's frame.
+    n_input
+        Number of rows of the user's frame.
+    weights, offset
+        Arrays aligned with ``data`` (None when not given).
+    """
+
+    data: pd.DataFrame
+    rows: np.ndarray
+    n_input: int
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped for missing values."""
+        return self.n_input - len(self.rows)
+
+
+def to_pandas(data: object) -> pd.DataFrame:
+    """A pandas view of any narwhals-compatible frame (polars, pyarrow, ...)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    try:
+        import narwhals as nw
+
+        frame = nw.from_native(data)
+    except TypeError:
+        raise DataTypeError(
+            f"data must be a data frame (pandas, polars or another narwhals-supported "
+            f"frame), got {type(data).__name__}"
+        ) from None
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect()
+    if not isinstance(frame, nw.DataFrame):
+        raise DataTypeError(f"data must be a data frame, got {type(data).__name__}")
+    return frame.to_pandas()
+
+
+def formula_variables(text: str, formula: str, offset: int) -> set[str]:
+    """Names of the data columns a formulaic expression reads."""
+    try:
+        variables = Formula(text).required_variables
+    except FormulaicError as exc:
+        position = formulaic_error_position(str(exc))
+        raise FormulaError(
+            formulaic_error_reason(str(exc)), formula,
+            None if position is None else offset + position,
+        ) from None
+    return {str(v) for v in variables}
+
+
+def required_columns(parsed: ParsedFormula) -> dict[str, int]:
+    """Every column the formula reads, with the offset where it is first named."""
+    pieces = [(parsed.response, parsed.formula.index(parsed.response))]
+    if parsed.fixed.strip():
+        pieces.append((parsed.fixed, parsed.fixed_offset))
+    pieces += [(t.expr, t.expr_offset) for t in parsed.random]
+    found: dict[str, int] = {}
+    for text, offset in pieces:
+        for name in sorted(formula_variables(text, parsed.formula, offset)):
+            found.setdefault(name, _name_position(parsed.formula, name, offset))
+    for term in parsed.random:
+        for name in term.grouping:
+            found.setdefault(name, _name_position(parsed.formula, name, term.span[0]))
+    return found
+
+
+def _name_position(formula: str, name: str, start: int) -> int:
+    match = re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", formula[start:])
+    return start + match.start() if match else start
+
+
+def missing_column_error(name: str, columns: list[str], formula: str | None = None,
+                         position: int | None = None, what: str = "column") -> MissingColumnError:
+    """An error naming the missing column, a close match and the columns there are."""
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    where = ""
+    if formula is not None:
+        where = f" (at position {position} in '{formula}')"
+    listing = ", ".join(map(str, columns[:30])) + (", ..." if len(columns) > 30 else "")
+    return MissingColumnError(
+        f"{what} '{name}' is not in the data{where}{hint} The data has the columns: {listing}"
+    )
+
+
+def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
+                offset: object = None, na_action: str = "drop") -> ModelFrame:
+    """Select the model's columns and its complete rows.
+
+    ``weights`` and ``offset`` are a column name, an array of one value per row of
+    ``data``, or None. ``offset`` may also be a scalar.
+    """
+    if na_action not in NA_ACTIONS:
+        raise DataError(f"na_action must be one of {NA_ACTIONS}, got {na_action!r}")
+    frame = to_pandas(data)
+    columns = [str(c) for c in frame.columns]
+    needed = required_columns(parsed)
+    for name, position in needed.items():
+        if name not in frame.columns:
+            raise missing_column_error(name, columns, parsed.formula, position)
+    selected = frame[list(needed)]
+    w = _extra_column(weights, frame, "weights")
+    o = _extra_column(offset, frame, "offset")
+    complete = ~selected.isna().any(axis=1).to_numpy()
+    for extra in (w, o):
+        if extra is not None:
+            complete &= ~np.isnan(extra)
+    if na_action == "raise" and not complete.all():
+        bad = np.flatnonzero(~complete)
+        raise DataError(
+            f"{len(bad)} rows have missing values in the model's columns (first at row "
+            f"{bad[0]}); pass na_action='drop' to drop them"
+        )
+    rows = np.flatnonzero(complete)
+    if len(rows) == 0:
+        raise DataError(
+            f"no complete rows: every one of the {len(frame)} rows has a missing value in "
+            f"the model's columns {list(needed)}"
+        )
+    kept = selected.iloc[rows].reset_index(drop=True)
+    return ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows))
+
+
+def _take(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[rows]
+
+
+def _extra_column(value: object, frame: pd.DataFrame, what: str) -> np.ndarray | None:
+    """Weights or offset as a float array of one value per row of the frame."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in frame.columns:
+            raise missing_column_error(value, [str(c) for c in frame.columns], what=f"{what} column")
+        value = frame[value]
+    if np.isscalar(value) and what == "offset":
+        return np.full(len(frame), float(value))
+    try:
+        array = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numeric") from None
+    if len(array) != len(frame):
+        raise DataError(
+            f"{what} has {len(array)} values but the data has {len(frame)} rows; give one "
+            f"value per row (or a column name)"
+        )
+    return array

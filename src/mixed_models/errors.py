@@ -1,0 +1,112 @@
+"""The exceptions and warnings raised by mixed_models.
+
+Every exception derives from :class:`MixedModelsError` and from the builtin that fits
+the problem (``ValueError``, ``KeyError``, ``TypeError``), so ``except ValueError``
+works as a user would expect. Every warning derives from :class:`MixedModelsWarning`.
+"""
+
+from __future__ import annotations
+
+
+class MixedModelsError(Exception):
+    """Base class of every error raised by mixed_models."""
+
+
+class FormulaError(MixedModelsError, ValueError):
+    """A formula that cannot be parsed or does not describe a mixed model.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what is allowed.
+    formula
+        The formula as the user wrote it.
+    position
+        Zero-based offset of the offending character, or None when the whole formula
+        is at fault.
+    """
+
+    def __init__(self, message: str, formula: str | None = None, position: int | None = None):
+        self.formula = formula
+        self.position = position
+        self.reason = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.formula is None:
+            return self.reason
+        if self.position is None:
+            return f"{self.reason}\n  in formula: {self.formula}"
+        pointer = " " * (self.position + len("  in formula: ")) + "^"
+        return (
+            f"{self.reason} (at position {self.position})\n"
+            f"  in formula: {self.formula}\n{pointer}"
+        )
+
+
+class NotFoundError(MixedModelsError, KeyError):
+    """A name that does not exist (a data set, a fixed effect, a grouping factor...)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class MissingColumnError(NotFoundError):
+    """A column named in the formula (or as weights/offset) is not in the data."""
+
+
+class DataError(MixedModelsError, ValueError):
+    """Data that cannot be used for the requested model (wrong type, empty, infinite...)."""
+
+
+class DataTypeError(MixedModelsError, TypeError):
+    """An argument of the wrong type (e.g. data that is not a data frame)."""
+
+
+class ModelError(MixedModelsError, ValueError):
+    """A model that cannot be fitted as specified (e.g. too many random effects)."""
+
+
+class NotFittedError(MixedModelsError, RuntimeError):
+    """A quantity asked of a model before the optimum is known."""
+
+
+class MixedModelsWarning(UserWarning):
+    """Base class of every warning raised by mixed_models."""
+
+
+class ConvergenceWarning(MixedModelsWarning):
+    """The optimizer stopped without confirming the optimum."""
+
+
+class SingularFitWarning(MixedModelsWarning):
+    """A boundary fit: some random-effect variance is estimated as zero, or a correlation as +-1."""
+
+
+class RankDeficiencyWarning(MixedModelsWarning):
+    """The fixed-effects matrix is rank deficient; aliased columns were dropped."""
+
+
+class DataWarning(MixedModelsWarning):
+    """Something in the data deserves attention (rows dropped, badly scaled columns...)."""
+
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DataTypeError",
+    "DataWarning",
+    "FormulaError",
+    "MissingColumnError",
+    "MixedModelsError",
+    "MixedModelsWarning",
+    "ModelError",
+    "NotFittedError",
+    "NotFoundError",
+    "RankDeficiencyWarning",
+    "SingularFitWarning",
+]

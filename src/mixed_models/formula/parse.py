@@ -1,0 +1,240 @@
+"""Split an lme4 formula into response, fixed part and random-effects terms.
+
+Only the lme4-specific syntax is handled here: the tilde, the parenthesized bar terms
+``(expr | g)`` / ``(expr || g)`` and their grouping expressions (``a``, ``a:b``,
+``a/b``). The fixed part and the left side of each bar stay strings that formulaic
+evaluates later; formulaic's own syntax errors are translated into
+:class:`~mixed_models.errors.FormulaError` with a position in the original formula.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mixed_models.errors import FormulaError
+from mixed_models.formula.terms import ParsedFormula, RandomTerm
+
+_QUOTES = "'\"`"
+_NAME = r"(?:`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)"
+_GROUP_RE = re.compile(rf"^\s*{_NAME}(?:\s*[:/]\s*{_NAME})*\s*$")
+
+
+def parse_formula(formula: str) -> ParsedFormula:
+    """Parse an lme4 formula such as ``"y ~ x + (x | g) + (1 | a/b)"``.
+
+    Parameters
+    ----------
+    formula
+        The model formula. The response is required; the fixed part may be empty
+        (an intercept is then implied) and at least one random term is required.
+
+    Returns
+    -------
+    ParsedFormula
+
+    Raises
+    ------
+    FormulaError
+        With the position of the offending character.
+    """
+    if not isinstance(formula, str):
+        raise FormulaError(f"the formula must be a string, got {type(formula).__name__}")
+    tilde = _find_tilde(formula)
+    response = formula[:tilde].strip()
+    if not response:
+        raise FormulaError("the formula has no response left of '~'", formula, 0)
+    rhs = formula[tilde + 1 :]
+    offset = tilde + 1
+    _check_balanced(rhs, formula, offset)
+    fixed, random = _extract_random_terms(rhs, formula, offset)
+    if not random:
+        raise FormulaError(
+            "the formula has no random-effects term; add one such as (1 | group), "
+            "or use a linear model for fixed effects only",
+            formula,
+        )
+    return ParsedFormula(formula, response, fixed, offset, tuple(random))
+
+
+def _scan(text: str):
+    """Yield (index, char, depth) for characters outside quotes; depth before the char."""
+    depth = 0
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in _QUOTES:
+            quote = ch
+            continue
+        if ch == "(":
+            yield i, ch, depth
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            yield i, ch, depth
+        else:
+            yield i, ch, depth
+
+
+def _find_tilde(formula: str) -> int:
+    tildes = [i for i, ch, depth in _scan(formula) if ch == "~" and depth == 0]
+    if not tildes:
+        raise FormulaError(
+            "the formula has no '~'; write it as 'response ~ predictors + (terms | group)'",
+            formula,
+        )
+    if len(tildes) > 1:
+        raise FormulaError("the formula has more than one '~'", formula, tildes[1])
+    return tildes[0]
+
+
+def _check_balanced(rhs: str, formula: str, offset: int) -> None:
+    opened: list[int] = []
+    quote_at = None
+    quote = None
+    for i, ch in enumerate(rhs):
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in _QUOTES:
+            quote, quote_at = ch, i
+        elif ch == "(":
+            opened.append(i)
+        elif ch == ")":
+            if not opened:
+                raise FormulaError("unmatched ')'", formula, offset + i)
+            opened.pop()
+    if quote:
+        raise FormulaError(f"unclosed quote {quote}", formula, offset + quote_at)
+    if opened:
+        raise FormulaError("unmatched '('", formula, offset + opened[-1])
+
+
+def _matching_paren(text: str, start: int) -> int:
+    for i, ch, depth in _scan(text[start:]):
+        if ch == ")" and depth == 0:
+            return start + i
+    raise AssertionError("parentheses were checked to balance")
+
+
+def _extract_random_terms(rhs: str, formula: str, offset: int):
+    """Blank out the bar terms of ``rhs`` and return (fixed, random terms)."""
+    chars = list(rhs)
+    terms: list[RandomTerm] = []
+    for i, ch, depth in list(_scan(rhs)):
+        if ch == "|" and depth == 0:
+            raise FormulaError(
+                "a random-effects term must be in parentheses, e.g. (1 + x | g)",
+                formula,
+                offset + i,
+            )
+        if ch != "(" or depth != 0:
+            continue
+        end = _matching_paren(rhs, i)
+        bars = [j for j, c, d in _scan(rhs[i + 1 : end]) if c == "|" and d == 0]
+        if not bars:
+            continue
+        if _preceding_word(rhs, i):
+            raise FormulaError(
+                f"unknown covariance structure '{_preceding_word(rhs, i)}(...)' around a "
+                "random-effects term; write the term as (expr | group)",
+                formula,
+                offset + i - len(_preceding_word(rhs, i)),
+            )
+        terms.extend(_random_term(rhs, i, end, i + 1 + bars[0], formula, offset))
+        _blank_term(chars, rhs, i, end, formula, offset)
+    return "".join(chars), terms
+
+
+def _preceding_word(text: str, start: int) -> str:
+    match = re.search(r"([A-Za-z_.][A-Za-z0-9_.]*)\s*$", text[:start])
+    return match.group(1) if match else ""
+
+
+def _blank_term(chars: list[str], rhs: str, start: int, end: int, formula: str, offset: int) -> None:
+    """Replace a bar term and the '+' joining it to the rest with spaces."""
+    before = rhs[:start].rstrip()
+    after = rhs[end + 1 :].lstrip()
+    if before and before[-1] not in "+":
+        pos = len(before) - 1
+        what = "subtracted" if before[-1] == "-" else f"combined with '{before[-1]}'"
+        raise FormulaError(
+            f"a random-effects term cannot be {what}; join terms with '+'",
+            formula,
+            offset + pos,
+        )
+    if after and after[0] not in "+-":
+        pos = end + 1 + (len(rhs[end + 1 :]) - len(after))
+        raise FormulaError(
+            f"a random-effects term cannot be combined with '{after[0]}'; join terms with '+'",
+            formula,
+            offset + pos,
+        )
+    for k in range(start, end + 1):
+        chars[k] = " "
+    if before:
+        chars[len(before) - 1] = " "
+    elif after and after[0] == "+":
+        chars[end + 1 + (len(rhs[end + 1 :]) - len(after))] = " "
+
+
+def _random_term(rhs: str, start: int, end: int, bar: int, formula: str, offset: int) -> list[RandomTerm]:
+    double = rhs[bar + 1 : bar + 2] == "|"
+    expr = rhs[start + 1 : bar].strip()
+    group_start = bar + (2 if double else 1)
+    group_text = rhs[group_start:end]
+    if not expr:
+        raise FormulaError(
+            "nothing left of the bar; write (1 | g) for a random intercept",
+            formula,
+            offset + bar,
+        )
+    if "|" in group_text:
+        raise FormulaError(
+            "a random-effects term has one bar (or one double bar)",
+            formula,
+            offset + group_start + group_text.index("|"),
+        )
+    if not _GROUP_RE.match(group_text):
+        pos = group_start + len(group_text) - len(group_text.lstrip())
+        raise FormulaError(
+            f"the grouping factor must be a column name, an interaction a:b or a nesting "
+            f"a/b; got '{group_text.strip()}'",
+            formula,
+            offset + pos,
+        )
+    span = (offset + start, offset + end + 1)
+    raw = rhs[start + 1 : bar]
+    expr_offset = offset + start + 1 + len(raw) - len(raw.lstrip())
+    return [
+        RandomTerm(expr, grouping, not double, span, expr_offset)
+        for grouping in _expand_grouping(group_text)
+    ]
+
+
+def _expand_grouping(text: str) -> list[tuple[str, ...]]:
+    """``a/b:c`` -> [("a",), ("a", "b", "c")]; names lose their backticks."""
+    groupings = []
+    prefix: tuple[str, ...] = ()
+    for level in text.split("/"):
+        names = tuple(name.strip().strip("`") for name in level.split(":"))
+        prefix = prefix + names
+        groupings.append(prefix)
+    return groupings
+
+
+def formulaic_error_position(message: str) -> int | None:
+    """Offset of the first character that formulaic marked in an error message."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    last = plain.rstrip("\n").split("\n")[-1]
+    if "⧛" not in last:
+        return None
+    return last.index("⧛")
+
+
+def formulaic_error_reason(message: str) -> str:
+    """The first line of a formulaic error, without its drawing."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", message).split("\n")[0].strip().rstrip(".")

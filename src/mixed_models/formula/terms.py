@@ -1,0 +1,71 @@
+"""The parsed pieces of an lme4 formula, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RandomTerm:
+    """One random-effects term ``(expr | grouping)`` after nesting has been expanded.
+
+    Attributes
+    ----------
+    expr
+        The left-hand side of the bar, a formulaic right-hand-side formula such as
+        ``"1 + Age"`` or ``"0 + Days"``. An intercept is implied unless removed.
+    grouping
+        Column names whose interaction defines the grouping factor: ``("g",)`` for
+        ``(1 | g)``, ``("a", "b")`` for ``(1 | a:b)``.
+    correlated
+        False for a double bar ``(expr || g)``: every column of ``expr`` gets its own
+        variance and no correlations are estimated.
+    span
+        (start, stop) offsets of the whole term in the formula string, for messages.
+    expr_offset
+        Offset of ``expr`` in the formula string.
+    """
+
+    expr: str
+    grouping: tuple[str, ...]
+    correlated: bool = True
+    span: tuple[int, int] = (0, 0)
+    expr_offset: int = 0
+
+    @property
+    def group_name(self) -> str:
+        """Name of the grouping factor as lme4 prints it (``a:b`` for an interaction)."""
+        return ":".join(self.grouping)
+
+
+@dataclass(frozen=True)
+class ParsedFormula:
+    """An lme4 formula split into its response, fixed part and random-effects terms.
+
+    Attributes
+    ----------
+    formula
+        The formula as written by the user.
+    response
+        The left-hand side of ``~`` (an expression formulaic can evaluate).
+    fixed
+        The fixed-effects right-hand side for formulaic. Random terms are blanked out
+        with spaces so that offsets into it are offsets into the original right-hand
+        side; ``fixed_offset`` converts them to offsets into ``formula``.
+    fixed_offset
+        Offset of the right-hand side within ``formula``.
+    random
+        The random-effects terms, nesting ``a/b`` already expanded to ``a`` and ``a:b``.
+    """
+
+    formula: str
+    response: str
+    fixed: str
+    fixed_offset: int
+    random: tuple[RandomTerm, ...]
+
+    @property
+    def fixed_formula(self) -> str:
+        """The fixed part as a compact formulaic formula (``"1"`` when empty)."""
+        text = " ".join(self.fixed.split())
+        return text if text else "1"

@@ -1,0 +1,294 @@
+"""LMM: a linear mixed model fitted by REML or ML, with the Ruby gem's vocabulary.
+
+The fit is a pipeline of short stages (as lme4's ``lmer``): parse the formula, build the
+design from the data, build the numeric problem, optimize theta, assemble the
+estimates. Stored values are properties; anything that builds a table or takes options
+is a method. Tables are made in :mod:`mixed_models.results`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from mixed_models import results
+from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
+from mixed_models.core.problem import LmmProblem
+from mixed_models.design import ModelDesign, build_design
+from mixed_models.errors import ConvergenceWarning, SingularFitWarning
+from mixed_models.formula import parse_formula
+
+SINGULAR_TOL = 1e-4
+
+
+class LMM:
+    """A fitted linear mixed model.
+
+    Build one with :meth:`LMM.from_formula`. The estimates are available as
+    properties (``fix_ef``, ``ran_ef``, ``sigma2``, ``theta``, ``deviance``...) and
+    tables through methods (``fix_ef_summary()``, ``var_corr()``...).
+
+    Notes
+    -----
+    The raw-matrix constructor of the gem (``LMM(x=, y=, zt=, lambdat=...)``) is not
+    available yet; calling ``LMM(...)`` directly raises TypeError.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("build a model with LMM.from_formula(formula, data); the raw-matrix "
+                        "constructor is not available yet")
+
+    # --- construction ----------------------------------------------------------------
+
+    @classmethod
+    def from_formula(cls, formula: str, data: object, *, reml: bool = True,
+                     weights: object = None, offset: object = None, na_action: str = "drop",
+                     start_point: object = None, optimizer: str = "bobyqa") -> LMM:
+        """Fit a linear mixed model given by an lme4 formula.
+
+        Parameters
+        ----------
+        formula
+            lme4 syntax, e.g. ``"Aggression ~ Age + Species + (Age | Location)"``.
+        data
+            A pandas or polars data frame (anything narwhals reads). Not modified.
+        reml
+            Fit by REML (default) or by maximum likelihood.
+        weights
+            Prior (precision) weights: a column name or one value per row.
+        offset
+            A known term added to the linear predictor: column name, array or scalar.
+        na_action
+            ``"drop"`` rows with missing values in the model's columns, or ``"raise"``.
+        start_point
+            Starting theta (default: lme4's start).
+        optimizer
+            ``"bobyqa"`` (bounded, default) or ``"newuoa"`` (unconstrained, rectified).
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parsed = parse_formula(formula)
+            design = build_design(parsed, data, weights, offset, na_action)
+            problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
+                                 design.y, design.weights, design.offset, reml=reml)
+            model = cls._fit(problem, design, start_point, OptimizerSettings(optimizer=optimizer))
+        model._reemit(caught)
+        return model
+
+    @classmethod
+    def _fit(cls, problem: LmmProblem, design: ModelDesign | None, start_point: object,
+             settings: OptimizerSettings) -> LMM:
+        model = object.__new__(cls)
+        model._problem = problem
+        model._design = design
+        model._settings = settings
+        model._start_point = start_point
+        start = None if start_point is None else np.asarray(start_point, dtype=float)
+        model._optimization = problem.optimize(settings, start)
+        model._estimates = problem.estimates(model._optimization.final)
+        model._check_fit()
+        return model
+
+    def _check_fit(self) -> None:
+        opt = self._optimization
+        if not opt.converged:
+            warnings.warn(
+                f"the optimizer stopped with return code {opt.return_code} after "
+                f"{opt.evaluations} evaluations at objective {opt.objective:.10g}; the "
+                "optimum is not confirmed. Try another optimizer or start_point.",
+                ConvergenceWarning, stacklevel=4,
+            )
+        if self.singular:
+            warnings.warn(
+                "boundary (singular) fit: the estimated covariance matrix of some random "
+                "effects is singular (a variance is zero or a correlation is +-1). The fit is "
+                "valid, but the model may be more complex than the data support.",
+                SingularFitWarning, stacklevel=4,
+            )
+
+    def _reemit(self, caught: list[warnings.WarningMessage]) -> None:
+        self.warnings: list[str] = []
+        for w in caught:
+            self.warnings.append(str(w.message))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    # --- stored values ---------------------------------------------------------------
+
+    @property
+    def reml(self) -> bool:
+        """True when fitted by REML, False for maximum likelihood."""
+        return self._problem.reml
+
+    @property
+    def formula(self) -> str | None:
+        """The formula as given (None for a model built from matrices)."""
+        return None if self._design is None else self._design.parsed.formula
+
+    @property
+    def optimization_result(self) -> OptimizationResult:
+        """What the optimizer did: start, final theta, evaluations, return code."""
+        return self._optimization
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Covariance parameters: the entries of each term's relative covariance factor.
+
+        Terms are in lme4's order (most levels first), each term's entries column-major
+        over the lower triangle.
+        """
+        return self._optimization.final.copy()
+
+    @property
+    def deviance(self) -> float:
+        """The optimized REML criterion (REML fits) or -2 log-likelihood (ML fits)."""
+        return self._optimization.objective
+
+    @property
+    def log_likelihood(self) -> float:
+        """The log-likelihood (the REML log-likelihood for a REML fit)."""
+        return -0.5 * self.deviance
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of estimated parameters: fixed effects, theta and sigma."""
+        return self._problem.n_fixed + self._problem.n_theta + (self._problem.sigma is None)
+
+    @property
+    def aic(self) -> float:
+        """Akaike's information criterion from ``deviance``."""
+        return self.deviance + 2 * self.n_parameters
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's Bayesian information criterion from ``deviance``."""
+        return self.deviance + self.n_parameters * np.log(self.n_obs)
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations used (after dropping rows with missing values)."""
+        return self._problem.n_obs
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows of the data dropped for missing values."""
+        return 0 if self._design is None else self._design.frame.n_dropped
+
+    @property
+    def n_groups(self) -> dict[str, int]:
+        """Number of levels of each grouping factor."""
+        return {r.group: r.n_levels for r in self._design.random}
+
+    @property
+    def sigma2(self) -> float:
+        """Residual variance."""
+        return self._problem.sigma2(self._estimates)
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        return float(np.sqrt(self.sigma2))
+
+    @property
+    def fix_ef_names(self) -> list[str]:
+        """Names of the fixed effects (aliased columns excluded)."""
+        return list(self._design.fixed.names)
+
+    @property
+    def fix_ef(self) -> dict[str, float]:
+        """Fixed-effects estimates by name."""
+        return dict(zip(self.fix_ef_names, map(float, self._estimates.beta)))
+
+    @cached_property
+    def ran_ef_names(self) -> list[str]:
+        """Keys of ``ran_ef``: ``<column>_<level>``, see :func:`results.ran_ef_keys`."""
+        return results.ran_ef_keys(self._design.random)
+
+    @property
+    def ran_ef(self) -> dict[str, float]:
+        """Conditional modes of the random effects (BLUPs) by name."""
+        values = np.concatenate([b.ravel() for b in self._estimates.b])
+        return dict(zip(self.ran_ef_names, map(float, values)))
+
+    @property
+    def fix_ef_cov_mat(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effects estimates."""
+        cov = self.sigma2 * self._estimates.beta_cov_unscaled
+        return pd.DataFrame(cov, index=self.fix_ef_names, columns=self.fix_ef_names)
+
+    @property
+    def sigma_mat(self) -> pd.DataFrame:
+        """Covariance of the random effects of one level of each grouping factor.
+
+        Block-diagonal over grouping factors; labelled ``Location`` (intercept) and
+        ``Location_Age`` (slope) as the gem does.
+        """
+        return results.sigma_mat(self, fill=0.0)
+
+    @property
+    def singular(self) -> bool:
+        """True for a boundary fit (some lambda diagonal entry below 1e-4, as lme4)."""
+        theta = self.theta
+        return bool(np.any(theta[self._problem.diagonal_mask()] < SINGULAR_TOL))
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Response minus fitted values (with random effects)."""
+        return self._problem.y - self.fitted()
+
+    @property
+    def dev_fun(self) -> Callable[[np.ndarray], float]:
+        """theta -> the model's objective (REML criterion or ML deviance)."""
+        return self._problem.detached_objective()
+
+    @cached_property
+    def model_data(self) -> results.ModelData:
+        """The model's matrices: X, y, Zt (sparse), Lambdat (sparse), weights, offset."""
+        return results.model_data(self)
+
+    # --- methods -----------------------------------------------------------------------
+
+    def fitted(self, with_ran_ef: bool = True) -> np.ndarray:
+        """Fitted values X beta (+ Z b when ``with_ran_ef``) plus any offset."""
+        problem = self._problem
+        out = problem.x @ self._estimates.beta
+        if problem.offset is not None:
+            out = out + problem.offset
+        if with_ran_ef:
+            out = out + problem.random_part(self._estimates.b)
+        return out
+
+    def fix_ef_summary(self) -> pd.DataFrame:
+        """Wald z table: ``coef, sd, z_score, WaldZ_p_value`` indexed by fixed effect."""
+        return results.fix_ef_summary(self)
+
+    def ran_ef_summary(self) -> pd.DataFrame:
+        """Random-effect SDs on the diagonal and correlations off it, per grouping factor."""
+        return results.ran_ef_summary(self)
+
+    def ran_ef_cov(self) -> pd.DataFrame:
+        """Random-effect variances and covariances, laid out as ``ran_ef_summary``."""
+        return results.sigma_mat(self, fill=np.nan)
+
+    def var_corr(self) -> pd.DataFrame:
+        """Tidy variance components: ``group, var1, var2, vcov, sdcor`` (lme4's layout)."""
+        return results.var_corr(self)
+
+    def ran_ef_table(self) -> pd.DataFrame:
+        """Tidy conditional modes: ``group, level, term, value, cond_sd``."""
+        return results.ran_ef_table(self)
+
+    def cond_cov_mat_ran_ef(self) -> pd.DataFrame:
+        """Full conditional covariance matrix of the random effects given the data.
+
+        A dense q x q table, so only for models with up to 10,000 random effects.
+        """
+        return results.cond_cov_mat_ran_ef(self)
+
+    def __repr__(self) -> str:
+        method = "REML" if self.reml else "ML"
+        return (f"<LMM {self.formula!r} fit by {method}: {self.n_obs} obs, "
+                f"criterion {self.deviance:.4f}>")
