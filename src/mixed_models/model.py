@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from mixed_models import results
+from mixed_models._display_methods import DisplayMethods
+from mixed_models._inference_methods import InferenceMethods
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import ModelDesign, build_design
@@ -25,7 +27,7 @@ from mixed_models.formula import parse_formula
 SINGULAR_TOL = 1e-4
 
 
-class LMM:
+class LMM(InferenceMethods, DisplayMethods):
     """A fitted linear mixed model.
 
     Build one with :meth:`LMM.from_formula`. The estimates are available as
