@@ -216,12 +216,15 @@ def _random_term(rhs: str, start: int, end: int, bar: int, formula: str, offset:
 
 
 def _expand_grouping(text: str) -> list[tuple[str, ...]]:
-    """``a/b:c`` -> [("a",), ("a", "b", "c")]; names lose their backticks."""
+    """``a/b`` -> [("a",), ("b", "a")], as lme4 expands it to ``(1 | a) + (1 | b:a)``.
+
+    Names lose their backticks; each deeper level puts its own factor first.
+    """
     groupings = []
     prefix: tuple[str, ...] = ()
     for level in text.split("/"):
         names = tuple(name.strip().strip("`") for name in level.split(":"))
-        prefix = prefix + names
+        prefix = names + prefix
         groupings.append(prefix)
     return groupings
 
