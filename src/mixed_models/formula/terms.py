@@ -55,7 +55,8 @@ class ParsedFormula:
     fixed_offset
         Offset of the right-hand side within ``formula``.
     random
-        The random-effects terms, nesting ``a/b`` already expanded to ``a`` and ``a:b``.
+        The random-effects terms, nesting ``a/b`` already expanded to ``a`` and ``b:a``
+        (lme4's expansion).
     """
 
     formula: str

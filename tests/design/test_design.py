@@ -1,0 +1,145 @@
+"""From data frames to matrices: columns, rows, levels, rank."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixed_models.design import build_design
+from mixed_models.design.fixed import independent_columns
+from mixed_models.design.random import grouping_codes
+from mixed_models.errors import DataError, MissingColumnError, RankDeficiencyWarning
+from mixed_models.formula import parse_formula
+
+
+def design(formula, data, **kwargs):
+    return build_design(parse_formula(formula), data, **kwargs)
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(1)
+    n = 24
+    return pd.DataFrame({
+        "y": rng.normal(size=n), "x": rng.normal(size=n),
+        "f": np.tile(["b", "a", "c"], n // 3), "g": np.repeat([3.0, 1.0, 2.0, 10.0], n // 4),
+        "h": np.tile(["u", "v"], n // 2),
+    })
+
+
+def test_missing_column_lists_columns_and_suggests(frame):
+    with pytest.raises(MissingColumnError) as info:
+        design("y ~ xx + (1 | g)", frame)
+    message = str(info.value)
+    assert "'xx'" in message and "did you mean 'x'" in message and "y, x, f, g, h" in message
+    assert "position 4" in message
+    assert isinstance(info.value, KeyError)
+
+
+def test_missing_grouping_column(frame):
+    with pytest.raises(MissingColumnError, match="'gg'.*did you mean 'g'"):
+        design("y ~ x + (1 | gg)", frame)
+
+
+def test_text_response_is_refused(frame):
+    with pytest.raises(DataError, match="response 'f' must be numeric"):
+        design("f ~ x + (1 | g)", frame)
+
+
+def test_rows_with_missing_values_are_dropped_and_counted(frame):
+    frame.loc[[2, 5], "x"] = np.nan
+    frame.loc[7, "f"] = None  # an unused column does not count
+    d = design("y ~ x + (1 | g)", frame)
+    assert d.frame.n_dropped == 2 and len(d.y) == 22
+    np.testing.assert_array_equal(d.frame.rows, np.delete(np.arange(24), [2, 5]))
+
+
+def test_na_action_raise(frame):
+    frame.loc[3, "y"] = np.nan
+    with pytest.raises(DataError, match="1 rows have missing values.*row 3"):
+        design("y ~ x + (1 | g)", frame, na_action="raise")
+
+
+def test_numeric_grouping_levels_sort_numerically_and_print_as_integers(frame):
+    codes, labels = grouping_codes(frame, ("g",))
+    assert labels == ["1", "2", "3", "10"]
+    assert labels[codes[0]] == "3"
+
+
+def test_categorical_grouping_keeps_category_order_and_drops_unused(frame):
+    frame["f"] = pd.Categorical(frame["f"], categories=["c", "b", "a", "unused"])
+    codes, labels = grouping_codes(frame, ("f",))
+    assert labels == ["c", "b", "a"]
+    assert [labels[c] for c in codes[:3]] == ["b", "a", "c"]
+
+
+def test_interaction_grouping_labels(frame):
+    codes, labels = grouping_codes(frame, ("h", "f"))
+    assert labels == ["u:a", "u:b", "u:c", "v:a", "v:b", "v:c"]
+    assert labels[codes[0]] == "u:b"
+
+
+def test_fixed_effect_names_and_treatment_contrasts(frame):
+    d = design("y ~ x * f + (1 | g)", frame)
+    assert d.fixed.names == ["intercept", "x", "f_lvl_b", "f_lvl_c", "x:f_lvl_b", "x:f_lvl_c"]
+
+
+def test_random_terms_sorted_by_levels_and_amalgamated(frame):
+    d = design("y ~ x + (1 | h) + (1 | g) + (0 + x | g)", frame)
+    assert [r.group for r in d.random] == ["g", "h"]
+    g = d.random[0]
+    assert g.columns == ["intercept", "x"] and g.covariance.is_diagonal
+
+
+def test_uncorrelated_factor_term_has_one_variance_per_column(frame):
+    d = design("y ~ x + (f || g)", frame)
+    term = d.random[0]
+    assert term.columns == ["intercept", "f_lvl_b", "f_lvl_c"]
+    assert term.covariance.is_diagonal and term.covariance.n_theta == 3
+
+
+def test_rank_deficient_columns_dropped_with_warning(frame):
+    frame["x2"] = 2 * frame["x"]
+    with pytest.warns(RankDeficiencyWarning, match=r"\['x2'\]"):
+        d = design("y ~ x + x2 + (1 | g)", frame)
+    assert d.fixed.names == ["intercept", "x"] and d.fixed.dropped == ["x2"]
+
+
+def test_independent_columns_keeps_earlier_columns():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 30))
+    x = np.column_stack([np.ones(30), a, b, a + b, np.zeros(30), 3 * b + 1])
+    assert independent_columns(x) == [0, 1, 2]
+
+
+def test_polars_input_gives_the_same_design(frame):
+    pl = pytest.importorskip("polars")
+    d_pandas = design("y ~ x + f + (x | g)", frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d_polars = design("y ~ x + f + (x | g)", pl.from_pandas(frame))
+    np.testing.assert_array_equal(d_pandas.fixed.matrix, d_polars.fixed.matrix)
+    np.testing.assert_array_equal(d_pandas.random[0].z, d_polars.random[0].z)
+    assert d_pandas.random[0].levels == d_polars.random[0].levels
+
+
+def test_weights_and_offset_by_name_or_array(frame):
+    frame["w"] = np.linspace(1, 2, 24)
+    by_name = design("y ~ x + (1 | g)", frame, weights="w", offset="x")
+    by_array = design("y ~ x + (1 | g)", frame, weights=frame["w"].to_numpy(),
+                      offset=frame["x"].to_numpy())
+    np.testing.assert_array_equal(by_name.weights, by_array.weights)
+    np.testing.assert_array_equal(by_name.offset, by_array.offset)
+
+
+def test_wrong_length_weights(frame):
+    with pytest.raises(DataError, match="weights has 3 values but the data has 24 rows"):
+        design("y ~ x + (1 | g)", frame, weights=[1, 2, 3])
+
+
+def test_data_must_be_a_frame():
+    with pytest.raises(TypeError, match="data must be a data frame"):
+        design("y ~ x + (1 | g)", {"y": [1, 2]})
