@@ -67,7 +67,9 @@ class OptimizerSettings:
 class OptimizationResult:
     """What the optimizer did: start, end, objective, evaluations and return code.
 
-    ``final`` is in the same theta order as ``start``.
+    ``final`` is in the same theta order as ``start``. ``confirmed`` is False when the
+    last restart from the end point still lowered the objective (the optimum is then not
+    confirmed).
     """
 
     optimizer: str
@@ -78,6 +80,7 @@ class OptimizationResult:
     return_code: str
     restarts: int
     messages: list[str] = field(default_factory=list)
+    confirmed: bool = True
 
     @property
     def converged(self) -> bool:
@@ -129,21 +132,21 @@ def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagon
     counted = _Counted(fun, f0)
     x, fx, code = _run(counted, start, diagonal, settings)
     restarts = 0
-    while restarts < settings.max_restarts and counted.count < settings.max_evaluations:
+    improved = True
+    while improved and restarts < settings.max_restarts and \
+            counted.count < settings.max_evaluations:
         x_new, f_new, code_new = _run(counted, x, diagonal, settings, _restart_scale(x))
         restarts += 1
         improved = f_new < fx - settings.restart_tol * max(1.0, abs(fx))
         if f_new < fx:
             x, fx, code = x_new, f_new, code_new
-        if not improved:
-            break
     x = rectify(x)
     x, fx = _snap_to_zero(counted, x, fx, diagonal, settings)
     messages = []
     if code == "MAXEVAL_REACHED":
         messages.append(f"stopped after {counted.count} evaluations (the limit)")
     return OptimizationResult(settings.optimizer, start, x, fx, counted.count + 1, code,
-                              restarts, messages)
+                              restarts, messages, confirmed=not improved)
 
 
 def _run(fun: _Counted, x0: np.ndarray, diagonal: np.ndarray, settings: OptimizerSettings,
