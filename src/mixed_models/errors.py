@@ -67,6 +67,10 @@ class DataTypeError(MixedModelsError, TypeError):
     """An argument of the wrong type (e.g. data that is not a data frame)."""
 
 
+class InvalidArgumentError(MixedModelsError, ValueError):
+    """An argument whose value is not among those allowed (an option name, a setting)."""
+
+
 class ModelError(MixedModelsError, ValueError):
     """A model that cannot be fitted as specified (e.g. too many random effects)."""
 
@@ -101,6 +105,7 @@ __all__ = [
     "DataTypeError",
     "DataWarning",
     "FormulaError",
+    "InvalidArgumentError",
     "MissingColumnError",
     "MixedModelsError",
     "MixedModelsWarning",

@@ -18,13 +18,23 @@ import pandas as pd
 from mixed_models import results
 from mixed_models._display_methods import DisplayMethods
 from mixed_models._inference_methods import InferenceMethods
+from mixed_models.control import Control, enforce
+from mixed_models.core.convergence import Derivatives, derivatives
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import ModelDesign, build_design
-from mixed_models.errors import ConvergenceWarning, SingularFitWarning
+from mixed_models.errors import (
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    ModelError,
+    SingularFitWarning,
+)
 from mixed_models.formula import parse_formula
 
 SINGULAR_TOL = 1e-4
+# Finite-difference diagnostics cost about 2 k^2 evaluations: only for small k.
+MAX_DIAGNOSED_THETA = 20
 
 
 class LMM(InferenceMethods, DisplayMethods):
@@ -49,7 +59,7 @@ class LMM(InferenceMethods, DisplayMethods):
     @classmethod
     def from_formula(cls, formula: str, data: object, *, reml: bool = True,
                      weights: object = None, offset: object = None, na_action: str = "drop",
-                     start_point: object = None, optimizer: str = "bobyqa") -> LMM:
+                     start_point: object = None, control: Control | None = None) -> LMM:
         """Fit a linear mixed model given by an lme4 formula.
 
         Parameters
@@ -61,56 +71,86 @@ class LMM(InferenceMethods, DisplayMethods):
         reml
             Fit by REML (default) or by maximum likelihood.
         weights
-            Prior (precision) weights: a column name or one value per row.
+            Prior (precision) weights, as lme4's: a column name or one positive value per
+            row; row i has residual variance sigma^2 / w_i.
         offset
             A known term added to the linear predictor: column name, array or scalar.
         na_action
-            ``"drop"`` rows with missing values in the model's columns, or ``"raise"``.
+            ``"drop"`` rows with missing values in the model's columns, ``"exclude"``
+            (drop them, but give fitted values and residuals one entry per input row,
+            NaN for the dropped rows, as R's na.exclude), or ``"raise"``.
         start_point
             Starting theta (default: lme4's start).
-        optimizer
-            ``"bobyqa"`` (bounded, default) or ``"newuoa"`` (unconstrained, rectified).
+        control
+            Optimizer and check settings, see :class:`~mixed_models.control.Control`.
         """
+        control = control or Control()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             parsed = parse_formula(formula)
-            design = build_design(parsed, data, weights, offset, na_action)
+            design = build_design(parsed, data, weights, offset, na_action, control)
             problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
                                  design.y, design.weights, design.offset, reml=reml)
-            model = cls._fit(problem, design, start_point, OptimizerSettings(optimizer=optimizer))
+            settings = OptimizerSettings(optimizer=control.optimizer,
+                                         max_evaluations=control.max_evaluations)
+            model = cls._fit(problem, design, start_point, settings, control)
         model._reemit(caught)
         return model
 
     @classmethod
     def _fit(cls, problem: LmmProblem, design: ModelDesign | None, start_point: object,
-             settings: OptimizerSettings) -> LMM:
+             settings: OptimizerSettings, control: Control | None = None) -> LMM:
         model = object.__new__(cls)
         model._problem = problem
         model._design = design
         model._settings = settings
+        model._control = control or Control()
         model._start_point = start_point
         start = None if start_point is None else np.asarray(start_point, dtype=float)
         model._optimization = problem.optimize(settings, start)
+        if not np.isfinite(model._optimization.objective):
+            raise DataError(
+                "the objective is not finite at the optimum: the random effects reproduce the "
+                "response exactly (e.g. it is constant within every group), so no residual "
+                "variance can be estimated"
+            )
         model._estimates = problem.estimates(model._optimization.final)
         model._check_fit()
         return model
 
     def _check_fit(self) -> None:
-        opt = self._optimization
-        if not opt.converged:
+        opt, control = self._optimization, self._control
+        if not (opt.converged and opt.confirmed):
+            enforce(control.check_convergence, self._convergence_message(), ModelError,
+                    ConvergenceWarning, stacklevel=5)
+        spread = float(np.std(self._problem.y))
+        if self._problem.sigma is None and spread > 0 and self.sigma < 1e-6 * spread:
             warnings.warn(
-                f"the optimizer stopped with return code {opt.return_code} after "
-                f"{opt.evaluations} evaluations at objective {opt.objective:.10g}; the "
-                "optimum is not confirmed. Try another optimizer or start_point.",
-                ConvergenceWarning, stacklevel=4,
-            )
+                f"the residual SD ({self.sigma:.3g}) is below 1e-6 of the response's SD "
+                f"({spread:.3g}): the random effects reproduce the response almost exactly "
+                "(e.g. it is constant within groups), so the variance estimates are not "
+                "reliable", DataWarning, stacklevel=5)
         if self.singular:
-            warnings.warn(
-                "boundary (singular) fit: the estimated covariance matrix of some random "
-                "effects is singular (a variance is zero or a correlation is +-1). The fit is "
-                "valid, but the model may be more complex than the data support.",
-                SingularFitWarning, stacklevel=4,
-            )
+            enforce(control.check_singular,
+                    "boundary (singular) fit: the estimated covariance matrix of some random "
+                    "effects is singular (a variance is zero or a correlation is +-1). The fit "
+                    "is valid, but the model may be more complex than the data support: "
+                    "consider removing the term or the correlation ('||').",
+                    ModelError, SingularFitWarning, stacklevel=5)
+
+    def _convergence_message(self) -> str:
+        opt = self._optimization
+        why = (f"the optimizer stopped with return code {opt.return_code}" if not opt.converged
+               else f"a restart from the end point still lowered the objective after "
+                    f"{opt.restarts} restarts")
+        detail = ""
+        if self._problem.n_theta <= MAX_DIAGNOSED_THETA:
+            d = self.convergence_check()
+            detail = (f"; max |gradient| {np.max(np.abs(d.gradient[d.free]), initial=0):.3g}, "
+                      f"a Newton step would lower the objective by {d.decrement:.3g}")
+        return (f"the optimum is not confirmed: {why} ({opt.evaluations} evaluations, objective "
+                f"{opt.objective:.10g}){detail}. Try Control(optimizer='newuoa'), another "
+                "start_point, or rescaling the predictors.")
 
     def _reemit(self, caught: list[warnings.WarningMessage]) -> None:
         self.warnings: list[str] = []
@@ -129,6 +169,11 @@ class LMM(InferenceMethods, DisplayMethods):
     def formula(self) -> str | None:
         """The formula as given (None for a model built from matrices)."""
         return None if self._design is None else self._design.parsed.formula
+
+    @property
+    def control(self) -> Control:
+        """The optimizer and check settings the model was fitted with."""
+        return self._control
 
     @property
     def optimization_result(self) -> OptimizationResult:
@@ -238,8 +283,11 @@ class LMM(InferenceMethods, DisplayMethods):
 
     @property
     def residuals(self) -> np.ndarray:
-        """Response minus fitted values (with random effects)."""
-        return self._problem.y - self.fitted()
+        """Response minus fitted values (with random effects).
+
+        One per input row, NaN for dropped rows, when fitted with ``na_action="exclude"``.
+        """
+        return self._align(self._problem.y - self._fitted(True))
 
     @property
     def dev_fun(self) -> Callable[[np.ndarray], float]:
@@ -254,7 +302,19 @@ class LMM(InferenceMethods, DisplayMethods):
     # --- methods -----------------------------------------------------------------------
 
     def fitted(self, with_ran_ef: bool = True) -> np.ndarray:
-        """Fitted values X beta (+ Z b when ``with_ran_ef``) plus any offset."""
+        """Fitted values X beta (+ Z b when ``with_ran_ef``) plus any offset.
+
+        One per input row, NaN for dropped rows, when fitted with ``na_action="exclude"``.
+        """
+        return self._align(self._fitted(with_ran_ef))
+
+    def _align(self, values: np.ndarray) -> np.ndarray:
+        frame = None if self._design is None else self._design.frame
+        if frame is not None and frame.na_action == "exclude":
+            return frame.pad(values)
+        return values
+
+    def _fitted(self, with_ran_ef: bool) -> np.ndarray:
         problem = self._problem
         out = problem.x @ self._estimates.beta
         if problem.offset is not None:
@@ -262,6 +322,12 @@ class LMM(InferenceMethods, DisplayMethods):
         if with_ran_ef:
             out = out + problem.random_part(self._estimates.b)
         return out
+
+    def convergence_check(self) -> Derivatives:
+        """Finite-difference gradient and Hessian of the objective at the estimate, and
+        the Newton decrement (the decrease a Newton step promises, in objective units)."""
+        problem = self._problem
+        return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask())
 
     def fix_ef_summary(self) -> pd.DataFrame:
         """Wald z table: ``coef, sd, z_score, WaldZ_p_value`` indexed by fixed effect."""

@@ -34,13 +34,13 @@ def test_missing_column_lists_columns_and_suggests(frame):
     with pytest.raises(MissingColumnError) as info:
         design("y ~ xx + (1 | g)", frame)
     message = str(info.value)
-    assert "'xx'" in message and "did you mean 'x'" in message and "y, x, f, g, h" in message
+    assert "'xx'" in message and "Did you mean 'x'" in message and "y, x, f, g, h" in message
     assert "position 4" in message
     assert isinstance(info.value, KeyError)
 
 
 def test_missing_grouping_column(frame):
-    with pytest.raises(MissingColumnError, match="'gg'.*did you mean 'g'"):
+    with pytest.raises(MissingColumnError, match="'gg'.*Did you mean 'g'"):
         design("y ~ x + (1 | gg)", frame)
 
 
@@ -59,7 +59,7 @@ def test_rows_with_missing_values_are_dropped_and_counted(frame):
 
 def test_na_action_raise(frame):
     frame.loc[3, "y"] = np.nan
-    with pytest.raises(DataError, match="1 rows have missing values.*row 3"):
+    with pytest.raises(DataError, match=r"1 row\(s\) have missing values.*row 3"):
         design("y ~ x + (1 | g)", frame, na_action="raise")
 
 

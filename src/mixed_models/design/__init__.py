@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixed_models.control import Control
+from mixed_models.design.checks import (
+    check_exact_fit,
+    check_finite,
+    check_grouping,
+    check_scale,
+    check_weights,
+)
 from mixed_models.design.fixed import FixedDesign, fixed_design, response_vector
 from mixed_models.design.frame import ModelFrame, model_frame
 from mixed_models.design.random import RandomDesign, random_designs
@@ -51,11 +59,18 @@ class ModelDesign:
 
 
 def build_design(parsed: ParsedFormula, data: object, weights: object = None,
-                 offset: object = None, na_action: str = "drop") -> ModelDesign:
-    """Evaluate the formula on the data."""
+                 offset: object = None, na_action: str = "drop",
+                 control: Control | None = None) -> ModelDesign:
+    """Evaluate the formula on the data and check what the fit will need."""
+    control = control or Control()
     frame = model_frame(parsed, data, weights, offset, na_action)
+    check_finite(frame.data, frame.weights, frame.offset, frame.rows)
+    check_weights(frame.weights, frame.rows)
     y = response_vector(parsed, frame.data)
-    fixed = fixed_design(parsed, frame.data)
+    fixed = fixed_design(parsed, frame.data, control.check_rank_x)
+    check_scale(fixed, control)
     random = random_designs(parsed, frame.data)
     random = sorted(random, key=lambda r: -r.n_levels)
+    check_grouping(random, len(y), control)
+    check_exact_fit(fixed.matrix, y, frame.offset)
     return ModelDesign(parsed, frame, y, fixed, random)

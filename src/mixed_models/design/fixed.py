@@ -8,7 +8,6 @@ later columns are dropped in favour of earlier ones) and removed with a warning.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,8 @@ from formulaic.errors import FormulaicError
 from formulaic.model_spec import ModelSpec
 
 from mixed_models.design.names import gem_names
-from mixed_models.errors import DataError, FormulaError, RankDeficiencyWarning
+from mixed_models.control import Action, enforce
+from mixed_models.errors import DataError, FormulaError, ModelError, RankDeficiencyWarning
 from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
 from mixed_models.formula.terms import ParsedFormula
 
@@ -92,8 +92,12 @@ def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series))
 
 
-def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
-    """Build X from the fixed part of the formula and drop aliased columns."""
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame,
+                 rank_action: Action = "warn") -> FixedDesign:
+    """Build X from the fixed part of the formula and drop aliased columns.
+
+    ``rank_action`` says what to do besides dropping them: warn, raise or nothing.
+    """
     text = parsed.fixed if parsed.fixed.strip() else "1"
     mm = evaluate(text, data, parsed.formula, parsed.fixed_offset)
     matrix = np.asarray(mm, dtype=float)
@@ -101,11 +105,10 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame) -> FixedDesign:
     kept = independent_columns(matrix)
     dropped = [n for i, n in enumerate(names) if i not in set(kept)]
     if dropped:
-        warnings.warn(
-            f"fixed-effect model matrix is rank deficient: dropping {len(dropped)} "
-            f"column(s) {dropped} that are linear combinations of earlier columns",
-            RankDeficiencyWarning, stacklevel=4,
-        )
+        enforce(rank_action,
+                f"fixed-effect model matrix is rank deficient: dropping {len(dropped)} "
+                f"column(s) {dropped} that are linear combinations of earlier columns",
+                ModelError, RankDeficiencyWarning, stacklevel=5)
     return FixedDesign(matrix[:, kept], [names[i] for i in kept], dropped,
                        np.asarray(kept, dtype=np.intp), mm.model_spec)
 

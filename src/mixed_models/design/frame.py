@@ -16,11 +16,17 @@ import pandas as pd
 from formulaic import Formula
 from formulaic.errors import FormulaicError
 
-from mixed_models.errors import DataError, DataTypeError, FormulaError, MissingColumnError
+from mixed_models.errors import (
+    DataError,
+    DataTypeError,
+    FormulaError,
+    InvalidArgumentError,
+    MissingColumnError,
+)
 from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
 from mixed_models.formula.terms import ParsedFormula
 
-NA_ACTIONS = ("drop", "raise")
+NA_ACTIONS = ("drop", "exclude", "raise")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,11 +50,18 @@ class ModelFrame:
     n_input: int
     weights: np.ndarray | None
     offset: np.ndarray | None
+    na_action: str = "drop"
 
     @property
     def n_dropped(self) -> int:
         """Rows dropped for missing values."""
         return self.n_input - len(self.rows)
+
+    def pad(self, values: np.ndarray) -> np.ndarray:
+        """Per-row values on the input rows: NaN where a row was dropped."""
+        out = np.full(self.n_input, np.nan)
+        out[self.rows] = values
+        return out
 
 
 def to_pandas(data: object) -> pd.DataFrame:
@@ -109,13 +122,13 @@ def missing_column_error(name: str, columns: list[str], formula: str | None = No
                          position: int | None = None, what: str = "column") -> MissingColumnError:
     """An error naming the missing column, a close match and the columns there are."""
     close = difflib.get_close_matches(name, columns, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = f" Did you mean '{close[0]}'?" if close else ""
     where = ""
     if formula is not None:
         where = f" (at position {position} in '{formula}')"
     listing = ", ".join(map(str, columns[:30])) + (", ..." if len(columns) > 30 else "")
     return MissingColumnError(
-        f"{what} '{name}' is not in the data{where}{hint} The data has the columns: {listing}"
+        f"{what} '{name}' is not in the data{where}.{hint} The data has the columns: {listing}"
     )
 
 
@@ -127,7 +140,7 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     ``data``, or None. ``offset`` may also be a scalar.
     """
     if na_action not in NA_ACTIONS:
-        raise DataError(f"na_action must be one of {NA_ACTIONS}, got {na_action!r}")
+        raise InvalidArgumentError(f"na_action must be one of {NA_ACTIONS}, got {na_action!r}")
     frame = to_pandas(data)
     columns = [str(c) for c in frame.columns]
     needed = required_columns(parsed)
@@ -144,7 +157,7 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     if na_action == "raise" and not complete.all():
         bad = np.flatnonzero(~complete)
         raise DataError(
-            f"{len(bad)} rows have missing values in the model's columns (first at row "
+            f"{len(bad)} row(s) have missing values in the model's columns (first at row "
             f"{bad[0]}); pass na_action='drop' to drop them"
         )
     rows = np.flatnonzero(complete)
@@ -154,7 +167,7 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
             f"the model's columns {list(needed)}"
         )
     kept = selected.iloc[rows].reset_index(drop=True)
-    return ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows))
+    return ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action)
 
 
 def _take(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
