@@ -79,6 +79,10 @@ class NotFittedError(MixedModelsError, RuntimeError):
     """A quantity asked of a model before the optimum is known."""
 
 
+class OptionalDependencyError(MixedModelsError, ImportError):
+    """A feature needs an optional package that is not installed (e.g. matplotlib)."""
+
+
 class MixedModelsWarning(UserWarning):
     """Base class of every warning raised by mixed_models."""
 
@@ -112,6 +116,7 @@ __all__ = [
     "ModelError",
     "NotFittedError",
     "NotFoundError",
+    "OptionalDependencyError",
     "RankDeficiencyWarning",
     "SingularFitWarning",
 ]
