@@ -219,6 +219,39 @@ class CrossProductAccumulator:
         return block, levels
 
 
+def with_response(cp: CrossProducts, x: np.ndarray, y: np.ndarray,
+                  weights: np.ndarray | None = None) -> CrossProducts:
+    """The cross-products of the same Z, X and weights with another response ``y``.
+
+    Only the products involving y (the last row of ``ax1`` and of ``avv``) are
+    recomputed, in O(n (S + p)); every other block is shared with ``cp``, not copied.
+    ``y`` has the offset already subtracted.
+    """
+    ax1, avv = cp.ax1.copy(), cp.avv.copy()
+    _install_response(cp, ax1, avv, x, y, weights)
+    return CrossProducts(
+        order=cp.order, terms=cp.terms, a11=cp.a11, ax1=ax1, ar1=cp.ar1, avv=avv,
+        rest_offsets=cp.rest_offsets, n_obs=cp.n_obs, n_fixed=cp.n_fixed,
+        sum_log_weights=cp.sum_log_weights, ar1_level=cp.ar1_level,
+    )
+
+
+def _install_response(cp: CrossProducts, ax1: np.ndarray, avv: np.ndarray, x: np.ndarray,
+                      y: np.ndarray, weights: np.ndarray | None) -> None:
+    """Write [Z X y]' W y into the last row of ``ax1`` and the last row/column of ``avv``.
+
+    Every builder goes through here, so a problem with a swapped response is bitwise
+    identical to one built from scratch.
+    """
+    wy = y if weights is None else weights * y
+    z_y = [np.stack([np.bincount(t.codes, t.z[:, s] * wy, t.n_levels)
+                     for s in range(t.size)], axis=1).ravel() for t in cp.terms]
+    ax1[-1] = z_y[cp.order[0]]
+    last = np.concatenate([z_y[i] for i in cp.order[1:]] + [x.T @ wy, [wy @ y]])
+    avv[-1, :] = last
+    avv[:, -1] = last
+
+
 def cross_products(terms: list[TermData], x: np.ndarray, y: np.ndarray,
                    weights: np.ndarray | None = None, chunk_rows: int = 1_000_000) -> CrossProducts:
     """Build every block from in-memory arrays, ``chunk_rows`` rows at a time."""
@@ -227,4 +260,6 @@ def cross_products(terms: list[TermData], x: np.ndarray, y: np.ndarray,
         rows = slice(start, start + chunk_rows)
         acc.add([t.codes[rows] for t in terms], [t.z[rows] for t in terms], x[rows], y[rows],
                 None if weights is None else weights[rows])
-    return acc.finish()
+    cp = acc.finish()
+    _install_response(cp, cp.ax1, cp.avv, x, y, weights)
+    return cp

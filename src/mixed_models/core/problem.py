@@ -10,10 +10,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mixed_models.core import crossprod
 from mixed_models.core.crossprod import TermData, cross_products
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates, conditional_covariances, estimates
+from mixed_models.errors import DataError
 
 
 class LmmProblem:
@@ -50,6 +52,28 @@ class LmmProblem:
         y_adj = y if offset is None else y - offset
         self.cp = cross_products(terms, x, y_adj, weights)
         self.factor = BlockedCholesky(self.cp)
+
+    def with_response(self, y: np.ndarray) -> LmmProblem:
+        """The same model with another response (for bootstrap and simulation refits).
+
+        Every Z and X block is shared with this problem; only the cross-products that
+        involve y are recomputed, in O(n). The objective of the result equals that of a
+        fresh ``LmmProblem`` built from the same arrays and ``y``.
+        """
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.y.shape:
+            raise DataError(f"the new response has shape {y.shape}; it must have one value "
+                            f"per observation, shape {self.y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise DataError("the new response has missing or infinite values; all "
+                            f"{len(y)} values must be finite")
+        new = object.__new__(LmmProblem)
+        new.__dict__.update(self.__dict__)
+        new.y = y
+        y_adj = y if self.offset is None else y - self.offset
+        new.cp = crossprod.with_response(self.cp, self.x, y_adj, self.weights)
+        new.factor = BlockedCholesky(new.cp)
+        return new
 
     @property
     def n_obs(self) -> int:

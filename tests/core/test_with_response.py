@@ -1,0 +1,93 @@
+"""LmmProblem.with_response: a new response on shared Z/X blocks gives the fresh objective."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mixed_models.core.covariance import CovarianceStructure
+from mixed_models.core.crossprod import TermData
+from mixed_models.core.problem import LmmProblem
+from mixed_models.errors import DataError
+
+
+def _term(rng, n, levels, size, correlated=True, codes=None):
+    codes = rng.integers(0, levels, n) if codes is None else codes
+    z = np.ones((n, 1)) if size == 1 else np.column_stack(
+        [np.ones(n)] + [rng.normal(size=n) for _ in range(size - 1)])
+    cov = CovarianceStructure.unstructured(size) if correlated \
+        else CovarianceStructure.diagonal(size)
+    return TermData(codes, z, levels, cov)
+
+
+def _case(name: str, rng):
+    """Terms, X, weights and offset of one small problem of a given block kind."""
+    n = 240
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    if name == "scalar":
+        terms = [_term(rng, n, 12, 1)]
+    elif name == "vector":
+        terms = [_term(rng, n, 15, 2)]
+    elif name == "crossed":
+        terms = [_term(rng, n, 30, 1), _term(rng, n, 8, 2, correlated=False)]
+    elif name == "crossed_sparse":  # big enough for a sparse lead-rest block
+        n = 3000
+        x = np.column_stack([np.ones(n), rng.normal(size=n)])
+        terms = [_term(rng, n, 900, 1), _term(rng, n, 600, 1)]
+    elif name == "nested":
+        outer = rng.integers(0, 6, n)
+        inner = outer * 5 + rng.integers(0, 5, n)
+        terms = [_term(rng, n, 30, 2, codes=inner), _term(rng, n, 6, 1, codes=outer)]
+    else:
+        raise KeyError(name)
+    weights = rng.uniform(0.5, 2.0, n) if name in ("vector", "crossed") else None
+    offset = rng.normal(size=n) if name in ("scalar", "nested") else None
+    return terms, x, weights, offset
+
+
+CASES = ["scalar", "vector", "crossed", "crossed_sparse", "nested"]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("reml", [True, False])
+def test_objective_equals_a_fresh_problem(name, reml):
+    rng = np.random.default_rng(7)
+    terms, x, weights, offset = _case(name, rng)
+    n = len(x)
+    y1, y2 = rng.normal(size=n) * 3 + 10, rng.normal(size=n) * 2 - 1
+    base = LmmProblem(terms, x, y1, weights, offset, reml=reml)
+    swapped = base.with_response(y2)
+    fresh = LmmProblem(terms, x, y2, weights, offset, reml=reml)
+    for _ in range(5):
+        theta = np.abs(rng.normal(size=base.n_theta)) + 0.05
+        assert swapped.objective(theta) == fresh.objective(theta)
+    # the original problem is untouched, and the blocks that do not involve y are shared
+    assert base.objective(theta) == LmmProblem(terms, x, y1, weights, offset,
+                                               reml=reml).objective(theta)
+    assert swapped.cp.a11 is base.cp.a11 and swapped.cp.ar1 is base.cp.ar1
+    assert swapped.x is base.x and swapped.terms is base.terms
+
+
+def test_refit_on_the_new_response_matches_a_fresh_fit():
+    rng = np.random.default_rng(11)
+    terms, x, weights, offset = _case("crossed", rng)
+    y2 = rng.normal(size=len(x)) + terms[0].codes * 0.1
+    swapped = LmmProblem(terms, x, rng.normal(size=len(x)), weights, offset).with_response(y2)
+    fresh = LmmProblem(terms, x, y2, weights, offset)
+    a, b = swapped.optimize(), fresh.optimize()
+    np.testing.assert_array_equal(a.final, b.final)
+    assert a.objective == b.objective
+    ea, eb = swapped.estimates(a.final), fresh.estimates(b.final)
+    np.testing.assert_array_equal(ea.beta, eb.beta)
+
+
+def test_a_response_of_the_wrong_length_or_with_nan_is_refused():
+    rng = np.random.default_rng(3)
+    terms, x, weights, offset = _case("scalar", rng)
+    problem = LmmProblem(terms, x, rng.normal(size=len(x)), weights, offset)
+    with pytest.raises(DataError, match="one value per observation"):
+        problem.with_response(np.zeros(len(x) - 1))
+    y = np.zeros(len(x))
+    y[4] = np.nan
+    with pytest.raises(DataError, match="finite"):
+        problem.with_response(y)
