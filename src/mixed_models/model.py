@@ -19,7 +19,7 @@ from mixed_models import results
 from mixed_models._display_methods import DisplayMethods
 from mixed_models._inference_methods import InferenceMethods
 from mixed_models.control import Control, enforce
-from mixed_models.core.convergence import Derivatives, derivatives
+from mixed_models.core.convergence import Derivatives, derivatives, newton_polish
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import ModelDesign, build_design
@@ -35,31 +35,79 @@ from mixed_models.formula import parse_formula
 SINGULAR_TOL = 1e-4
 # Finite-difference diagnostics cost about 2 k^2 evaluations: only for small k.
 MAX_DIAGNOSED_THETA = 20
+# Newton polishing of the optimum: for up to this many parameters, and only while it
+# costs less than this share of the optimizer's own evaluations.
+MAX_POLISHED_THETA = 8
+POLISH_SHARE = 0.5
 
 
 class LMM(InferenceMethods, DisplayMethods):
     """A fitted linear mixed model.
 
-    Build one with :meth:`LMM.from_formula`. The estimates are available as
-    properties (``fix_ef``, ``ran_ef``, ``sigma2``, ``theta``, ``deviance``...) and
-    tables through methods (``fix_ef_summary()``, ``var_corr()``...).
-
-    Notes
-    -----
-    The raw-matrix constructor of the gem (``LMM(x=, y=, zt=, lambdat=...)``) is not
-    available yet; calling ``LMM(...)`` directly raises TypeError.
+    Build one with :meth:`LMM.from_formula`, :meth:`LMM.from_frame` (the gem's
+    ``from_daru``: lists of column names) or ``LMM(x=, y=, zt=, lambdat=...)`` (raw
+    matrices and a function theta -> Lambda', the gem's ``LMM.new``). The estimates are
+    available as properties (``fix_ef``, ``ran_ef``, ``sigma2``, ``theta``,
+    ``deviance``...) and tables through methods (``fix_ef_summary()``, ``var_corr()``...).
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("build a model with LMM.from_formula(formula, data); the raw-matrix "
-                        "constructor is not available yet")
+    _raw = None  # RawSpec of a model built from raw matrices
+
+    def __init__(self, *, x: object, y: object, zt: object,
+                 lambdat: Callable[[np.ndarray], object], start_point: object,
+                 x_col_names: list[str] | None = None, z_col_names: list[str] | None = None,
+                 weights: object = None, offset: object = None, reml: bool = True,
+                 lower_bound: object = None, upper_bound: object = None,
+                 sigma: float | None = None, control: Control | None = None) -> None:
+        """Fit a linear mixed model given as matrices (the gem's ``LMM.new``).
+
+        y = X beta + Z b + e with b = Lambda u, u ~ N(0, sigma^2 I), e ~ N(0, sigma^2 / w).
+
+        Parameters
+        ----------
+        x, y, zt
+            n x p fixed-effects matrix (full column rank), response (n,), and the q x n
+            transpose of the random-effects matrix (dense or scipy.sparse).
+        lambdat
+            theta -> Lambda' (usually q x q upper triangular; k x q for k spherical
+            effects), dense or sparse, e.g. ``lambda th: th[0] * chol(K).T`` for a
+            kinship matrix K. Its pattern may be anything; the general core factors a
+            dense (k + p + 1) square matrix per evaluation (up to 8,000 random effects).
+        start_point
+            Starting theta (its length is the number of covariance parameters).
+        x_col_names, z_col_names
+            Names of the fixed and random effects (default ``x0..``, ``z0..``).
+        weights, offset, reml
+            As in :meth:`from_formula` (arrays here).
+        lower_bound, upper_bound
+            Bounds of theta (default none). Entries bounded below by 0 are scale
+            parameters: snapped to 0 when tiny, and below 1e-4 they mark a singular fit.
+        sigma
+            A known residual SD, held fixed instead of estimated.
+        control
+            Optimizer and check settings.
+        """
+        from mixed_models.constructors import raw_problem
+
+        control = control or Control()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            problem, raw = raw_problem(
+                x, y, zt, lambdat, start_point, x_col_names=x_col_names,
+                z_col_names=z_col_names, weights=weights, offset=offset, reml=reml,
+                lower_bound=lower_bound, upper_bound=upper_bound, sigma=sigma)
+            fitted = type(self)._fit(problem, None, start_point, _settings(control), control)
+        self.__dict__.update(fitted.__dict__)
+        self._raw = raw
+        self._reemit(caught)
 
     # --- construction ----------------------------------------------------------------
 
     @classmethod
     def from_formula(cls, formula: str, data: object, *, reml: bool = True,
                      weights: object = None, offset: object = None, na_action: str = "drop",
-                     start_point: object = None, control: Control | None = None) -> LMM:
+                     start_point: object = None, control: Control | None = None,
+                     sigma: float | None = None) -> LMM:
         """Fit a linear mixed model given by an lme4 formula.
 
         Parameters
@@ -83,19 +131,49 @@ class LMM(InferenceMethods, DisplayMethods):
             Starting theta (default: lme4's start).
         control
             Optimizer and check settings, see :class:`~mixed_models.control.Control`.
+        sigma
+            A known residual SD, held fixed instead of estimated (MixedModels.jl's
+            ``σ=``); the objective is then algorithm.md's d(theta | sigma).
+
+        Random-effects terms may carry lme4 2.x's covariance structures: ``us(x | g)``
+        (the default), ``diag(x | g)`` (same as ``x || g``), ``cs(x | g)`` (compound
+        symmetry) and ``ar1(0 + f | g)`` (autoregressive over the columns' order), each
+        with an optional ``hom = TRUE/FALSE`` for one SD for all columns.
         """
+        from mixed_models.constructors import check_sigma
+
         control = control or Control()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            check_sigma(sigma)
             parsed = parse_formula(formula)
             design = build_design(parsed, data, weights, offset, na_action, control)
             problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
-                                 design.y, design.weights, design.offset, reml=reml)
-            settings = OptimizerSettings(optimizer=control.optimizer,
-                                         max_evaluations=control.max_evaluations)
-            model = cls._fit(problem, design, start_point, settings, control)
+                                 design.y, design.weights, design.offset, reml=reml,
+                                 sigma=sigma)
+            model = cls._fit(problem, design, start_point, _settings(control), control)
         model._reemit(caught)
         return model
+
+    @classmethod
+    def from_frame(cls, *, response: str, fixed_effects: object, random_effects: object,
+                   grouping: object, data: object, covariance: object = None,
+                   **options: object) -> LMM:
+        """Fit a model given as lists of column names (the gem's ``from_daru``).
+
+        ``fixed_effects=["intercept", "Age", "Species"]``, ``random_effects=[["intercept",
+        "Age"]]``, ``grouping=["Location"]`` is ``Aggression ~ 1 + Age + Species + (1 +
+        Age | Location)``. ``"intercept"`` is never implied; ``"no_intercept"`` removes
+        it; a tuple ``("a", "b")`` is an interaction (in ``grouping``, the factor
+        ``a:b``). ``covariance`` gives the terms' structures (``"us"``, ``"diag"``,
+        ``"cs"``, ``"ar1"``). The fit is the one :meth:`from_formula` makes of the
+        equivalent formula (``model.formula``); ``options`` are its keyword options.
+        """
+        from mixed_models.constructors import frame_formula
+
+        formula = frame_formula(response, fixed_effects, random_effects, grouping,
+                                covariance)  # type: ignore[arg-type]
+        return cls.from_formula(formula, data, **options)  # type: ignore[arg-type]
 
     @classmethod
     def _fit(cls, problem: LmmProblem, design: ModelDesign | None, start_point: object,
@@ -108,6 +186,7 @@ class LMM(InferenceMethods, DisplayMethods):
         model._start_point = start_point
         start = None if start_point is None else np.asarray(start_point, dtype=float)
         model._optimization = problem.optimize(settings, start)
+        model._polish()
         if not np.isfinite(model._optimization.objective):
             raise DataError(
                 "the objective is not finite at the optimum: the random effects reproduce the "
@@ -117,6 +196,20 @@ class LMM(InferenceMethods, DisplayMethods):
         model._estimates = problem.estimates(model._optimization.final)
         model._check_fit()
         return model
+
+    def _polish(self) -> None:
+        """Newton steps from the optimizer's end point (see core.convergence)."""
+        opt, problem = self._optimization, self._problem
+        k = problem.n_theta
+        cost = 2 * k * k + 2 * k + 2
+        if k > MAX_POLISHED_THETA or cost > POLISH_SHARE * opt.evaluations \
+                or not np.isfinite(opt.objective):
+            return
+        theta, value, calls = newton_polish(problem.objective, opt.final, opt.objective,
+                                            problem.diagonal_mask())
+        opt.evaluations += calls
+        if value < opt.objective:
+            opt.final, opt.objective = problem.rectify(theta), value
 
     def _check_fit(self) -> None:
         opt, control = self._optimization, self._control
@@ -185,7 +278,9 @@ class LMM(InferenceMethods, DisplayMethods):
         """Covariance parameters: the entries of each term's relative covariance factor.
 
         Terms are in lme4's order (most levels first), each term's entries column-major
-        over the lower triangle.
+        over the lower triangle. A ``cs``/``ar1`` term's entries are its SDs relative to
+        sigma and then its correlation rho (lme4 2.x's ``par``); a raw-matrix model's are
+        the arguments of its ``lambdat``.
         """
         return self._optimization.final.copy()
 
@@ -226,7 +321,9 @@ class LMM(InferenceMethods, DisplayMethods):
 
     @property
     def n_groups(self) -> dict[str, int]:
-        """Number of levels of each grouping factor."""
+        """Number of levels of each grouping factor (none for a raw-matrix model)."""
+        if self._design is None:
+            return {}
         return {r.group: r.n_levels for r in self._design.random}
 
     @property
@@ -242,6 +339,8 @@ class LMM(InferenceMethods, DisplayMethods):
     @property
     def fix_ef_names(self) -> list[str]:
         """Names of the fixed effects (aliased columns excluded)."""
+        if self._design is None:
+            return list(self._raw.x_col_names)
         return list(self._design.fixed.names)
 
     @property
@@ -251,7 +350,10 @@ class LMM(InferenceMethods, DisplayMethods):
 
     @cached_property
     def ran_ef_names(self) -> list[str]:
-        """Keys of ``ran_ef``: ``<column>_<level>``, see :func:`results.ran_ef_keys`."""
+        """Keys of ``ran_ef``: ``<column>_<level>``, see :func:`results.ran_ef_keys`
+        (``z0, z1, ...`` or ``z_col_names`` for a raw-matrix model)."""
+        if self._design is None:
+            return list(self._raw.z_col_names)
         return results.ran_ef_keys(self._design.random)
 
     @property
@@ -277,9 +379,9 @@ class LMM(InferenceMethods, DisplayMethods):
 
     @property
     def singular(self) -> bool:
-        """True for a boundary fit (some lambda diagonal entry below 1e-4, as lme4)."""
-        theta = self.theta
-        return bool(np.any(theta[self._problem.diagonal_mask()] < SINGULAR_TOL))
+        """True for a boundary fit (some lambda diagonal entry below 1e-4, as lme4; for
+        cs/ar1 terms also a correlation at the edge of its range)."""
+        return self._problem.singular(self.theta, SINGULAR_TOL)
 
     @property
     def residuals(self) -> np.ndarray:
@@ -360,3 +462,8 @@ class LMM(InferenceMethods, DisplayMethods):
         method = "REML" if self.reml else "ML"
         return (f"<LMM {self.formula!r} fit by {method}: {self.n_obs} obs, "
                 f"criterion {self.deviance:.4f}>")
+
+
+def _settings(control: Control) -> OptimizerSettings:
+    return OptimizerSettings(optimizer=control.optimizer,
+                             max_evaluations=control.max_evaluations)

@@ -43,6 +43,9 @@ def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
                 diagonal: np.ndarray) -> Derivatives:
     """Finite-difference gradient and Hessian of ``fun`` at ``theta``.
 
+    The gradient is Richardson-extrapolated from central differences at two steps, so
+    that its error is far below the gradients a derivative-free optimizer leaves.
+
     ``diagonal`` marks the entries bounded below by zero; those closer to zero than the
     step are differenced one-sidedly and excluded when the objective rises inward.
     """
@@ -62,7 +65,9 @@ def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
             hess[i, i] = (f0 - 2 * f1 + f2) / step[i] ** 2
         else:
             fp, fm = fun(theta + e), fun(theta - e)
-            grad[i] = (fp - fm) / (2 * step[i])
+            half = (fun(theta + e / 2) - fun(theta - e / 2)) / step[i]
+            # Richardson: the O(h^2) error of the central difference cancels
+            grad[i] = (4 * half - (fp - fm) / (2 * step[i])) / 3
             hess[i, i] = (fp - 2 * f0 + fm) / step[i] ** 2
     for i in range(k):
         for j in range(i + 1, k):
@@ -93,3 +98,43 @@ def _decrement(grad: np.ndarray, hess: np.ndarray) -> float:
         return np.inf
     z = np.linalg.solve(chol, grad)
     return 0.5 * float(z @ z)
+
+
+def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta: float,
+                  diagonal: np.ndarray, max_steps: int = 2) -> tuple[np.ndarray, float, int]:
+    """Refine an optimum with Newton steps on finite-difference derivatives.
+
+    A derivative-free optimizer stops when function values no longer tell points apart,
+    which leaves flat directions of theta resolved to about 1e-5; gradients resolve them
+    to about 1e-9. Entries at (or within a step of) their bound stay where the optimizer
+    and its snap to zero left them; the others take the Newton step, kept inside the
+    bounds, accepted only if the objective does not rise. Returns (theta, objective,
+    evaluations).
+    """
+    calls = [0]
+
+    def counted(x: np.ndarray) -> float:
+        calls[0] += 1
+        return fun(x)
+
+    for _ in range(max_steps):
+        d = derivatives(counted, theta, diagonal)
+        if d.decrement == 0.0:
+            break
+        free = ~(diagonal & (theta < RELATIVE_STEP * np.maximum(np.abs(theta), 1.0)))
+        if not np.any(free):
+            break
+        step = np.zeros_like(theta)
+        try:
+            step[free] = -np.linalg.solve(d.hessian[np.ix_(free, free)], d.gradient[free])
+        except np.linalg.LinAlgError:
+            break
+        trial = np.where(diagonal, np.maximum(theta + step, 0.0), theta + step)
+        f_trial = counted(trial)
+        if not f_trial <= f_theta:
+            break
+        converged = np.all(np.abs(trial - theta) <= 1e-9 * np.maximum(np.abs(theta), 1.0))
+        theta, f_theta = trial, f_trial
+        if converged:
+            break
+    return theta, f_theta, calls[0]
