@@ -103,6 +103,11 @@ class DataWarning(MixedModelsWarning):
     """Something in the data deserves attention (rows dropped, badly scaled columns...)."""
 
 
+class RefitWarning(MixedModelsWarning):
+    """A note that a model was refitted, e.g. a REML fit by ML for a likelihood ratio
+    test (lme4's anova says "refitting model(s) with ML")."""
+
+
 __all__ = [
     "ConvergenceWarning",
     "DataError",
@@ -118,5 +123,6 @@ __all__ = [
     "NotFoundError",
     "OptionalDependencyError",
     "RankDeficiencyWarning",
+    "RefitWarning",
     "SingularFitWarning",
 ]
