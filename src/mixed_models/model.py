@@ -184,7 +184,7 @@ class LMM(InferenceMethods, DisplayMethods):
         model._settings = settings
         model._control = control or Control()
         model._start_point = start_point
-        start = None if start_point is None else np.asarray(start_point, dtype=float)
+        start = _start(problem) if start_point is None else np.asarray(start_point, dtype=float)
         model._optimization = problem.optimize(settings, start)
         model._polish()
         if not np.isfinite(model._optimization.objective):
@@ -467,3 +467,27 @@ class LMM(InferenceMethods, DisplayMethods):
 def _settings(control: Control) -> OptimizerSettings:
     return OptimizerSettings(optimizer=control.optimizer,
                              max_evaluations=control.max_evaluations)
+
+def _start(problem: LmmProblem) -> np.ndarray:
+    """lme4's start, or, where the objective is undefined there (a random-effect column
+    on a scale of 1e7 makes Omega numerically indefinite), the same start with each
+    diagonal entry divided by the root mean square of its column."""
+    theta = problem.start()
+    if np.isfinite(problem.objective(theta)):
+        return theta
+    scaled = []
+    for term, part in zip(problem.terms, np.split(theta, np.cumsum(
+            [t.covariance.n_theta for t in problem.terms])[:-1])):
+        rms = np.sqrt(np.mean(term.z**2, axis=0))
+        cov = getattr(term, "covariance")
+        diag_cols = cov.cols[cov.diagonal_mask()]
+        part = part.copy()
+        part[cov.diagonal_mask()] /= np.maximum(rms[diag_cols], 1.0)
+        scaled.append(part)
+    theta = np.concatenate(scaled)
+    if not np.isfinite(problem.objective(theta)):
+        raise ModelError(
+            "the objective cannot be evaluated at the starting values, even rescaled; the "
+            "random-effects columns are probably on extreme scales: rescale the predictors"
+        )
+    return theta

@@ -18,8 +18,8 @@ from formulaic.model_spec import ModelSpec
 
 from mixed_models.design.names import gem_names
 from mixed_models.control import Action, enforce
-from mixed_models.errors import DataError, FormulaError, ModelError, RankDeficiencyWarning
-from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
+from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
+from mixed_models.formula.parse import formulaic_failure
 from mixed_models.formula.terms import ParsedFormula
 
 RANK_TOL = 1e-7
@@ -59,12 +59,8 @@ def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int):
     """Run formulaic on ``text``, turning its errors into FormulaError/DataError."""
     try:
         return model_matrix(text, data, na_action="ignore")
-    except FormulaicError as exc:
-        position = formulaic_error_position(str(exc))
-        raise FormulaError(
-            formulaic_error_reason(str(exc)), formula,
-            None if position is None else offset + position,
-        ) from None
+    except (FormulaicError, SyntaxError) as exc:
+        raise formulaic_failure(exc, formula, offset, text) from None
     except (TypeError, ValueError) as exc:
         raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
 

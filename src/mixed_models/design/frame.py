@@ -19,11 +19,10 @@ from formulaic.errors import FormulaicError
 from mixed_models.errors import (
     DataError,
     DataTypeError,
-    FormulaError,
     InvalidArgumentError,
     MissingColumnError,
 )
-from mixed_models.formula.parse import formulaic_error_position, formulaic_error_reason
+from mixed_models.formula.parse import formulaic_failure
 from mixed_models.formula.terms import ParsedFormula
 
 NA_ACTIONS = ("drop", "exclude", "raise")
@@ -88,12 +87,8 @@ def formula_variables(text: str, formula: str, offset: int) -> set[str]:
     """Names of the data columns a formulaic expression reads."""
     try:
         variables = Formula(text).required_variables
-    except FormulaicError as exc:
-        position = formulaic_error_position(str(exc))
-        raise FormulaError(
-            formulaic_error_reason(str(exc)), formula,
-            None if position is None else offset + position,
-        ) from None
+    except (FormulaicError, SyntaxError) as exc:
+        raise formulaic_failure(exc, formula, offset, text) from None
     return {str(v) for v in variables}
 
 

@@ -229,6 +229,21 @@ def _expand_grouping(text: str) -> list[tuple[str, ...]]:
     return groupings
 
 
+def formulaic_failure(exc: Exception, formula: str, offset: int, text: str) -> FormulaError:
+    """The FormulaError for an error formulaic (or Python, parsing a term) raised on
+    ``text``, the piece of ``formula`` that starts at ``offset``."""
+    if isinstance(exc, SyntaxError):
+        code = (exc.text or "").strip()
+        where = text.find(code) if code else -1
+        return FormulaError(
+            f"'{code}' is not a valid expression ({exc.msg})", formula,
+            offset + where if where >= 0 else None,
+        )
+    position = formulaic_error_position(str(exc))
+    return FormulaError(formulaic_error_reason(str(exc)), formula,
+                        None if position is None else offset + position)
+
+
 def formulaic_error_position(message: str) -> int | None:
     """Offset of the first character that formulaic marked in an error message."""
     plain = re.sub(r"\x1b\[[0-9;]*m", "", message)
