@@ -10,6 +10,7 @@ import warnings
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -53,3 +54,13 @@ def test_sizes(model_id):
     model, want = fit(model_id), ref(model_id)
     assert model.n_obs == want["nobs"]
     assert model.n_groups == want["ngroups"]
+
+
+@pytest.mark.parametrize("model_id", list(SPECS))
+def test_warnings_only_where_lme4_confirms(model_id):
+    model, want = fit(model_id), ref(model_id)
+    theta = np.atleast_1d(np.array(want["theta"], dtype=float))
+    lme4_singular = bool(np.any(theta[model._problem.diagonal_mask()] < 1e-4))
+    assert model.singular == lme4_singular
+    assert any("boundary" in m for m in model.warnings) == lme4_singular
+    assert not any("not confirmed" in m for m in model.warnings)
