@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import reference  # noqa: E402
 
-_FITS: dict[str, object] = {}
+_FITS: dict[object, object] = {}
 
 
 @pytest.fixture(scope="session")
@@ -25,5 +25,36 @@ def fitted():
                 warnings.simplefilter("ignore")
                 _FITS[model_id] = reference.fit(reference.specs()[model_id])
         return _FITS[model_id]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def core_fitted():
+    """core_fitted(model_id) -> the LMM of that row of tests/data/reference_core/models.csv,
+    fitted once per session."""
+    import csv
+
+    import pandas as pd
+
+    from mixed_models import LMM
+
+    folder = Path(__file__).parent / "data" / "reference_core"
+    with open(folder / "models.csv") as handle:
+        specs = {row["id"]: row for row in csv.DictReader(handle)}
+
+    def get(model_id: str):
+        key = ("core", model_id)
+        if key not in _FITS:
+            spec = specs[model_id]
+            data = pd.read_csv(folder / "data" / f"{spec['dataset']}.csv")
+            for column in filter(None, spec["factors"].split(";")):
+                data[column] = pd.Categorical(data[column])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _FITS[key] = LMM.from_formula(
+                    spec["py_formula"], data, reml=spec["REML"] == "TRUE",
+                    weights=spec["weights"] or None, offset=spec["offset"] or None)
+        return _FITS[key]
 
     return get

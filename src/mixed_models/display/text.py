@@ -1,64 +1,40 @@
-"""Plain-text rendering of a fitted model, in the spirit of lme4's ``summary()``."""
+"""Plain-text rendering of a model summary, laid out as lme4's ``summary()``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-import pandas as pd
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
+from mixed_models.display.layout import Block, Lines, Table, summary_blocks
+from mixed_models.display.summary import ModelSummary
 
 
-def render_text(model: LMM) -> str:
-    """Fit criterion, random effects, group sizes and the fixed-effects table."""
-    method = "REML" if model.reml else "maximum likelihood"
-    criterion = "REML criterion" if model.reml else "deviance (-2 log-likelihood)"
-    lines = [
-        f"Linear mixed model fit by {method}",
-        f"Formula: {model.formula}",
-        f"{criterion} at convergence: {model.deviance:.4f}",
-        f"AIC {model.aic:.4f}   BIC {model.bic:.4f}   log-likelihood {model.log_likelihood:.4f}",
-        "",
-        "Random effects:",
-        _indent(_random_effects_table(model).to_string(index=False)),
-        _group_line(model),
-        "",
-        "Fixed effects:",
-        _indent(model.fix_ef_summary().to_string(float_format=lambda v: f"{v:.6g}")),
-    ]
-    if model.warnings:
-        lines += ["", "Messages:"] + [f"  - {w}" for w in model.warnings]
+def render_text(summary: ModelSummary) -> str:
+    """The summary as fixed-width text (what ``print(model)`` shows)."""
+    parts = [_block(b) for b in summary_blocks(summary)]
+    return "\n\n".join(parts)
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Lines):
+        lines = [f"  - {line}" for line in block.lines] if block.bullets else list(block.lines)
+    else:
+        lines = table_lines(block) + list(block.notes)
+    if block.title:
+        lines.insert(0, block.title + ("" if block.key == "heading" else ":"))
     return "\n".join(lines)
 
 
-def _random_effects_table(model: LMM) -> pd.DataFrame:
-    vc = model.var_corr()
-    variances = vc[vc["var2"].isna()]
-    table = pd.DataFrame({
-        "Groups": variances["group"].where(~variances["group"].duplicated(), ""),
-        "Name": variances["var1"].fillna(""),
-        "Variance": variances["vcov"].map(lambda v: f"{v:.6g}"),
-        "Std.Dev.": variances["sdcor"].map(lambda v: f"{v:.6g}"),
-    })
-    corr = vc[vc["var2"].notna()]
-    if len(corr):
-        table["Corr"] = [_correlations(corr, g, n) for g, n in zip(variances["group"],
-                                                                   variances["var1"])]
-    return table
+def table_lines(table: Table) -> list[str]:
+    """A table as aligned lines: numbers right-aligned, text left-aligned."""
+    headers = list(table.short_columns or table.columns)
+    body = [list(r) for r in table.rows]
+    aligns = list(table.numeric)
+    if table.row_labels is not None:
+        headers.insert(0, "")
+        body = [[label] + r for label, r in zip(table.row_labels, body)]
+        aligns.insert(0, False)
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
 
+    def line(cells: list[str]) -> str:
+        padded = [c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, aligns)]
+        return (" " + " ".join(padded)).rstrip()
 
-def _correlations(corr: pd.DataFrame, group: str, name: object) -> str:
-    rows = corr[(corr["group"] == group) & (corr["var2"] == name)]
-    return " ".join(f"{v:+.3f}" for v in rows["sdcor"] if np.isfinite(v))
-
-
-def _group_line(model: LMM) -> str:
-    groups = "; ".join(f"{g}, {n}" for g, n in model.n_groups.items())
-    dropped = f" ({model.n_dropped} rows with missing values dropped)" if model.n_dropped else ""
-    return f"Number of obs: {model.n_obs}{dropped}, groups: {groups}"
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
+    return [line(headers)] + [line(r) for r in body]

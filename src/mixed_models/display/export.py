@@ -1,0 +1,103 @@
+"""Every estimate of a fitted model as plain JSON-ready data (``mixed-models fit --json``).
+
+Floats are written at full precision, so ``json.loads`` gives back exactly the numbers
+of the Python API; NaN (and infinity) becomes null. The layout (keys below) is versioned by
+``"format"``; new keys may be added within a version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mixed_models.display.summary import summarize
+
+if TYPE_CHECKING:
+    from mixed_models.model import LMM
+
+FORMAT = "mixed_models.fit/1"
+
+
+def plain(value: Any) -> Any:
+    """numpy and pandas values as JSON values (NaN and missing as None), recursively."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray, pd.Index, pd.Series)):
+        return [plain(v) for v in list(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [plain(row) for row in table.to_dict(orient="records")]
+
+
+def _matrix(table: pd.DataFrame) -> dict[str, Any]:
+    return {"names": plain(table.index), "values": plain(table.to_numpy())}
+
+
+def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
+    """Every estimate of ``model`` as a JSON-ready dict.
+
+    Keys: ``format, formula, reml, criterion, deviance, log_likelihood, aic, bic,
+    n_parameters, df_residual, n_obs, n_dropped, n_groups, theta, sigma, sigma2, fix_ef,
+    fixed_effects`` (the ``fix_ef_summary`` table, ``test_method`` and rows),
+    ``fix_ef_cov_mat, fixed_effects_corr, var_corr, ran_ef`` (conditional modes with
+    conditional SDs), ``scaled_residuals, fitted, residuals, optimizer, singular,
+    warnings``.
+    """
+    summary = summarize(model, ddf=ddf)
+    fixed = summary.fixed_effects.rename_axis("name").reset_index()
+    opt = model.optimization_result
+    return plain({
+        "format": FORMAT,
+        "formula": model.formula,
+        "reml": model.reml,
+        "criterion": "REML" if model.reml else "deviance",
+        "deviance": model.deviance,
+        "log_likelihood": model.log_likelihood,
+        "aic": model.aic,
+        "bic": model.bic,
+        "n_parameters": model.n_parameters,
+        "df_residual": summary.df_residual,
+        "n_obs": model.n_obs,
+        "n_dropped": model.n_dropped,
+        "n_groups": model.n_groups,
+        "theta": model.theta,
+        "sigma": model.sigma,
+        "sigma2": model.sigma2,
+        "fix_ef": model.fix_ef,
+        "fixed_effects": {"test_method": summary.test_method, "rows": _records(fixed)},
+        "fix_ef_cov_mat": _matrix(model.fix_ef_cov_mat),
+        "fixed_effects_corr": _matrix(summary.fixed_effects_corr),
+        "var_corr": _records(model.var_corr()),
+        "ran_ef": _records(model.ran_ef_table()),
+        "scaled_residuals": summary.scaled_residuals.to_dict(),
+        "fitted": model.fitted(),
+        "residuals": model.residuals,
+        "optimizer": {"optimizer": opt.optimizer, "evaluations": opt.evaluations,
+                      "return_code": opt.return_code, "converged": summary.optimizer.converged},
+        "singular": model.singular,
+        "warnings": list(model.warnings),
+    })
+
+
+def write_json(model: LMM, path: str | Path, ddf: str | None = None) -> Path:
+    """Write :func:`model_to_dict` to ``path`` as strict JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(model_to_dict(model, ddf), indent=1, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,47 @@
+"""Markdown rendering of a model summary (GitHub-flavoured pipe tables)."""
+
+from __future__ import annotations
+
+from mixed_models.display.layout import Block, Lines, Table, summary_blocks
+from mixed_models.display.summary import ModelSummary
+
+
+def render_markdown(summary: ModelSummary, heading_level: int = 3) -> str:
+    """The summary as Markdown; section titles are headings of ``heading_level``."""
+    hashes = "#" * heading_level
+    parts = []
+    for block in summary_blocks(summary):
+        text = _block(block)
+        if block.title:
+            text = f"{hashes} {block.title}\n\n{text}"
+        parts.append(text)
+    return "\n\n".join(parts) + "\n"
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Lines):
+        if block.bullets:
+            return "\n".join(f"- {_escape(line)}" for line in block.lines)
+        return "  \n".join(_escape(line) for line in block.lines)
+    lines = _table(block)
+    if block.notes:
+        lines += [""] + [_escape(n) for n in block.notes]
+    return "\n".join(lines)
+
+
+def _table(table: Table) -> list[str]:
+    headers = [_escape(h) or " " for h in table.columns]
+    aligns = ["---:" if right else ":---" for right in table.numeric]
+    rows = [[_escape(c) for c in r] for r in table.rows]
+    if table.row_labels is not None:
+        headers.insert(0, " ")
+        aligns.insert(0, ":---")
+        rows = [[_escape(label)] + r for label, r in zip(table.row_labels, rows)]
+    return ["| " + " | ".join(cells) + " |" for cells in [headers, aligns] + rows]
+
+
+def _escape(text: str) -> str:
+    """Escape the characters Markdown would read as markup in a table or a line."""
+    for char in ("\\", "|", "*", "_", "`", "<", ">", "~"):
+        text = text.replace(char, "\\" + char)
+    return text
