@@ -158,5 +158,18 @@ def test_ddf_without_support_is_refused(fitted):
         model.summary(ddf="satterthwaite")
 
 
+@pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger", "wald"])
+def test_ddf_gives_the_fix_ef_summary_table(fitted, ddf):
+    model = fitted("alien_reml")
+    if not _accepts_ddf(model):
+        pytest.skip("fix_ef_summary does not take ddf in this version")
+    s = model.summary(ddf=ddf)
+    pd.testing.assert_frame_equal(s.fixed_effects, model.fix_ef_summary(ddf=ddf))
+    assert s.test_method == ddf
+    text = s.to_text()
+    assert TEST_METHODS[ddf] in text
+    assert ("Pr(>|z|)" if ddf == "wald" else "Pr(>|t|)") in text
+
+
 def test_every_test_method_is_described():
     assert set(TEST_METHODS) == {"wald", "satterthwaite", "kenward-roger"}

@@ -122,6 +122,7 @@ def test_diagnostic_panel(fitted):
     titles = [ax.get_title() for ax in visible]
     assert titles[:4] == ["Residuals vs fitted", "Normal Q-Q plot of residuals",
                           "Histogram of residuals", "Observed vs fitted"]
-    assert titles[4:] == ["Random effects: plate", "Random effects: sample"]
+    assert titles[4:] == ["Random effects: plate (intercept)",
+                          "Random effects: sample (intercept)"]
     one = plotting.diagnostic_panel(fitted("sleep_reml"), fig=plt.figure())
     assert len([ax for ax in one.axes if ax.get_visible()]) == 5

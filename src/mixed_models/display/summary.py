@@ -196,9 +196,12 @@ def fixed_effects_table(model: LMM, ddf: str | None) -> tuple[pd.DataFrame, str]
     if "ddf" in parameters:
         if ddf is None:
             default = parameters["ddf"].default
+            table = model.fix_ef_summary()
             method = "wald" if default is inspect.Parameter.empty else default
-            return model.fix_ef_summary(), str(method)
-        return model.fix_ef_summary(ddf=ddf), ddf
+        else:
+            table, method = model.fix_ef_summary(ddf=ddf), ddf
+        # the table says which method made it when it can (attrs["ddf"])
+        return table, str(table.attrs.get("ddf", method))
     if ddf not in (None, "wald"):
         raise ModelError(
             f"summary(ddf={ddf!r}) needs fix_ef_summary(ddf=...), which this version "

@@ -64,5 +64,5 @@ def caterpillar(model: Any, group: str | None = None, term: str | None = None,
         ax.set_yticks([])
     group, term = data.attrs["group"], data.attrs["term"]
     ax.set(xlabel=f"Conditional mode of {term} ({level:.0%} interval)", ylabel=group,
-           title=f"Random effects: {group}")
+           title=f"Random effects: {group} ({term})")
     return ax
