@@ -17,14 +17,18 @@ from mixed_models.plotting.diagnostics import (
     residual_histogram,
     residuals_vs_fitted,
 )
+from mixed_models.plotting.inference import bootstrap_distribution, profile_panel, profile_zeta
 from mixed_models.plotting.ranef import caterpillar, caterpillar_data
 
 __all__ = [
+    "bootstrap_distribution",
     "caterpillar",
     "caterpillar_data",
     "diagnostic_panel",
     "normal_quantiles",
     "observed_vs_fitted",
+    "profile_panel",
+    "profile_zeta",
     "qq_plot",
     "residual_histogram",
     "residuals_vs_fitted",
