@@ -49,6 +49,8 @@ def term_covariances(model: LMM) -> list[np.ndarray]:
 
 
 def _labels(model: LMM) -> list[list[str]]:
+    if model._design is None:  # raw matrices: one block, labelled by Z's columns
+        return [model.ran_ef_names]
     return [[summary_label(r.group, c) for c in r.columns] for r in model._design.random]
 
 
@@ -77,13 +79,24 @@ def ran_ef_summary(model: LMM) -> pd.DataFrame:
 
 
 def var_corr(model: LMM) -> pd.DataFrame:
-    """lme4's ``as.data.frame(VarCorr(m))``: variances, then covariances, then residual."""
+    """lme4's ``as.data.frame(VarCorr(m))``: variances, then covariances, then residual.
+
+    Structured terms are reported on the natural scale of the covariance they imply: a
+    ``cs`` term lists its variances and, for every pair of columns, the covariance and
+    the common correlation rho; an ``ar1`` term lists rho^|i-j| for columns i and j (so
+    rho itself for neighbouring columns). A model built from raw matrices lists the
+    variance of each random effect (its full covariance is ``sigma_mat``).
+    """
+    if model._design is None:
+        from mixed_models.constructors import raw_var_corr
+
+        return raw_var_corr(model)
     rows = []
     for r, cov in zip(model._design.random, term_covariances(model)):
         sd = np.sqrt(np.diag(cov))
         for i, name in enumerate(r.columns):
             rows.append((r.group, name, None, cov[i, i], sd[i]))
-        linked = _linked(r)
+        linked = r.covariance.linked()
         for i in range(len(r.columns)):
             for j in range(i + 1, len(r.columns)):
                 if linked[i, j]:
@@ -94,14 +107,6 @@ def var_corr(model: LMM) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["group", "var1", "var2", "vcov", "sdcor"])
 
 
-def _linked(r: RandomDesign) -> np.ndarray:
-    """Which pairs of columns have a covariance parameter (not a structural zero)."""
-    cov = r.covariance
-    pattern = np.zeros((cov.size, cov.size))
-    pattern[cov.rows, cov.cols] = 1.0
-    return (pattern @ pattern.T) > 0
-
-
 def conditional_sds(model: LMM) -> list[np.ndarray]:
     """Per term, (levels, S) conditional SDs of the random effects (lme4's condVar)."""
     blocks = model._problem.conditional_covariances(model.theta)
@@ -110,6 +115,10 @@ def conditional_sds(model: LMM) -> list[np.ndarray]:
 
 def ran_ef_table(model: LMM) -> pd.DataFrame:
     """One row per (grouping factor, level, column): value and conditional SD."""
+    if model._design is None:
+        from mixed_models.constructors import raw_ran_ef_table
+
+        return raw_ran_ef_table(model)
     frames = []
     for r, b, sd in zip(model._design.random, model._estimates.b, conditional_sds(model)):
         frames.append(pd.DataFrame({
@@ -131,6 +140,9 @@ def cond_cov_mat_ran_ef(model: LMM) -> pd.DataFrame:
             f"matrix is refused above {MAX_DENSE_Q}. Use ran_ef_table() for conditional SDs."
         )
     problem = model._problem
+    if model._design is None:  # raw matrices: the problem's single block is the matrix
+        cov = model.sigma2 * problem.conditional_covariances(model.theta)[0][0]
+        return pd.DataFrame(cov, index=model.ran_ef_names, columns=model.ran_ef_names)
     problem.factor.update(model.theta)
     omega, lam = random_effects_precision(problem.factor, model.theta)
     cov = model.sigma2 * lam @ np.linalg.solve(omega, lam.T)
@@ -181,6 +193,10 @@ class ModelData:
 def model_data(model: LMM) -> ModelData:
     """Assemble :class:`ModelData` (Zt is sparse: n x (sum of S) nonzeros)."""
     problem = model._problem
+    if model._design is None:  # raw matrices: the user's Zt and Lambda'
+        lambdat = sp.csr_matrix(problem.factor.lambdat_at(model.theta))
+        return ModelData(problem.x, problem.y, problem.zt, lambdat, problem.weights,
+                         problem.offset, model.fix_ef_names, model.ran_ef_names)
     lams = problem.factor.lambdas(model.theta)
     blocks = []
     for term in problem.terms:

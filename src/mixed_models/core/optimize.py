@@ -106,7 +106,8 @@ class _Counted:
 
 def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagonal: np.ndarray,
                    rectify: Callable[[np.ndarray], np.ndarray],
-                   settings: OptimizerSettings | None = None) -> OptimizationResult:
+                   settings: OptimizerSettings | None = None, lower: np.ndarray | None = None,
+                   upper: np.ndarray | None = None) -> OptimizationResult:
     """Minimize ``fun`` over theta.
 
     Parameters
@@ -121,6 +122,10 @@ def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagon
         Maps a theta to the equivalent one with a non-negative diagonal.
     settings
         Tolerances; the defaults when None.
+    lower, upper
+        Bounds of theta (default: lme4's, 0 below the diagonal entries and no others).
+        Bounds beyond those (a correlation parameter in [-1, 1]) make NEWUOA, which is
+        unconstrained, give way to BOBYQA; the result's messages say so.
     """
     settings = settings or OptimizerSettings()
     if settings.optimizer not in OPTIMIZERS:
@@ -130,43 +135,64 @@ def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagon
     if not np.isfinite(f0):
         raise FloatingPointError(f"the objective is not finite at the start theta {start}")
     counted = _Counted(fun, f0)
-    x, fx, code = _run(counted, start, diagonal, settings)
+    bounds, messages = _bounds(diagonal, lower, upper, settings)
+    x, fx, code = _run(counted, start, diagonal, settings, bounds=bounds)
     restarts = 0
     improved = True
     while improved and restarts < settings.max_restarts and \
             counted.count < settings.max_evaluations:
-        x_new, f_new, code_new = _run(counted, x, diagonal, settings, _restart_scale(x))
+        x_new, f_new, code_new = _run(counted, x, diagonal, settings, _restart_scale(x),
+                                      bounds)
         restarts += 1
         improved = f_new < fx - settings.restart_tol * max(1.0, abs(fx))
         if f_new < fx:
             x, fx, code = x_new, f_new, code_new
     x = rectify(x)
     x, fx = _snap_to_zero(counted, x, fx, diagonal, settings)
-    messages = []
     if code == "MAXEVAL_REACHED":
         messages.append(f"stopped after {counted.count} evaluations (the limit)")
-    return OptimizationResult(settings.optimizer, start, x, fx, counted.count + 1, code,
+    name = settings.optimizer if bounds is None or settings.optimizer == "bobyqa" else "bobyqa"
+    return OptimizationResult(name, start, x, fx, counted.count + 1, code,
                               restarts, messages, confirmed=not improved)
 
 
+def _bounds(diagonal: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None,
+            settings: OptimizerSettings) -> tuple[tuple[np.ndarray, np.ndarray] | None,
+                                                   list[str]]:
+    """The box to optimize in (None: NEWUOA's unconstrained run) and a note if any."""
+    plain = np.where(diagonal, 0.0, -np.inf)
+    lo = plain if lower is None else np.asarray(lower, dtype=float)
+    hi = np.full(len(plain), np.inf) if upper is None else np.asarray(upper, dtype=float)
+    extra = bool(np.any(lo != plain) or np.any(np.isfinite(hi)))
+    if settings.optimizer == "bobyqa":
+        return (lo, hi), []
+    if not extra:
+        return None, []
+    return (lo, hi), ["newuoa cannot keep the bounded parameters (correlations) in range; "
+                      "used bobyqa"]
+
+
 def _run(fun: _Counted, x0: np.ndarray, diagonal: np.ndarray, settings: OptimizerSettings,
-         scale: np.ndarray | None = None) -> tuple[np.ndarray, float, str]:
-    """One optimizer run; with ``scale``, in coordinates phi = theta / scale."""
+         scale: np.ndarray | None = None,
+         bounds: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, float, str]:
+    """One optimizer run; with ``scale``, in coordinates phi = theta / scale; BOBYQA in
+    the box ``bounds``, or NEWUOA unconstrained when it is None."""
     n = len(x0)
     algorithm = nlopt.LN_BOBYQA
-    if settings.optimizer == "newuoa" and n > 1:
+    if bounds is None and n > 1:
         algorithm = nlopt.LN_NEWUOA
     opt = nlopt.opt(algorithm, n)
     s = np.ones(n) if scale is None else scale
     opt.set_min_objective(lambda phi, grad: fun(phi * s))
-    if settings.optimizer == "bobyqa":
-        opt.set_lower_bounds(np.where(diagonal, 0.0, -np.inf))
+    if bounds is not None:
+        opt.set_lower_bounds(bounds[0] / s)
+        opt.set_upper_bounds(bounds[1] / s)
     opt.set_ftol_rel(settings.ftol_rel)
     opt.set_ftol_abs(settings.ftol_abs)
     opt.set_xtol_abs(settings.xtol_abs)
     opt.set_maxeval(max(settings.max_evaluations - fun.count, 2 * n + 2))
     if scale is not None:
-        opt.set_initial_step(_restart_step(x0 / s, diagonal, settings.optimizer == "bobyqa"))
+        opt.set_initial_step(_restart_step(x0 / s, s, bounds))
     try:
         phi = opt.optimize(x0 / s)
         fx = opt.last_optimum_value()
@@ -183,12 +209,14 @@ def _restart_scale(x: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(x), 1e-2)
 
 
-def _restart_step(phi: np.ndarray, diagonal: np.ndarray, bounded: bool) -> np.ndarray:
+def _restart_step(phi: np.ndarray, scale: np.ndarray,
+                  bounds: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     step = np.full(len(phi), 0.1)
-    if bounded:
+    if bounds is not None:
         # BOBYQA needs the first step inside the box: at most half the distance to it.
-        room = np.where(diagonal & (phi > 0), 0.5 * phi, np.inf)
-        step = np.minimum(step, room)
+        for bound in bounds:
+            gap = np.abs(phi - bound / scale)
+            step = np.minimum(step, np.where(gap > 0, 0.5 * gap, np.inf))
     return step
 
 

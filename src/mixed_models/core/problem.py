@@ -98,6 +98,16 @@ class LmmProblem:
         """lme4's bounds: 0 for diagonal entries, -inf otherwise."""
         return np.concatenate([t.covariance.lower_bounds() for t in self.terms])
 
+    def upper_bounds(self) -> np.ndarray:
+        """+inf, except 1 for the correlation parameters of cs and ar1 terms."""
+        return np.concatenate([t.covariance.upper_bounds() for t in self.terms])
+
+    def singular(self, theta: np.ndarray, tol: float) -> bool:
+        """True when some term's lambda has a diagonal entry below ``tol`` (a zero
+        variance or a correlation at the edge of its range)."""
+        return any(t.covariance.is_singular(theta[s], tol)
+                   for t, s in zip(self.terms, self.factor.theta_slices))
+
     def start(self) -> np.ndarray:
         """lme4's starting theta (a variance-ratio start for intercept-only terms)."""
         theta = np.concatenate([t.covariance.initial() for t in self.terms])
@@ -141,7 +151,7 @@ class LmmProblem:
         """Minimize the objective; the factor is left at the optimum."""
         theta0 = self.start() if start is None else np.asarray(start, dtype=float)
         result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
-                                settings)
+                                settings, self.lower_bounds(), self.upper_bounds())
         result.objective = self.objective(result.final)
         return result
 

@@ -87,7 +87,8 @@ def formula_variables(text: str, formula: str, offset: int) -> set[str]:
     """Names of the data columns a formulaic expression reads."""
     try:
         variables = Formula(text).required_variables
-    except (FormulaicError, SyntaxError) as exc:
+    # formulaic's parser raises AttributeError on some malformed brackets, e.g. '(z [ h)'
+    except (FormulaicError, SyntaxError, AttributeError) as exc:
         raise formulaic_failure(exc, formula, offset, text) from None
     return {str(v) for v in variables}
 

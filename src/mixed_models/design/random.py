@@ -3,6 +3,8 @@
 Bars on the same grouping factor are amalgamated into one term (as MixedModels.jl
 does): ``(1 | g) + (0 + x | g)`` is one two-column term whose covariance factor is
 diagonal, which is exactly ``(x || g)``. The fit is the same as lme4's separate terms.
+Each bar keeps its own covariance structure (``us``, ``diag``, ``cs``, ``ar1``); the
+term's structure is their block-diagonal combination.
 """
 
 from __future__ import annotations
@@ -109,15 +111,21 @@ def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame) -> Random
             )
         parts.append(RandomPart(term, mm.model_spec, slice(len(names), len(names) + len(cols))))
         size = len(cols)
-        structures.append(CovarianceStructure.unstructured(size) if term.correlated
-                          else CovarianceStructure.diagonal(size))
+        structures.append(_structure(term, size, formula))
         blocks.append(block)
         names += cols
     codes, levels = grouping_codes(data, terms[0].grouping)
-    covariance = structures[0] if len(structures) == 1 else \
-        CovarianceStructure.block_diagonal(structures)
+    covariance = CovarianceStructure.block_diagonal(structures)
     return RandomDesign(terms[0].group_name, terms[0].grouping, levels, codes,
                         np.column_stack(blocks), names, parts, covariance)
+
+
+def _structure(term: RandomTerm, size: int, formula: str) -> CovarianceStructure:
+    """The term's covariance structure (lme4 2.x's wrappers; ``us`` by default)."""
+    try:
+        return CovarianceStructure.named(term.structure, size, term.homogeneous)
+    except ValueError as exc:
+        raise FormulaError(str(exc), formula, term.span[0]) from None
 
 
 def grouping_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:

@@ -1,8 +1,9 @@
 """Split an lme4 formula into response, fixed part and random-effects terms.
 
 Only the lme4-specific syntax is handled here: the tilde, the parenthesized bar terms
-``(expr | g)`` / ``(expr || g)`` and their grouping expressions (``a``, ``a:b``,
-``a/b``). The fixed part and the left side of each bar stay strings that formulaic
+``(expr | g)`` / ``(expr || g)``, lme4 2.x's covariance wrappers around them (``us(expr |
+g)``, ``diag(...)``, ``cs(...)``, ``ar1(...)``, with an optional ``hom = TRUE/FALSE``)
+and their grouping expressions (``a``, ``a:b``, ``a/b``). The fixed part and the left side of each bar stay strings that formulaic
 evaluates later; formulaic's own syntax errors are translated into
 :class:`~mixed_models.errors.FormulaError` with a position in the original formula.
 """
@@ -13,6 +14,9 @@ import re
 
 from mixed_models.errors import FormulaError
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
+
+STRUCTURES = ("us", "diag", "cs", "ar1")
+_LOGICAL = {"TRUE": True, "T": True, "True": True, "FALSE": False, "F": False, "False": False}
 
 _QUOTES = "'\"`"
 _NAME = r"(?:`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)"
@@ -137,21 +141,25 @@ def _extract_random_terms(rhs: str, formula: str, offset: int):
         bars = [j for j, c, d in _scan(rhs[i + 1 : end]) if c == "|" and d == 0]
         if not bars:
             continue
-        if _preceding_word(rhs, i):
+        word, start = _preceding_word(rhs, i)
+        if word and word not in STRUCTURES:
             raise FormulaError(
-                f"unknown covariance structure '{_preceding_word(rhs, i)}(...)' around a "
-                "random-effects term; write the term as (expr | group)",
+                f"unknown covariance structure '{word}(...)' around a random-effects term; "
+                f"write the term as (expr | group) or wrap it in one of "
+                f"{', '.join(w + '()' for w in STRUCTURES)}",
                 formula,
-                offset + i - len(_preceding_word(rhs, i)),
+                offset + start,
             )
-        terms.extend(_random_term(rhs, i, end, i + 1 + bars[0], formula, offset))
-        _blank_term(chars, rhs, i, end, formula, offset)
+        terms.extend(_random_term(rhs, (start, i, end), i + 1 + bars[0], formula, offset,
+                                  word or None))
+        _blank_term(chars, rhs, start, end, formula, offset)
     return "".join(chars), terms
 
 
-def _preceding_word(text: str, start: int) -> str:
+def _preceding_word(text: str, start: int) -> tuple[str, int]:
+    """The name right before the '(' at ``start`` and where it begins (``start`` if none)."""
     match = re.search(r"([A-Za-z_.][A-Za-z0-9_.]*)\s*$", text[:start])
-    return match.group(1) if match else ""
+    return (match.group(1), match.start(1)) if match else ("", start)
 
 
 def _blank_term(chars: list[str], rhs: str, start: int, end: int, formula: str, offset: int) -> None:
@@ -181,11 +189,15 @@ def _blank_term(chars: list[str], rhs: str, start: int, end: int, formula: str, 
         chars[end + 1 + (len(rhs[end + 1 :]) - len(after))] = " "
 
 
-def _random_term(rhs: str, start: int, end: int, bar: int, formula: str, offset: int) -> list[RandomTerm]:
+def _random_term(rhs: str, where: tuple[int, int, int], bar: int, formula: str, offset: int,
+                 wrapper: str | None = None) -> list[RandomTerm]:
+    """The term(s) of one bar; ``where`` is (term start, '(' position, ')' position)."""
+    first, start, end = where
     double = rhs[bar + 1 : bar + 2] == "|"
     expr = rhs[start + 1 : bar].strip()
     group_start = bar + (2 if double else 1)
-    group_text = rhs[group_start:end]
+    group_text, homogeneous = _wrapper_arguments(rhs, group_start, end, formula, offset,
+                                                 wrapper)
     if not expr:
         raise FormulaError(
             "nothing left of the bar; write (1 | g) for a random intercept",
@@ -206,13 +218,53 @@ def _random_term(rhs: str, start: int, end: int, bar: int, formula: str, offset:
             formula,
             offset + pos,
         )
-    span = (offset + start, offset + end + 1)
+    structure = _structure(wrapper, double, formula, offset + bar)
+    span = (offset + first, offset + end + 1)
     raw = rhs[start + 1 : bar]
     expr_offset = offset + start + 1 + len(raw) - len(raw.lstrip())
     return [
-        RandomTerm(expr, grouping, not double, span, expr_offset)
+        RandomTerm(expr, grouping, structure != "diag", span, expr_offset, structure,
+                   homogeneous)
         for grouping in _expand_grouping(group_text)
     ]
+
+
+def _structure(wrapper: str | None, double: bool, formula: str, position: int) -> str:
+    """The covariance structure of a bar: the wrapper's, ``diag`` for a double bar."""
+    if not double:
+        return wrapper or "us"
+    if wrapper in (None, "diag"):
+        return "diag"
+    raise FormulaError(
+        f"a double bar already means diag(); {wrapper}(... || ...) asks for two structures. "
+        f"Write {wrapper}(expr | group) or (expr || group)",
+        formula,
+        position,
+    )
+
+
+def _wrapper_arguments(rhs: str, group_start: int, end: int, formula: str, offset: int,
+                       wrapper: str | None) -> tuple[str, bool | None]:
+    """Split ``g, hom = TRUE`` into the grouping text and the ``hom`` value."""
+    text = rhs[group_start:end]
+    if "," not in text:
+        return text, None
+    comma = text.index(",")
+    if wrapper is None:
+        raise FormulaError("a comma is allowed only inside a covariance wrapper such as "
+                           "cs(x | g, hom = TRUE)", formula, offset + group_start + comma)
+    homogeneous = None
+    for arg in text[comma + 1:].split(","):
+        name, _, value = (part.strip() for part in arg.partition("="))
+        if name != "hom" or value not in _LOGICAL:
+            raise FormulaError(
+                f"{wrapper}() takes one optional argument, hom = TRUE or hom = FALSE; got "
+                f"'{arg.strip()}'", formula, offset + group_start + comma + 1)
+        homogeneous = _LOGICAL[value]
+    if wrapper == "us" and homogeneous:
+        raise FormulaError("us() has no homogeneous variant; use cs(..., hom = TRUE)",
+                           formula, offset + group_start + comma + 1)
+    return text[:comma], homogeneous
 
 
 def _expand_grouping(text: str) -> list[tuple[str, ...]]:
@@ -239,6 +291,9 @@ def formulaic_failure(exc: Exception, formula: str, offset: int, text: str) -> F
             f"'{code}' is not a valid expression ({exc.msg})", formula,
             offset + where if where >= 0 else None,
         )
+    if isinstance(exc, AttributeError):  # formulaic's parser failing on its own
+        return FormulaError(f"'{text.strip()}' is not a valid formula expression", formula,
+                            offset)
     position = formulaic_error_position(str(exc))
     return FormulaError(formulaic_error_reason(str(exc)), formula,
                         None if position is None else offset + position)

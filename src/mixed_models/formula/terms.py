@@ -24,6 +24,14 @@ class RandomTerm:
         (start, stop) offsets of the whole term in the formula string, for messages.
     expr_offset
         Offset of ``expr`` in the formula string.
+    structure
+        Covariance structure of the term's random effects (lme4 2.x's wrappers):
+        ``"us"`` (unstructured, the default), ``"diag"`` (independent; also what a
+        double bar means), ``"cs"`` (compound symmetry) or ``"ar1"`` (first-order
+        autoregressive over the columns' order).
+    homogeneous
+        The wrapper's ``hom =`` argument: one SD for all columns (True), one per column
+        (False) or the structure's default (None).
     """
 
     expr: str
@@ -31,6 +39,15 @@ class RandomTerm:
     correlated: bool = True
     span: tuple[int, int] = (0, 0)
     expr_offset: int = 0
+    structure: str = "us"
+    homogeneous: bool | None = None
+
+    def __post_init__(self) -> None:
+        # A double bar is the diag structure; keep the two fields consistent.
+        if not self.correlated and self.structure == "us":
+            object.__setattr__(self, "structure", "diag")
+        if self.structure == "diag":
+            object.__setattr__(self, "correlated", False)
 
     @property
     def group_name(self) -> str:

@@ -1,0 +1,339 @@
+"""The profiled LMM objective for an arbitrary relative covariance factor Lambda(theta).
+
+The blocked core (:mod:`factor`) assumes the per-level block structure of lme4 formulas.
+A model given as raw matrices (the Ruby gem's ``LMM.new(x:, y:, zt:) { |theta| ... }``)
+has a user function theta -> Lambda' of any pattern, e.g. theta[0] * chol(K) for a
+kinship matrix K. Here the augmented system
+
+    Omega = [ Lambda' Z'WZ Lambda + I    Lambda' Z'W[X y] ]
+            [ [X y]'WZ Lambda            [X y]'W[X y]     ]
+
+is formed densely and factored by LAPACK's Cholesky for every theta; the objective is read
+off its diagonal exactly as in the blocked core (same formulas, algorithm.md section 1.3).
+
+Size limit: Omega is (k + p + 1) x (k + p + 1) for a k x q Lambda', so memory grows as
+k^2 and each evaluation as k^3 / 3 (plus the products with Lambda', up to 2 k q^2 when
+Lambda' is dense). About 2,000 random effects cost a fraction of a second per
+evaluation; :data:`MAX_RANDOM_EFFECTS` refuses problems that would not fit in memory.
+
+Unstable: the dense factorization may become sparse (CHOLMOD) for large sparse Lambda.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dpotrf
+
+from mixed_models.core.factor import profiled_objective
+from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
+from mixed_models.core.solve import Estimates
+
+MAX_RANDOM_EFFECTS = 8_000
+
+LambdatFunction = Callable[[np.ndarray], "np.ndarray | sp.spmatrix"]
+
+
+class MixedProblem(Protocol):
+    """What the model layer needs from a numeric LMM problem.
+
+    Implemented by :class:`~mixed_models.core.problem.LmmProblem` (formula models,
+    blocked per-level structure) and :class:`GeneralProblem` (any Lambda(theta)).
+    Random effects come as a list of per-term arrays of shape (levels, S); a general
+    problem has one "term" with one level and all its random effects as columns.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    reml: bool
+    sigma: float | None
+
+    @property
+    def n_obs(self) -> int: ...
+    @property
+    def n_fixed(self) -> int: ...
+    @property
+    def n_theta(self) -> int: ...
+    def diagonal_mask(self) -> np.ndarray: ...
+    def lower_bounds(self) -> np.ndarray: ...
+    def upper_bounds(self) -> np.ndarray: ...
+    def start(self) -> np.ndarray: ...
+    def rectify(self, theta: np.ndarray) -> np.ndarray: ...
+    def singular(self, theta: np.ndarray, tol: float) -> bool: ...
+    def objective(self, theta: np.ndarray) -> float: ...
+    def detached_objective(self) -> Callable[[np.ndarray], float]: ...
+    def optimize(self, settings: OptimizerSettings | None = None,
+                 start: np.ndarray | None = None) -> OptimizationResult: ...
+    def estimates(self, theta: np.ndarray) -> Estimates: ...
+    def sigma2(self, est: Estimates) -> float: ...
+    def conditional_covariances(self, theta: np.ndarray) -> list[np.ndarray]: ...
+    def random_part(self, b: list[np.ndarray]) -> np.ndarray: ...
+    def with_response(self, y: np.ndarray) -> MixedProblem: ...
+
+
+@dataclass(frozen=True, eq=False)
+class GeneralCrossProducts:
+    """Z'WZ, Z'W[X y] and [X y]'W[X y], dense, with the counts the objective needs."""
+
+    ztwz: np.ndarray
+    ztwxy: np.ndarray
+    xywxy: np.ndarray
+    n_obs: int
+    n_fixed: int
+    sum_log_weights: float
+
+
+def general_cross_products(zt: sp.csr_matrix, x: np.ndarray, y: np.ndarray,
+                           weights: np.ndarray | None) -> GeneralCrossProducts:
+    """The cross-products of a model given as matrices (y has the offset subtracted)."""
+    w = np.ones(len(y)) if weights is None else weights
+    xy = np.column_stack([x, y])
+    ztw = zt.multiply(w[None, :]).tocsr()
+    ztwz = ztw @ zt.T
+    ztwz = ztwz.toarray() if sp.issparse(ztwz) else np.asarray(ztwz)
+    return GeneralCrossProducts(
+        ztwz=ztwz, ztwxy=np.asarray(ztw @ xy), xywxy=xy.T @ (w[:, None] * xy),
+        n_obs=len(y), n_fixed=x.shape[1],
+        sum_log_weights=0.0 if weights is None else float(np.sum(np.log(weights))),
+    )
+
+
+class DenseFactor:
+    """Cholesky factor of the augmented system for the current theta.
+
+    Parameters
+    ----------
+    cp
+        The cross-products.
+    lambdat
+        theta -> Lambda' (k x q, dense or sparse).
+    n_theta
+        Length of theta.
+    """
+
+    def __init__(self, cp: GeneralCrossProducts, lambdat: LambdatFunction, n_theta: int):
+        self.cp = cp
+        self.lambdat = lambdat
+        self.n_theta = n_theta
+        self.theta_slices = [slice(0, n_theta)]
+        self.lower: np.ndarray | None = None
+        self.k = 0
+
+    def lambdat_at(self, theta: np.ndarray) -> np.ndarray | sp.spmatrix:
+        """Lambda' at theta, as the user's function returns it (dense or sparse)."""
+        lt = self.lambdat(np.asarray(theta, dtype=float))
+        return lt.tocsr() if sp.issparse(lt) else np.asarray(lt, dtype=float)
+
+    def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
+        """[Lambda] (q x k, dense): the single "term" of a general problem."""
+        lt = self.lambdat_at(theta)
+        return [(lt.toarray() if sp.issparse(lt) else lt).T]
+
+    def update(self, theta: np.ndarray) -> bool:
+        """Factor Omega(theta). Returns False when it is not positive definite."""
+        lt = self.lambdat_at(theta)
+        cp = self.cp
+        k, m = lt.shape[0], cp.xywxy.shape[0]
+        omega = np.empty((k + m, k + m))
+        zz = np.asarray(lt @ np.asarray(lt @ cp.ztwz).T)
+        omega[:k, :k] = zz
+        omega[np.arange(k), np.arange(k)] += 1.0
+        zx = np.asarray(lt @ cp.ztwxy)
+        omega[:k, k:] = zx
+        omega[k:, :k] = zx.T
+        omega[k:, k:] = cp.xywxy
+        if not np.all(np.isfinite(omega)):
+            return False
+        # omega is symmetric, so its transpose (Fortran order) is factored in place.
+        upper, info = dpotrf(omega.T, lower=0, clean=1, overwrite_a=1)
+        if info != 0 and info != k + m:
+            return False
+        self.lower, self.k = upper.T, k
+        if info == k + m:  # y in the span of X and Z Lambda: zero residual
+            self.lower[-1, -1] = 0.0
+        return True
+
+    def logdet_random(self) -> float:
+        """log |L_theta|^2."""
+        return 2.0 * float(np.sum(np.log(np.diagonal(self.lower)[:self.k])))
+
+    def logdet_fixed(self) -> float:
+        """log |R_X|^2."""
+        p = self.cp.n_fixed
+        return 2.0 * float(np.sum(np.log(np.diagonal(self.lower)[self.k:self.k + p])))
+
+    def pwrss(self) -> float:
+        """Penalized weighted residual sum of squares at the conditional optimum."""
+        return float(self.lower[-1, -1] ** 2)
+
+    def blocks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """L_zz, L_xz, L_xx and the last row of the factor."""
+        k, p = self.k, self.cp.n_fixed
+        low = self.lower
+        return low[:k, :k], low[k:k + p, :k], low[k:k + p, k:k + p], low[-1]
+
+
+class GeneralProblem:
+    """A linear mixed model given as matrices and a function theta -> Lambda'.
+
+    Parameters
+    ----------
+    x
+        n x p fixed-effects matrix of full column rank.
+    y
+        Response (n,).
+    zt
+        q x n transpose of the random-effects matrix (sparse or dense).
+    lambdat
+        theta -> Lambda' (k x q, usually q x q upper triangular), dense or sparse.
+        Random effects b = Lambda u with u ~ N(0, sigma^2 I_k).
+    start
+        Starting theta; its length is the number of covariance parameters.
+    lower, upper
+        Bounds of theta (default: none). Entries bounded below by 0 are treated as
+        standard-deviation-like: snapped to 0 when tiny, and a value below 1e-4 marks
+        the fit as singular.
+    weights, offset, reml, sigma
+        As for :class:`~mixed_models.core.problem.LmmProblem`.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, zt: sp.spmatrix | np.ndarray,
+                 lambdat: LambdatFunction, start: np.ndarray,
+                 lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+                 weights: np.ndarray | None = None, offset: np.ndarray | None = None,
+                 reml: bool = True, sigma: float | None = None):
+        self.x, self.y = x, y
+        self.zt = sp.csr_matrix(zt)
+        self.lambdat = lambdat
+        self.theta0 = np.asarray(start, dtype=float)
+        n_theta = len(self.theta0)
+        self.lower = np.full(n_theta, -np.inf) if lower is None else np.asarray(lower, float)
+        self.upper = np.full(n_theta, np.inf) if upper is None else np.asarray(upper, float)
+        self.weights, self.offset = weights, offset
+        self.reml, self.sigma = reml, sigma
+        y_adj = y if offset is None else y - offset
+        self.cp = general_cross_products(self.zt, x, y_adj, weights)
+        self.factor = DenseFactor(self.cp, lambdat, n_theta)
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations."""
+        return len(self.y)
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed-effects columns."""
+        return self.x.shape[1]
+
+    @property
+    def n_theta(self) -> int:
+        """Number of covariance parameters."""
+        return self.factor.n_theta
+
+    def diagonal_mask(self) -> np.ndarray:
+        """Entries bounded below by exactly 0 (treated as scale parameters)."""
+        return self.lower == 0.0
+
+    def lower_bounds(self) -> np.ndarray:
+        """The user's lower bounds (-inf when none)."""
+        return self.lower.copy()
+
+    def upper_bounds(self) -> np.ndarray:
+        """The user's upper bounds (+inf when none)."""
+        return self.upper.copy()
+
+    def start(self) -> np.ndarray:
+        """The user's starting theta."""
+        return self.theta0.copy()
+
+    def rectify(self, theta: np.ndarray) -> np.ndarray:
+        """theta unchanged: nothing is known of the user's parametrization."""
+        return np.asarray(theta, dtype=float)
+
+    def singular(self, theta: np.ndarray, tol: float) -> bool:
+        """True when an entry bounded below by 0 ended below ``tol``."""
+        return bool(np.any(np.asarray(theta)[self.diagonal_mask()] < tol))
+
+    def objective(self, theta: np.ndarray) -> float:
+        """REML criterion or ML deviance at theta; inf where it is undefined or theta is
+        outside its bounds."""
+        return self._evaluate(self.factor, np.asarray(theta, dtype=float))
+
+    def _evaluate(self, factor: DenseFactor, theta: np.ndarray) -> float:
+        # The user's function may be undefined outside the bounds it was given with.
+        if np.any(theta < self.lower) or np.any(theta > self.upper) or \
+                not factor.update(theta):
+            return np.inf
+        return profiled_objective(factor, self.reml, self.sigma)  # type: ignore[arg-type]
+
+    def detached_objective(self) -> Callable[[np.ndarray], float]:
+        """The objective with a factor of its own, so calls leave the fit untouched."""
+        factor = DenseFactor(self.cp, self.lambdat, self.n_theta)
+        return lambda theta: self._evaluate(factor, np.asarray(theta, dtype=float))
+
+    def optimize(self, settings: OptimizerSettings | None = None,
+                 start: np.ndarray | None = None) -> OptimizationResult:
+        """Minimize the objective within the bounds; the factor is left at the optimum."""
+        theta0 = self.start() if start is None else np.asarray(start, dtype=float)
+        result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
+                                settings, self.lower, self.upper)
+        result.objective = self.objective(result.final)
+        return result
+
+    def estimates(self, theta: np.ndarray) -> Estimates:
+        """beta, u and b = Lambda u at theta (refactors first)."""
+        if not self.factor.update(theta):
+            raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
+        lzz, lxz, lxx, last = self.factor.blocks()
+        k, p = self.factor.k, self.n_fixed
+        beta = solve_triangular(lxx, last[k:k + p], trans="T", lower=True) if p \
+            else np.zeros(0)
+        u = solve_triangular(lzz, last[:k] - lxz.T @ beta, trans="T", lower=True)
+        b = np.asarray(self.factor.lambdat_at(theta).T @ u).ravel()
+        lxx_inv = solve_triangular(lxx, np.eye(p), lower=True) if p else np.zeros((0, 0))
+        return Estimates(beta, [u[None, :]], [b[None, :]], self.factor.pwrss(),
+                         lxx_inv.T @ lxx_inv)
+
+    def sigma2(self, est: Estimates) -> float:
+        """Residual variance: the known one, or pwrss over n (ML) or n - p (REML)."""
+        if self.sigma is not None:
+            return self.sigma**2
+        return est.pwrss / (self.n_obs - self.n_fixed if self.reml else self.n_obs)
+
+    def conditional_covariances(self, theta: np.ndarray) -> list[np.ndarray]:
+        """[(1, q, q)]: Lambda (Lambda' Z'WZ Lambda + I)^{-1} Lambda', without sigma^2."""
+        self.factor.update(theta)
+        lzz = self.factor.blocks()[0]
+        lt = self.factor.lambdat_at(theta)
+        w = solve_triangular(lzz, lt.toarray() if sp.issparse(lt) else lt, lower=True)
+        return [(w.T @ w)[None]]
+
+    def random_part(self, b: list[np.ndarray], terms: object = None) -> np.ndarray:
+        """Z b."""
+        return np.asarray(self.zt.T @ b[0].ravel()).ravel()
+
+    def with_response(self, y: np.ndarray) -> GeneralProblem:
+        """The same model with another response; Z'WZ is shared, not recomputed."""
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.y.shape:
+            raise ValueError(f"the new response has shape {y.shape}; it must have shape "
+                             f"{self.y.shape}")
+        new = object.__new__(GeneralProblem)
+        new.__dict__.update(self.__dict__)
+        new.y = y
+        y_adj = y if self.offset is None else y - self.offset
+        w = np.ones(len(y)) if self.weights is None else self.weights
+        xy = np.column_stack([self.x, y_adj])
+        cp = self.cp
+        new.cp = GeneralCrossProducts(
+            cp.ztwz, np.asarray(self.zt @ (w[:, None] * xy)), xy.T @ (w[:, None] * xy),
+            cp.n_obs, cp.n_fixed, cp.sum_log_weights)
+        new.factor = DenseFactor(new.cp, self.lambdat, self.n_theta)
+        return new
