@@ -1,0 +1,56 @@
+"""Timing of a 1000-replicate parametric bootstrap of sleepstudy's
+``Reaction ~ Days + (Days | Subject)`` (issue 3's acceptance: "a few seconds").
+
+Run: ``.venv/bin/python benchmarks/bootstrap.py [nsim]``. Prints wall and CPU times with
+one process and with every core, the objective evaluations per refit, and the percentile
+intervals next to lme4's Wald intervals. Nothing is asserted: the tests check numbers,
+this file only reports times (they depend on the machine and on its load).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mixed_models import LMM, datasets
+from mixed_models.inference.bootstrap import bootstrap, refit_response
+from mixed_models.inference.bootstrap_runner import available_cores
+from mixed_models.inference.intervals_bootstrap import bootstrap_intervals
+
+REFERENCE = Path(__file__).parents[1] / "tests" / "data" / "reference" / "fits" / "sleep_reml.json"
+
+
+def timed(label: str, run) -> object:
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:<38s} {wall:7.2f} s wall  {cpu:7.2f} s CPU (this process)")
+    return out
+
+
+def main(nsim: int = 1000) -> None:
+    model = LMM.from_formula("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"{nsim} replicates; {available_cores()} cores; load average {load:.1f}")
+    rng = np.random.default_rng(1)
+    evaluations = [refit_response(model, model.simulate_new_response(rng)).optimization_result
+                   .evaluations for _ in range(20)]
+    print(f"objective evaluations per refit (20 refits): {np.mean(evaluations):.0f}")
+    timed("bootstrap, n_jobs=1", lambda: bootstrap(model, nsim, seed=1, n_jobs=1))
+    timed(f"bootstrap, n_jobs={available_cores()}", lambda: bootstrap(model, nsim, seed=1))
+    table = timed("percentile intervals (all parameters)",
+                  lambda: bootstrap_intervals(model, boottype="percentile", nsim=nsim, seed=1,
+                                              parameters="all"))
+    wald = json.loads(REFERENCE.read_text())["wald_ci"]
+    print(table.round(3).to_string())
+    print("lme4 Wald:", {name: [round(v, 3) for v in ci]
+                         for name, ci in zip(model.fix_ef_names, wald)})
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
