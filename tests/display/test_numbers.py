@@ -25,6 +25,7 @@ from mixed_models.display.numbers import (
     ([math.nan, 2.5], 3, 2),
     ([1e-12, 1.0], 4, None),                      # would need 15 decimals: scientific
     ([3e10, 1.0], 4, None),                       # too large for fixed notation
+    ([10862.9, 0.024229, 0.9497], 4, None),       # magnitudes too far apart
 ])
 def test_decimals_for(values, digits, decimals):
     assert decimals_for(values, digits) == decimals

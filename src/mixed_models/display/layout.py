@@ -90,7 +90,13 @@ def _criteria(s: ModelSummary) -> Block:
 
 
 def _residuals(s: ModelSummary) -> Table:
-    cells = format_column(s.scaled_residuals.to_numpy(), DIGITS)
+    values = s.scaled_residuals.to_numpy()
+    decimals = decimals_for(values, DIGITS)
+    largest = np.max(np.abs(values))
+    if decimals is not None and largest > 0:
+        # as lme4's zapsmall: no more decimals than DIGITS + 1 digits of the largest give
+        decimals = min(decimals, max(DIGITS - int(np.floor(np.log10(largest))), 0))
+    cells = format_column(values, DIGITS, decimals=decimals)
     return Table("residuals", "Scaled residuals", tuple(s.scaled_residuals.index),
                  (tuple(cells),), (True,) * len(cells))
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 MAX_DECIMALS = 7
 MAX_FIXED = 1e9
+MAX_RANGE = 1e5  # wider ranges of magnitude read better in scientific notation (as R)
 P_FLOOR = 2.2e-16  # R's .Machine$double.eps: p-values below it are shown as "< 2e-16"
 
 
@@ -23,13 +24,14 @@ def _finite(values: Iterable[float]) -> list[float]:
 def decimals_for(values: Iterable[float], digits: int = 4) -> int | None:
     """Decimals that give the smallest nonzero |value| ``digits`` significant digits.
 
-    None when fixed notation would be unreadable (values too large or too small).
+    None when fixed notation would be unreadable: values too large, too small, or of
+    magnitudes more than ``MAX_RANGE`` apart.
     """
     finite = [abs(v) for v in _finite(values)]
     nonzero = [v for v in finite if v > 0]
     if not nonzero:
         return 0
-    if max(nonzero) >= MAX_FIXED:
+    if max(nonzero) >= MAX_FIXED or max(nonzero) > MAX_RANGE * min(nonzero):
         return None
     smallest = min(nonzero)
     needed = digits - 1 - math.floor(math.log10(smallest))
