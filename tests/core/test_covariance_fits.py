@@ -109,3 +109,23 @@ def test_newuoa_gives_way_to_bobyqa_for_correlation_bounds():
     result = model.optimization_result
     assert result.optimizer == "bobyqa" and any("newuoa" in m for m in result.messages)
     assert model.deviance == pytest.approx(reference("machines_ar1_ml")["objective"], rel=RTOL)
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_homogeneous_structures_equal_the_nested_formula(reml):
+    """pastes: (1 | batch/cask) is cs(0 + cask | batch, hom = TRUE) with rho >= 0 (batch
+    variance = rho s^2), and (1 | batch:cask) is diag(0 + cask | batch, hom = TRUE)."""
+    from mixed_models import datasets
+
+    pastes = datasets.load("pastes")
+    nested = LMM.from_formula("strength ~ 1 + (1 | batch/cask)", pastes, reml=reml)
+    cs = LMM.from_formula("strength ~ 1 + cs(0 + cask | batch, hom = TRUE)", pastes, reml=reml)
+    assert cs.deviance == pytest.approx(nested.deviance, abs=1e-6)
+    vc, ref = cs.var_corr(), nested.var_corr().set_index("group")["vcov"]
+    assert vc.iloc[0]["vcov"] == pytest.approx(ref["batch"] + ref["cask:batch"], rel=1e-5)
+    assert vc.iloc[3]["vcov"] == pytest.approx(ref["batch"], rel=1e-4)
+    inner = LMM.from_formula("strength ~ 1 + (1 | batch:cask)", pastes, reml=reml)
+    diag = LMM.from_formula("strength ~ 1 + diag(0 + cask | batch, hom = TRUE)", pastes,
+                            reml=reml)
+    assert diag.deviance == pytest.approx(inner.deviance, abs=1e-6)
+    assert diag.theta[0] == pytest.approx(inner.theta[0], rel=1e-5)
