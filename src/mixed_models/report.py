@@ -16,6 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 import mixed_models
 from mixed_models.display.html import STYLE, render_html, table_html
 from mixed_models.display.layout import Table
@@ -96,21 +98,21 @@ def diagnostic_images(model: Any) -> list[Image]:
     return [_png(lambda ax, f=f: f(model, ax=ax), (5.0, 4.0), caption) for f, caption in plots]
 
 
-def caterpillar_images(model: Any) -> list[Image]:
-    """One caterpillar plot per grouping factor and random-effect column."""
+def caterpillar_images(model: Any, table: pd.DataFrame) -> list[Image]:
+    """One caterpillar plot per grouping factor and random-effect column (``table`` is
+    the model's ``ran_ef_table()``)."""
     images = []
-    table = model.ran_ef_table()
     for (group, term), rows in table.groupby(["group", "term"], sort=False):
         height = max(3.0, min(0.2 * len(rows) + 1.4, 12.0))
-        images.append(_png(lambda ax, g=group, t=term: caterpillar(model, g, t, ax=ax),
+        images.append(_png(lambda ax, g=group, t=term: caterpillar(model, g, t, ax=ax,
+                                                                   table=table),
                            (5.0, height),
                            f"Conditional modes of {term} by {group}, 95% intervals"))
     return images
 
 
-def _modes_table(model: Any) -> str:
+def _modes_table(table: pd.DataFrame) -> str:
     """The conditional modes with conditional SDs (at most MAX_TABLE_ROWS rows)."""
-    table = model.ran_ef_table()
     shown = table.head(MAX_TABLE_ROWS)
     cells = Table(
         "conditional-modes", None, ("Group", "Level", "Term", "Mode", "Cond. SD"),
@@ -129,8 +131,9 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
     """The report as one HTML document (a string)."""
     title = title or "Linear mixed model report"
     summary = model.summary(ddf=ddf)
+    modes = model.ran_ef_table()
     figures = "".join(i.html() for i in diagnostic_images(model))
-    caterpillars = "".join(i.html() for i in caterpillar_images(model))
+    caterpillars = "".join(i.html() for i in caterpillar_images(model, modes))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -149,7 +152,7 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
 <h2>Random effects</h2>
 <div class="mm-grid" id="random-effects">{caterpillars}</div>
 <h2>Conditional modes</h2>
-{_modes_table(model)}
+{_modes_table(modes)}
 </main>
 <footer>Made by mixed_models {escape(mixed_models.__version__)}.</footer>
 </body>

@@ -16,15 +16,17 @@ MAX_LABELLED_LEVELS = 60
 
 
 def caterpillar_data(model: Any, group: str | None = None, term: str | None = None,
-                     level: float = 0.95) -> pd.DataFrame:
+                     level: float = 0.95, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rows a caterpillar plot draws, sorted by value: ``level, value, lower, upper``.
 
     ``group`` defaults to the first grouping factor, ``term`` to its first column.
     The interval is value +- z * cond_sd, z the normal quantile for ``level``.
+    ``table`` is ``model.ran_ef_table()`` when the caller has it already (it is costly
+    for large models).
     """
     if not 0.0 < level < 1.0:
         raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
-    table = model.ran_ef_table()
+    table = model.ran_ef_table() if table is None else table
     groups = list(dict.fromkeys(table["group"]))
     group = groups[0] if group is None else group
     if group not in groups:
@@ -45,13 +47,14 @@ def caterpillar_data(model: Any, group: str | None = None, term: str | None = No
 
 
 def caterpillar(model: Any, group: str | None = None, term: str | None = None,
-                ax: Any = None, level: float = 0.95) -> Any:
+                ax: Any = None, level: float = 0.95, table: pd.DataFrame | None = None) -> Any:
     """Conditional modes of ``term`` for each level of ``group``, with ``level``
     intervals from their conditional SDs, sorted; returns the Axes.
 
-    Levels are labelled when there are at most 60 of them.
+    Levels are labelled when there are at most 60 of them. ``table``: see
+    :func:`caterpillar_data`.
     """
-    data = caterpillar_data(model, group, term, level)
+    data = caterpillar_data(model, group, term, level, table)
     if ax is None:
         ax = axes_or_new(None, figsize=(5.0, max(3.0, min(0.22 * len(data) + 1.2, 12.0))))
     y = np.arange(len(data))
