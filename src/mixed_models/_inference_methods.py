@@ -19,6 +19,144 @@ if TYPE_CHECKING:
 class InferenceMethods:
     """Mixed into :class:`~mixed_models.model.LMM`."""
 
+    # --- tests and degrees of freedom (issue 3, part A) -------------------------------
+
+    def fix_ef_summary(self, ddf: str = "wald") -> pd.DataFrame:
+        """The fixed-effects table, indexed by fixed effect.
+
+        ``ddf="wald"`` (default): the gem's Wald z table ``coef, sd, z_score,
+        WaldZ_p_value``. ``"satterthwaite"`` or ``"kenward-roger"`` (REML fits only):
+        lmerTest's t tests, ``coef, sd, df, t_value, p_value``. ``attrs["ddf"]`` records
+        the method. See :func:`mixed_models.inference.tests.fix_ef_summary`.
+        """
+        from mixed_models.inference.tests import fix_ef_summary
+
+        return fix_ef_summary(self, ddf)
+
+    def anova(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """Type III F tests of the fixed-effects terms (lmerTest's ``anova``): a table
+        indexed by term with ``F_value, num_df, den_df, p_value``; factors and
+        interactions are tested jointly. ``ddf`` is ``"satterthwaite"`` or
+        ``"kenward-roger"``. See :func:`mixed_models.inference.anova.anova`.
+        """
+        from mixed_models.inference.anova import anova
+
+        return anova(self, ddf)
+
+    def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
+                 seed: Any = None) -> dict[str, float] | float:
+        """p-values of the fixed effects: ``"wald"`` (all, as a dict, or ``variable``'s),
+        ``"lrt"`` or ``"bootstrap"`` (the term ``variable`` against the model without
+        it). See :func:`mixed_models.inference.tests.fix_ef_p`.
+        """
+        from mixed_models.inference.tests import fix_ef_p
+
+        return fix_ef_p(self, method, variable, nsim, seed)
+
+    def fix_ef_test(self, method: str = "wald", variable: str | None = None,
+                    nsim: int = 1000, seed: Any = None) -> pd.DataFrame:
+        """The tests behind :meth:`fix_ef_p` as a table ``statistic, df, p_value``: per
+        coefficient (Wald) or per term (likelihood ratio, bootstrap; all terms unless
+        ``variable`` is given). See :func:`mixed_models.inference.tests.fix_ef_test`.
+        """
+        from mixed_models.inference.tests import fix_ef_test
+
+        return fix_ef_test(self, method, variable, nsim, seed)
+
+    def ran_ef_p(self, variable: str, grouping: str | tuple[str, ...], method: str = "lrt",
+                 nsim: int = 1000, seed: Any = None) -> float:
+        """p-value of the random effect ``variable`` (``"intercept"``, ``"Age"``...) of
+        ``grouping``, by a likelihood ratio test (``"lrt"``, chi-square) or a parametric
+        bootstrap. See :func:`mixed_models.inference.tests.ran_ef_p`.
+        """
+        from mixed_models.inference.tests import ran_ef_p
+
+        return ran_ef_p(self, variable, grouping, method, nsim, seed)
+
+    @staticmethod
+    def likelihood_ratio(model1: Any, model2: Any) -> float:
+        """2 (log L2 - log L1) of the ML fits of two models of the same data (REML fits
+        are refitted by ML). See :func:`mixed_models.inference.lrt.likelihood_ratio`.
+        """
+        from mixed_models.inference.lrt import likelihood_ratio
+
+        return likelihood_ratio(model1, model2)
+
+    @staticmethod
+    def likelihood_ratio_test(model1: Any, model2: Any, method: str = "chi2",
+                              nsim: int = 1000, seed: Any = None) -> Any:
+        """Test the restricted ``model1`` against ``model2`` (``"chi2"`` or
+        ``"bootstrap"``): a :class:`~mixed_models.inference.lrt.LikelihoodRatioTest`
+        with ``statistic, df, p_value``. REML fits are refitted by ML (with a
+        RefitWarning); non-nested models or different data are refused.
+        """
+        from mixed_models.inference.lrt import likelihood_ratio_test
+
+        return likelihood_ratio_test(model1, model2, method, nsim, seed)
+
+    # --- intervals and profiles (issue 3, part A) -------------------------------------
+
+    def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
+                        boottype: str = "studentized", nsim: int = 1000,
+                        seed: Any = None) -> pd.DataFrame:
+        """Confidence intervals of the fixed effects: ``lower, upper`` indexed by fixed
+        effect. ``method`` is ``"wald"``, ``"profile"``, ``"bootstrap"`` (of type
+        ``boottype``: ``"studentized"``, ``"basic"``, ``"normal"``, ``"percentile"``) or
+        ``"all"`` (a pair of columns per method and bootstrap type).
+        See :func:`mixed_models.inference.intervals.fix_ef_conf_int`.
+        """
+        from mixed_models.inference.intervals import fix_ef_conf_int
+
+        return fix_ef_conf_int(self, level, method, boottype, nsim, seed)
+
+    def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
+                 boottype: str = "percentile", seed: Any = None) -> pd.DataFrame:
+        """Confidence intervals of every parameter (lme4's ``confint``): rows
+        ``sd_<column>|<group>``, ``cor_<row>.<column>|<group>``, ``sigma``, then the
+        fixed effects; columns ``lower, upper``. ``method`` is ``"profile"`` (ML
+        profile, a REML fit is refitted by ML), ``"bootstrap"`` or ``"wald"`` (fixed
+        effects only; NaN for the others). See
+        :func:`mixed_models.inference.intervals.conf_int`.
+        """
+        from mixed_models.inference.intervals import conf_int
+
+        return conf_int(self, method, level, nsim, boottype, seed)
+
+    def profile(self, which: list[str] | None = None, alphamax: float = 0.01) -> pd.DataFrame:
+        """Likelihood profiles: the zeta traces of the parameters (all, or ``which``),
+        one row per point. See :func:`mixed_models.inference.profile.profile`.
+        """
+        from mixed_models.inference.profile import profile
+
+        return profile(self, which, alphamax)
+
+    # --- refits (issue 3, part A) -----------------------------------------------------
+
+    def refit(self, newdata: object = None, y: object = None) -> Any:
+        """The same model fitted to ``newdata``, or to a new response ``y`` on the same
+        rows. See :func:`mixed_models.inference.refit.refit`.
+        """
+        from mixed_models.inference.refit import refit
+
+        return refit(self, newdata, y)
+
+    def drop_fix_ef(self, name: str) -> Any:
+        """The model refitted without the fixed-effects term ``name`` (``"Age"``,
+        ``"Species"``, ``"intercept"``...). See
+        :func:`mixed_models.inference.refit.drop_fix_ef`.
+        """
+        from mixed_models.inference.refit import drop_fix_ef
+
+        return drop_fix_ef(self, name)
+
+    def drop_ran_ef(self, variable: str, grouping: str | tuple[str, ...]) -> Any:
+        """The model refitted without the random effect ``variable`` of ``grouping``.
+        See :func:`mixed_models.inference.refit.drop_ran_ef`.
+        """
+        from mixed_models.inference.refit import drop_ran_ef
+
+        return drop_ran_ef(self, variable, grouping)
+
     # --- parametric bootstrap and simulation (issue 3, part B) ------------------------
 
     def bootstrap(self, nsim: int, *, seed: Any = None,

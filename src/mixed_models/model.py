@@ -435,10 +435,6 @@ class LMM(InferenceMethods, DisplayMethods):
         problem = self._problem
         return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask())
 
-    def fix_ef_summary(self) -> pd.DataFrame:
-        """Wald z table: ``coef, sd, z_score, WaldZ_p_value`` indexed by fixed effect."""
-        return results.fix_ef_summary(self)
-
     def ran_ef_summary(self) -> pd.DataFrame:
         """Random-effect SDs on the diagonal and correlations off it, per grouping factor."""
         return results.ran_ef_summary(self)

@@ -1,0 +1,64 @@
+"""The type III ANOVA table of the fixed-effects terms (lmerTest's ``anova(m, type=3)``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mixed_models.errors import InvalidArgumentError
+from mixed_models.inference.contrasts import term_contrasts
+from mixed_models.inference.kenward_roger import kr_f_test, kr_t_test
+from mixed_models.inference.satterthwaite import FTest, TTest, f_test, t_test
+
+if TYPE_CHECKING:
+    from mixed_models.model import LMM
+
+DDF_METHODS = ("satterthwaite", "kenward-roger")
+
+
+def check_ddf(ddf: str, allowed: tuple[str, ...] = DDF_METHODS) -> str:
+    """The ddf method in lower case, or an error listing the allowed ones."""
+    method = ddf.lower() if isinstance(ddf, str) else ddf
+    if method not in allowed:
+        raise InvalidArgumentError(f"ddf must be one of {allowed}, got {ddf!r}")
+    return method
+
+
+def contrast_f_test(model: LMM, contrasts: np.ndarray, ddf: str) -> FTest:
+    """F test of ``contrasts @ beta = 0`` with Satterthwaite or Kenward-Roger df."""
+    method = check_ddf(ddf)
+    return f_test(model, contrasts) if method == "satterthwaite" else kr_f_test(model, contrasts)
+
+
+def contrast_t_test(model: LMM, contrast: np.ndarray, ddf: str) -> TTest:
+    """t test of ``contrast @ beta = 0`` with Satterthwaite or Kenward-Roger df."""
+    method = check_ddf(ddf)
+    return t_test(model, contrast) if method == "satterthwaite" else kr_t_test(model, contrast)
+
+
+def anova(model: LMM, ddf: str = "satterthwaite") -> pd.DataFrame:
+    """Type III F tests of the fixed-effects terms.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by term (``Age``, ``Species``, ``recipe:temp``), columns
+        ``F_value, num_df, den_df, p_value``; ``attrs`` records ``ddf`` and ``type``.
+        Multi-column terms (factors, interactions) are tested jointly. The intercept is
+        not tested.
+    """
+    method = check_ddf(ddf)
+    rows = {}
+    for label, contrasts in term_contrasts(model).items():
+        if contrasts.shape[0] == 0:
+            rows[label] = (np.nan, 0, np.nan, np.nan)
+            continue
+        test = contrast_f_test(model, contrasts, method)
+        rows[label] = (test.f_value, test.num_df, test.den_df, test.p_value)
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=["F_value", "num_df", "den_df", "p_value"])
+    table.index.name = "term"
+    table.attrs.update(ddf=method, type="III")
+    return table

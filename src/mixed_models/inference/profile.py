@@ -1,0 +1,269 @@
+"""Likelihood profiles (lme4's ``profile.merMod``): zeta traces for every parameter.
+
+For a parameter fixed at a value, the ML deviance is minimized over all the others;
+zeta = sign(value - estimate) sqrt(deviance - deviance at the optimum). As lme4 does,
+a REML fit is refitted by ML first; the variance parameters are the SDs and
+correlations of the random effects and sigma (see :mod:`.sdcor`), and a fixed effect
+is profiled by moving x_j beta_j into the offset and refitting without column j.
+Points are placed as lme4 places them: from the estimate, steps of about
+``delta_cutoff`` times the final cutoff in zeta, each found by extrapolating the last
+two points, until |zeta| passes sqrt(chi2_{1-alphamax}(number of parameters)) or the
+parameter reaches a bound.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import nlopt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.problem import LmmProblem
+from mixed_models.core.solve import estimates
+from mixed_models.errors import ConvergenceWarning
+from mixed_models.inference.refit import refit_ml
+from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
+
+if TYPE_CHECKING:
+    from mixed_models.model import LMM
+
+MIN_STEP = 1e-6
+MAX_MULT = 10.0
+LOWER_DEVIANCE_TOL = 1e-6
+# Tolerances of the inner fits. zeta^2 is a deviance difference, so these give zeta to
+# far better than needed on well-conditioned models; ill-conditioned ones (SDs of very
+# different sizes, as alien_species) need them to avoid stopping early.
+INNER_FTOL = 1e-11
+INNER_XTOL = 1e-10
+# First step of the inner fits, relative to each parameter: each starts from the
+# previous point's optimum, which is close.
+FIRST_STEP = 0.02
+
+
+@dataclass(eq=False)
+class _Setup:
+    """The ML fit and the functions the profiles evaluate."""
+
+    ml: LMM
+    scale: SdCorScale
+    names: list[str]
+    estimate: np.ndarray      # SDs/cors, sigma, fixed effects
+    n_var: int                # number of variance parameters (with sigma)
+    lower: np.ndarray
+    upper: np.ndarray
+    base: float
+    deviance: Callable[[np.ndarray], float]
+    beta: Callable[[np.ndarray], np.ndarray]
+
+
+def _setup(model: LMM) -> _Setup:
+    ml = refit_ml(model)
+    scale = sdcor_scale(ml)
+    problem = ml._problem
+    factor = BlockedCholesky(problem.cp)
+    n_theta = problem.n_theta
+
+    def theta_of(vp: np.ndarray) -> np.ndarray | None:
+        if not vp[-1] > 0:
+            return None
+        return scale.to_theta(vp[:n_theta], vp[-1])
+
+    def deviance(vp: np.ndarray) -> float:
+        theta = theta_of(vp)
+        if theta is None or not factor.update(theta):
+            return np.inf
+        return profiled_objective(factor, False, vp[-1])
+
+    def beta(vp: np.ndarray) -> np.ndarray:
+        theta = theta_of(vp)
+        factor.update(theta)
+        return estimates(factor, theta).beta
+
+    var = np.append(scale.from_theta(ml.theta, ml.sigma), ml.sigma)
+    return _Setup(ml, scale, list(scale.names) + ["sigma"] + ml.fix_ef_names,
+                  np.concatenate([var, ml._estimates.beta]), n_theta + 1,
+                  np.append(scale.lower, 0.0), np.append(scale.upper, np.inf),
+                  ml.deviance, deviance, beta)
+
+
+def profile(model: LMM, which: list[str] | None = None, alphamax: float = 0.01,
+            max_points: int = 100, delta_cutoff: float = 0.125) -> pd.DataFrame:
+    """Zeta traces of the parameters (all of them unless ``which`` names some).
+
+    Returns
+    -------
+    DataFrame
+        One row per profile point: ``parameter`` (the one held fixed), ``zeta``,
+        ``value`` (its value), then the value of every parameter at that point (columns
+        named as the parameters: SDs, correlations, ``sigma``, fixed effects). Sorted by
+        parameter, then value. ``attrs`` holds the ML deviance (``base_deviance``) and
+        the parameters' bounds (``lower``, ``upper``).
+    """
+    setup = _setup(model)
+    which = setup.names if which is None else list(which)
+    unknown = [w for w in which if w not in setup.names]
+    if unknown:
+        from mixed_models.errors import NotFoundError
+        raise NotFoundError(f"no parameter named {unknown}; the parameters are {setup.names}")
+    cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(setup.names))))
+    tracer = _Tracer(cutoff, cutoff * delta_cutoff, max_points)
+    frames = []
+    for name in which:
+        w = setup.names.index(name)
+        rows = _profile_variance(setup, w, tracer) if w < setup.n_var \
+            else _profile_fixed(setup, w - setup.n_var, tracer)
+        frame = pd.DataFrame(np.array(rows), columns=["zeta"] + setup.names)
+        frame.insert(0, "value", frame[name])
+        frame.insert(0, "parameter", name)
+        frames.append(frame.drop_duplicates().sort_values("value"))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(base_deviance=setup.base,
+                     lower=dict(zip(setup.names, np.append(setup.lower, [-np.inf] * (
+                         len(setup.names) - setup.n_var)))),
+                     upper=dict(zip(setup.names, np.append(setup.upper, [np.inf] * (
+                         len(setup.names) - setup.n_var)))),
+                     estimate=dict(zip(setup.names, setup.estimate)))
+    return out
+
+
+@dataclass(frozen=True)
+class _Tracer:
+    """lme4's stepping rule along one parameter."""
+
+    cutoff: float
+    delta: float
+    max_points: int
+
+    def trace(self, estimate_row: np.ndarray, first: np.ndarray, column: int,
+              lower: float, upper: float, zeta_at: Callable[[float, np.ndarray], np.ndarray],
+              downward: bool) -> list[np.ndarray]:
+        """Points from the estimate outwards; rows are (zeta, parameters...)."""
+        rows = [first, estimate_row] if downward else [estimate_row, first]
+        while len(rows) < self.max_points:
+            last = rows[-1]
+            if not (lower < last[column] < upper) or not abs(last[0]) <= self.cutoff:
+                break
+            value = self._next(rows[-2], last, column, lower, upper)
+            rows.append(zeta_at(value, last))
+        return rows
+
+    def _next(self, prev: np.ndarray, last: np.ndarray, column: int, lower: float,
+              upper: float) -> float:
+        num = last[column] - prev[column]
+        denom = last[0] - prev[0]
+        if not np.isfinite(denom) or denom == 0:
+            step = MIN_STEP
+        else:
+            step = self.delta * num / denom
+            if step < 0:
+                step = MIN_STEP
+            elif abs(step) > MAX_MULT * abs(num):
+                step = MAX_MULT * abs(num)
+        return float(min(upper, max(lower, last[column] + np.sign(num) * step)))
+
+
+def _zeta(setup: _Setup, value: float, estimate: float, deviance: float) -> float:
+    diff = deviance - setup.base
+    if diff < -LOWER_DEVIANCE_TOL * max(1.0, abs(setup.base)):
+        warnings.warn(f"profiling found a deviance {-diff:.3g} below the fit's: the fit was "
+                      "not at the optimum", ConvergenceWarning, stacklevel=5)
+    return float(np.sign(value - estimate) * np.sqrt(max(diff, 0.0)))
+
+
+def _profile_variance(setup: _Setup, w: int, tracer: _Tracer) -> list[np.ndarray]:
+    n_var = setup.n_var
+    others = np.arange(n_var) != w
+    estimate = setup.estimate[w]
+
+    def zeta_at(value: float, start_row: np.ndarray) -> np.ndarray:
+        vp = start_row[1:n_var + 1].copy()
+        vp[w] = value
+
+        def objective(x: np.ndarray) -> float:
+            vp[others] = x
+            return setup.deviance(vp)
+
+        x, dev = bounded_minimum(objective, vp[others], setup.lower[others], setup.upper[others])
+        vp[others] = x
+        return np.concatenate([[_zeta(setup, value, estimate, dev)], vp, setup.beta(vp)])
+
+    row0 = np.concatenate([[0.0], setup.estimate])
+    first = zeta_at(0.001 if estimate == 0 else estimate * 1.01, row0)
+    lower, upper = setup.lower[w], setup.upper[w]
+    rows = tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=False)
+    if estimate > lower:
+        rows += tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=True)
+    return rows
+
+
+def _profile_fixed(setup: _Setup, j: int, tracer: _Tracer) -> list[np.ndarray]:
+    ml = setup.ml
+    p = ml._problem
+    keep = np.arange(p.n_fixed) != j
+    column = p.x[:, j]
+    offset0 = np.zeros(p.n_obs) if p.offset is None else p.offset
+    estimate = setup.estimate[setup.n_var + j]
+    se = float(np.sqrt(ml.fix_ef_cov_mat.to_numpy()[j, j]) *
+               np.sqrt(1.0))  # ML standard error, lme4 uses the ML fit's
+
+    def zeta_at(value: float, start_row: np.ndarray | None = None) -> np.ndarray:
+        problem = LmmProblem(p.terms, p.x[:, keep], p.y, p.weights, offset0 + value * column,
+                             reml=False, sigma=p.sigma)
+        result = problem.optimize(ml._settings, ml.theta)
+        est = problem.estimates(result.final)
+        sigma = np.sqrt(problem.sigma2(est))
+        beta = np.insert(est.beta, j, value)
+        var = np.append(setup.scale.from_theta(result.final, sigma), sigma)
+        return np.concatenate([[_zeta(setup, value, estimate, result.objective)], var, beta])
+
+    row0 = np.concatenate([[0.0], setup.estimate])
+    first = zeta_at(estimate + tracer.delta * se)
+    col = setup.n_var + j + 1
+    rows = tracer.trace(row0, first, col, -np.inf, np.inf, zeta_at, downward=False)
+    rows += tracer.trace(row0, first, col, -np.inf, np.inf, zeta_at, downward=True)
+    return rows
+
+
+def bounded_minimum(fun: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray,
+                    upper: np.ndarray) -> tuple[np.ndarray, float]:
+    """Minimize ``fun`` in a box with BOBYQA, from ``x0`` (clipped into the box)."""
+    x0 = np.clip(np.asarray(x0, dtype=float), lower, upper)
+    if len(x0) == 0:
+        return x0, fun(x0)
+    f0 = fun(x0)
+    fallback = f0 if np.isfinite(f0) else 1e300
+    x, f = _bobyqa(fun, x0, lower, upper, FIRST_STEP, fallback)
+    if not f <= f0:
+        return x0, f0
+    # a second run from the end point, with a fresh quadratic model, confirms it
+    x2, f2 = _bobyqa(fun, x, lower, upper, FIRST_STEP / 10, fallback)
+    return (x2, f2) if f2 < f else (x, f)
+
+
+def _bobyqa(fun, x0, lower, upper, scale, fallback):
+    opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
+    opt.set_lower_bounds(lower)
+    opt.set_upper_bounds(upper)
+    opt.set_min_objective(lambda x, grad: _finite(fun(x), fallback))
+    opt.set_ftol_abs(INNER_FTOL)
+    opt.set_xtol_abs(INNER_XTOL)
+    opt.set_maxeval(20_000)
+    step = scale * np.maximum(np.abs(x0), 0.1)
+    room = np.minimum(x0 - lower, upper - x0)
+    step = np.where(room > 0, np.minimum(step, 0.5 * room), step)
+    opt.set_initial_step(step)
+    try:
+        x = opt.optimize(x0)
+        return np.asarray(x), float(opt.last_optimum_value())
+    except nlopt.RoundoffLimited:
+        return x0, fun(x0)
+
+
+def _finite(value: float, fallback: float) -> float:
+    return value if np.isfinite(value) else fallback
