@@ -99,10 +99,12 @@ def diagnostic_images(model: Any) -> list[Image]:
 
 
 def caterpillar_images(model: Any, table: pd.DataFrame) -> list[Image]:
-    """One caterpillar plot per grouping factor and random-effect column (``table`` is
-    the model's ``ran_ef_table()``)."""
+    """One caterpillar plot per grouping factor and random-effect column with at least
+    two levels (``table`` is the model's ``ran_ef_table()``)."""
     images = []
     for (group, term), rows in table.groupby(["group", "term"], sort=False):
+        if len(rows) < 2:  # nothing to compare (e.g. a model built from matrices)
+            continue
         height = max(3.0, min(0.2 * len(rows) + 1.4, 12.0))
         images.append(_png(lambda ax, g=group, t=term: caterpillar(model, g, t, ax=ax,
                                                                    table=table),

@@ -122,3 +122,10 @@ def test_unconfirmed_optimum_is_flagged(fitted):
     bad = dataclasses.replace(s, optimizer=dataclasses.replace(s.optimizer, converged=False))
     assert "NOT CONFIRMED" in _blocks(bad)["optimizer"].lines[0]
     assert "(converged)" in _blocks(s)["optimizer"].lines[0]
+
+
+def test_model_from_matrices_has_no_formula_nor_groups(fitted):
+    s = dataclasses.replace(fitted("dyestuff_reml").summary(), formula=None, n_groups={})
+    blocks = _blocks(s)
+    assert blocks["heading"].lines[0] == "Formula: none (model built from matrices)"
+    assert blocks["random-effects"].notes == ("Number of obs: 30",)

@@ -72,7 +72,8 @@ def title_line(s: ModelSummary) -> str:
 
 
 def _heading(s: ModelSummary) -> Lines:
-    lines = [f"Formula: {s.formula}"]
+    lines = [f"Formula: {s.formula}" if s.formula is not None
+             else "Formula: none (model built from matrices)"]
     if s.weighted:
         lines.append("Weights: prior weights given")
     if s.has_offset:
@@ -135,7 +136,7 @@ def _correlation_cells(s: ModelSummary, re: pd.DataFrame) -> list[list[str]]:
 def _group_line(s: ModelSummary) -> str:
     groups = "; ".join(f"{g}, {n}" for g, n in s.n_groups.items())
     dropped = (f" ({s.n_dropped} rows with missing values dropped)" if s.n_dropped else "")
-    return f"Number of obs: {s.n_obs}{dropped}, groups: {groups}"
+    return f"Number of obs: {s.n_obs}{dropped}" + (f", groups: {groups}" if groups else "")
 
 
 # How fix_ef_summary's columns are shown: header and kind of number.
