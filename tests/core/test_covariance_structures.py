@@ -62,6 +62,7 @@ def test_factor_reproduces_the_covariance(structure, theta, expected):
     ("cs", 5, True, [0, -0.25], [np.inf, 1], [1, 0]),
     ("ar1", 4, None, [0, -1], [np.inf, 1], [1, 0]),
     ("ar1", 1, None, [0], [np.inf], [1]),
+    ("cs", 1, None, [0], [np.inf], [1]),
     ("diag", 3, True, [0], [np.inf], [1]),
     ("us", 2, None, [0, -np.inf, 0], [np.inf] * 3, [1, 0, 1]),
 ])

@@ -282,8 +282,10 @@ class ScaledCorrelation(CovarianceStructure):
 
     def lower_bounds(self) -> np.ndarray:
         """0 for the SDs; -1/(S-1) (cs) or -1 (ar1) for rho."""
-        rho = [-1.0 / (self.size - 1) if self.kind == "cs" else -1.0] * self.n_rho
-        return np.concatenate([np.zeros(self.n_sd), rho])
+        if not self.n_rho:
+            return np.zeros(self.n_sd)
+        rho = -1.0 / (self.size - 1) if self.kind == "cs" else -1.0
+        return np.concatenate([np.zeros(self.n_sd), [rho]])
 
     def upper_bounds(self) -> np.ndarray:
         """+inf for the SDs, 1 for rho."""
