@@ -149,3 +149,14 @@ def test_singular_uses_the_entries_bounded_at_zero():
     _, general = pair()
     assert general.singular(np.array([1.0, -5.0, 0.0]), 1e-4)
     assert not general.singular(np.array([1.0, 0.0, 0.5]), 1e-4)
+
+
+def test_both_problems_have_the_protocols_interface():
+    from mixed_models.core.general import MixedProblem
+
+    names = [n for n in dir(MixedProblem) if not n.startswith("_")]
+    names += list(MixedProblem.__annotations__)
+    assert len(names) >= 20
+    blocked, general = pair()
+    for name in names:
+        assert hasattr(blocked, name) and hasattr(general, name), name
