@@ -101,8 +101,9 @@ def test_bad_new_data_is_refused(fitted):
     data.loc[0, "Species"] = "Martian"
     with pytest.raises(DataError, match="Martian"):
         alien.predict(data)
-    with pytest.raises(InvalidArgumentError, match="new_levels"):
-        alien.predict(data, new_levels="drop")
+    for with_ran_ef in (True, False):
+        with pytest.raises(InvalidArgumentError, match="new_levels"):
+            alien.predict(data, with_ran_ef=with_ran_ef, new_levels="drop")
 
 
 def test_offset_and_weights_of_new_rows():

@@ -103,6 +103,7 @@ def predict(model: LMM, newdata: object = None, with_ran_ef: bool = True,
         One prediction per row; NaN where a predictor or (with ``with_ran_ef``) a
         grouping value is missing.
     """
+    _check_new_levels(new_levels)
     if newdata is None:
         return model.fitted(with_ran_ef)
     rows = new_rows(model, newdata, with_ran_ef, new_levels if with_ran_ef else "population",
@@ -150,6 +151,7 @@ def predict_with_intervals(model: LMM, newdata: object = None, level: float = 0.
         raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
     if type not in INTERVAL_TYPES:
         raise InvalidArgumentError(f"type must be one of {INTERVAL_TYPES}, got {type!r}")
+    _check_new_levels(new_levels)
     rows = _rows_or_fit(model, newdata, with_ran_ef or type == "prediction",
                         new_levels if with_ran_ef else "population", offset)
     fit = _point(model, rows, with_ran_ef)
@@ -184,8 +186,7 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
              new_levels: str = "population", offset: object = None) -> NewRows:
     """The model's arrays for new data (see :class:`NewRows`); ``random=False`` skips
     the random-effects terms (their codes are then all -1 and z has no columns)."""
-    if new_levels not in NEW_LEVELS:
-        raise InvalidArgumentError(f"new_levels must be one of {NEW_LEVELS}, got {new_levels!r}")
+    _check_new_levels(new_levels)
     design = model._design
     if design is None:
         raise ModelError("a model built from raw matrices has no formula to evaluate on new "
@@ -204,6 +205,11 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
         codes.append(term_codes)
         zs.append(term.z_for_data(data) if random else np.zeros((len(data), 0)))
     return NewRows(x, codes, zs, missing, _new_offset(model, data, offset), data.index)
+
+
+def _check_new_levels(new_levels: str) -> None:
+    if new_levels not in NEW_LEVELS:
+        raise InvalidArgumentError(f"new_levels must be one of {NEW_LEVELS}, got {new_levels!r}")
 
 
 def _check_columns(design: ModelDesign, data: pd.DataFrame, random: bool) -> None:

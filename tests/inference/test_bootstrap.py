@@ -12,11 +12,13 @@ from scipy import stats
 
 from mixed_models import LMM, datasets
 from mixed_models.errors import ConvergenceWarning, InvalidArgumentError, ModelError
+import reference
 from mixed_models.inference.bootstrap import (
     bootstrap,
     bootstrap_lrt_p,
     default_collect,
     refit_response,
+    variance_parameters,
 )
 from mixed_models.inference.bootstrap_runner import ProgressBar, resolve_n_jobs
 from mixed_models.inference.simulate import simulate_response
@@ -113,13 +115,31 @@ def test_same_seed_same_replicates_whatever_the_number_of_processes(sleep):
 def test_default_columns(sleep):
     table = sleep.bootstrap(3, seed=1, n_jobs=1)
     assert list(table.columns) == ["intercept", "Days", "sd_intercept|Subject",
-                                   "sd_Days|Subject", "cor_intercept.Days|Subject", "sigma",
+                                   "cor_Days.intercept|Subject", "sd_Days|Subject", "sigma",
                                    "deviance"]
     assert table.index.name == "replicate" and list(table.index) == [0, 1, 2]
     assert table.attrs["seed"] == 1 and table.attrs["failures"] == {}
     original = default_collect(sleep)
     assert original["sd_intercept|Subject"] == pytest.approx(24.7404, rel=1e-4)
     assert original["sigma"] == pytest.approx(sleep.sigma)
+
+
+@pytest.mark.parametrize("model_id", ["alien_reml", "dyestuff_reml", "pastes_reml",
+                                      "penicillin_reml", "sleep_reml"])
+def test_variance_parameters_are_named_and_ordered_as_lme4s_confint(fitted, model_id):
+    ref = reference.fit_json(model_id)
+    params = variance_parameters(fitted(model_id))
+    lme4_names = ref["profile_ci"]["names"][:len(params)]
+    assert [n.replace("intercept", "(Intercept)") for n in params] == lme4_names
+    assert params["sigma"] == pytest.approx(ref["sigma"], rel=1e-4)
+
+
+def test_variance_parameters_of_uncorrelated_and_crossed_terms(fitted):
+    assert list(variance_parameters(fitted("sleep_zerocorr_reml"))) == [
+        "sd_intercept|Subject", "sd_Days|Subject", "sigma"]
+    assert list(variance_parameters(fitted("crossed_ml"))) == [
+        "sd_intercept|g", "cor_x.intercept|g", "sd_x|g", "sd_intercept|h", "cor_x.intercept|h",
+        "sd_x|h", "sigma"]
 
 
 def test_seedless_run_records_its_entropy(dyestuff):

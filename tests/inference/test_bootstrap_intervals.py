@@ -50,8 +50,8 @@ def test_studentized_uses_each_replicates_own_standard_error(sleep_intervals):
 
 def test_all_parameters_in_lme4s_order(sleep_intervals):
     model, table = sleep_intervals
-    assert list(table.index) == ["sd_intercept|Subject", "sd_Days|Subject",
-                                 "cor_intercept.Days|Subject", "sigma", "intercept", "Days"]
+    assert list(table.index) == ["sd_intercept|Subject", "cor_Days.intercept|Subject",
+                                 "sd_Days|Subject", "sigma", "intercept", "Days"]
     assert table.index.name == "parameter"
     assert list(table.columns) == [f"{k}_{b}" for k in ("studentized", "basic", "normal",
                                                         "percentile") for b in ("lower", "upper")]

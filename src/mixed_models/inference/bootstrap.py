@@ -13,7 +13,8 @@ moved theta by at most 3e-5, the deviance by 5e-8 and beta by 1e-11 on 60 replic
 nothing next to the spread of the replicates.
 
 Unstable: the names of the variance-parameter columns (``sd_<column>|<group>``,
-``cor_<column1>.<column2>|<group>``, ``sigma``) may change with ``conf_int``'s row names.
+``cor_<row>.<column>|<group>``, ``sigma``) follow ``conf_int``'s row names and change
+with them.
 """
 
 from __future__ import annotations
@@ -82,18 +83,33 @@ def refit_response(model: LMM, y: np.ndarray) -> LMM:
 
 
 def variance_parameters(model: LMM) -> dict[str, float]:
-    """Random-effect SDs and correlations, then sigma, in ``var_corr()``'s order.
+    """Random-effect SDs and correlations, then sigma (the rows of ``conf_int``).
 
-    Keys: ``sd_<column>|<group>``, ``cor_<column1>.<column2>|<group>`` and ``sigma``.
+    Keys: ``sd_<column>|<group>`` and ``cor_<row>.<column>|<group>`` (the correlation of
+    a later column with an earlier one, lme4's naming), within a grouping factor in
+    theta's order (column-major over the lower triangle: ``sd_intercept``,
+    ``cor_Days.intercept``, ``sd_Days``), grouping factors in the model's order, then
+    ``sigma``. Values are those of ``var_corr()``.
     """
-    out = {}
+    sds: dict[str, dict[str, float]] = {}
+    cors: dict[tuple[str, str, str], float] = {}
+    sigma = np.nan
     for row in model.var_corr().itertuples(index=False):
         if row.group == "Residual":
-            out["sigma"] = float(row.sdcor)
+            sigma = float(row.sdcor)
         elif row.var2 is None or pd.isna(row.var2):
-            out[f"sd_{row.var1}|{row.group}"] = float(row.sdcor)
+            sds.setdefault(row.group, {})[row.var1] = float(row.sdcor)
         else:
-            out[f"cor_{row.var1}.{row.var2}|{row.group}"] = float(row.sdcor)
+            cors[(row.group, row.var1, row.var2)] = float(row.sdcor)
+    out = {}
+    for group, columns in sds.items():
+        names = list(columns)
+        for i, column in enumerate(names):
+            out[f"sd_{column}|{group}"] = columns[column]
+            for later in names[i + 1:]:
+                if (group, column, later) in cors:
+                    out[f"cor_{later}.{column}|{group}"] = cors[(group, column, later)]
+    out["sigma"] = sigma
     return out
 
 
