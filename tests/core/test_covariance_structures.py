@@ -145,3 +145,12 @@ def test_cs_and_ar1_factors_are_cholesky_factors(rho, size):
         expected = (cs_matrix if kind == "cs" else ar1_matrix)(np.ones(size), rho)
         np.testing.assert_allclose(lam @ lam.T, expected, atol=1e-10)
         assert np.all(np.diag(lam) >= 0)
+
+
+def test_cols_give_the_column_each_sd_scales():
+    # used by the model's rescaled start: each SD entry is divided by its column's scale
+    np.testing.assert_array_equal(CovarianceStructure.named("cs", 3).cols, [0, 1, 2, 0])
+    np.testing.assert_array_equal(CovarianceStructure.named("ar1", 3).cols, [0, 0])
+    b = CovarianceStructure.block_diagonal([CovarianceStructure.unstructured(2),
+                                            CovarianceStructure.named("cs", 2)])
+    np.testing.assert_array_equal(b.cols[b.diagonal_mask()], [0, 1, 2, 3])

@@ -299,6 +299,13 @@ class ScaledCorrelation(CovarianceStructure):
         """The SD entries."""
         return np.arange(self.n_theta) < self.n_sd
 
+    @property
+    def cols(self) -> np.ndarray:
+        """Column of lam each theta entry scales (as PatternCovariance.cols for its
+        diagonal entries): column i for the i-th SD, column 0 for a homogeneous SD and
+        for rho."""
+        return np.concatenate([np.arange(self.n_sd), np.zeros(self.n_rho, dtype=np.intp)])
+
     def rectify(self, theta: np.ndarray) -> np.ndarray:
         """Negative SDs made positive where that leaves the covariance unchanged."""
         theta = np.array(theta, dtype=float)
@@ -387,6 +394,12 @@ class BlockDiagonal(CovarianceStructure):
     def diagonal_mask(self) -> np.ndarray:
         """The parts' SD entries."""
         return np.concatenate([p.diagonal_mask() for p in self.parts])
+
+    @property
+    def cols(self) -> np.ndarray:
+        """The parts' ``cols``, shifted to the parts' columns."""
+        starts = np.cumsum([0] + [p.size for p in self.parts])[:-1]
+        return np.concatenate([p.cols + start for p, start in zip(self.parts, starts)])
 
     def rectify(self, theta: np.ndarray) -> np.ndarray:
         """Each part rectified."""
