@@ -40,3 +40,11 @@ def test_constant_weights_change_nothing():
     a, b = (m.fix_ef_summary("kenward-roger") for m in (plain, weighted))
     np.testing.assert_allclose(b["df"], a["df"], rtol=1e-6)
     np.testing.assert_allclose(b["sd"], a["sd"], rtol=1e-6)
+
+
+def test_refuses_a_fixed_sigma():
+    model = LMM.from_formula("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"),
+                             sigma=25.0)
+    with pytest.raises(ModelError, match="sigma fixed"):
+        model.fix_ef_summary(ddf="kenward-roger")
+    assert list(model.fix_ef_summary(ddf="satterthwaite")["df"]) == pytest.approx([17.0, 17.0])

@@ -59,6 +59,9 @@ def kenward_roger(model: LMM) -> KenwardRoger:
     if not model.reml:
         raise ModelError("Kenward-Roger's method is defined for REML fits and this model was "
                          "fitted by ML; refit with reml=True or use ddf='satterthwaite'")
+    if model._problem.sigma is not None:
+        raise ModelError("Kenward-Roger's method estimates the residual variance; this model "
+                         "holds sigma fixed: use ddf='satterthwaite'")
     q = len(model.ran_ef_names)
     if q > MAX_RANDOM_EFFECTS:
         raise ModelError(
