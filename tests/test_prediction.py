@@ -76,6 +76,17 @@ def test_prediction_without_newdata_is_the_fitted_values(sleep):
     np.testing.assert_allclose(table["fit"], sleep.fitted(), rtol=1e-12)
 
 
+def test_intervals_on_the_fitted_rows_keep_their_positions():
+    data = datasets.load("sleepstudy")
+    data.loc[2, "Reaction"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LMM.from_formula("Reaction ~ Days + (Days | Subject)", data)
+    table = model.predict_with_intervals(type="prediction")
+    assert len(table) == 179 and 2 not in table.index and table.index[2] == 3
+    np.testing.assert_allclose(table["fit"], model.fitted(), rtol=1e-12)
+
+
 def test_polars_newdata(sleep):
     data = _newdata("sleep_reml")
     np.testing.assert_allclose(sleep.predict(pl.from_pandas(data)), sleep.predict(data))
@@ -215,7 +226,8 @@ def test_intervals_have_their_nominal_coverage():
         # ignoring the uncertainty of the conditional modes under-covers
         hits["naive_prediction"] += list(np.abs(obs - pred.fit) < norm.ppf(0.95) * model.sigma)
         fixed_only = model.predict_with_intervals(new, level=0.9, with_ran_ef=False)
-        hits["naive_confidence"] += list(np.abs(mean - conf.fit) < fixed_only.upper - fixed_only.fit)
+        fixed_half = fixed_only.upper - fixed_only.fit
+        hits["naive_confidence"] += list(np.abs(mean - conf.fit) < fixed_half)
     coverage = {k: float(np.mean(v)) for k, v in hits.items()}
     assert 0.86 < coverage["prediction"] < 0.93, coverage
     assert 0.85 < coverage["confidence"] < 0.93, coverage

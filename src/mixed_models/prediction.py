@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from mixed_models.design.frame import formula_variables, missing_column_error, to_pandas
 from mixed_models.errors import DataError, InvalidArgumentError, ModelError, NotFoundError
+from mixed_models.results import term_covariances
 
 if TYPE_CHECKING:
     from mixed_models.design import ModelDesign
@@ -132,7 +133,8 @@ def predict_with_intervals(model: LMM, newdata: object = None, level: float = 0.
     Parameters
     ----------
     model, newdata, with_ran_ef, new_levels, offset
-        As in :func:`predict` (``newdata=None``: the rows of the fit).
+        As in :func:`predict` (``newdata=None``: the rows of the fit, indexed by their
+        position in the fitted data frame).
     level
         Coverage of the intervals, between 0 and 1.
     type
@@ -175,9 +177,9 @@ def _rows_or_fit(model: LMM, newdata: object, random: bool, new_levels: str,
     if model._design is None:
         raise ModelError("intervals for a model built from raw matrices are not available")
     problem = model._problem
-    n = problem.n_obs
     return NewRows(problem.x, [t.codes for t in problem.terms], [t.z for t in problem.terms],
-                   np.zeros(n, dtype=bool), problem.offset, pd.RangeIndex(n))
+                   np.zeros(problem.n_obs, dtype=bool), problem.offset,
+                   pd.Index(model._design.frame.rows))
 
 
 # --- new data -> arrays -----------------------------------------------------------------
@@ -248,9 +250,9 @@ def _refuse_new_levels(group: str, codes: np.ndarray, absent: np.ndarray,
     unique = list(dict.fromkeys(labels))
     raise NotFoundError(
         f"level(s) {unique[:5]}{' ...' if len(unique) > 5 else ''} of grouping factor "
-        f"'{group}' were not in the fitted data (rows {[int(i) for i in new[:5]]}); their random "
-        "effects have no estimate. Pass new_levels='population' to predict them by the "
-        "population value (random effects zero)")
+        f"'{group}' were not in the fitted data (rows {[int(i) for i in new[:5]]}); their "
+        "random effects have no estimate. Pass new_levels='population' to predict them by "
+        "the population value (random effects zero)")
 
 
 def _new_offset(model: LMM, data: pd.DataFrame, offset: object) -> np.ndarray | None:
@@ -300,8 +302,6 @@ def _per_row(value: object, data: pd.DataFrame | None, n: int, what: str) -> np.
 
 def _population_variance(model: LMM, rows: NewRows, marginal: bool) -> np.ndarray:
     """Variance of x'beta-hat, plus every random effect's z' Sigma z when ``marginal``."""
-    from mixed_models.results import term_covariances
-
     var = model.sigma2 * _quad(rows.x, model._estimates.beta_cov_unscaled)
     if marginal:
         var = var + sum(_quad(z, cov) for z, cov in zip(rows.z, term_covariances(model)))
@@ -310,8 +310,6 @@ def _population_variance(model: LMM, rows: NewRows, marginal: bool) -> np.ndarra
 
 def _conditional_variance(model: LMM, rows: NewRows) -> np.ndarray:
     """Variance of (x'beta-hat + z'b-hat) - (x'beta + z'b), unseen levels included."""
-    from mixed_models.results import term_covariances
-
     var = model.sigma2 * joint_quadratic_form(model, rows)
     for codes, z, cov in zip(rows.codes, rows.z, term_covariances(model)):
         unseen = codes < 0

@@ -241,10 +241,7 @@ class _LrtTask:
 
 
 def _refit_deviance(model: LMM, y: np.ndarray) -> float:
-    result = _refit_problem(model._problem, y).optimize(model._settings)
-    if not np.isfinite(result.objective):
-        raise FloatingPointError("the refit's objective is not finite")
-    return float(result.objective)
+    return float(refit_response(model, y).deviance)
 
 
 def bootstrap_lrt_p(null_model: LMM, alt_model: LMM, nsim: int, *, seed: Seed = None,
