@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,6 @@ import pytest
 
 from mixed_models.display import ModelSummary
 from mixed_models.display.summary import QUANTILE_NAMES, TEST_METHODS, fit_rows
-from mixed_models.errors import ModelError
 
 REFERENCE_IDS = ["alien_reml", "pastes_reml", "crossed_ml", "sleep_zerocorr_reml",
                  "cat_x_cat_reml", "sleep_weights_reml", "sleep_offset_ml", "penicillin_ml"]
@@ -116,10 +114,6 @@ def test_renderings_are_the_summarys(fitted):
 
 # --- the tests of the fixed effects come from fix_ef_summary -------------------------
 
-def _accepts_ddf(model) -> bool:
-    return "ddf" in inspect.signature(model.fix_ef_summary).parameters
-
-
 class _Recorder:
     """Stands in for a fix_ef_summary(ddf=...) and records the calls."""
 
@@ -148,21 +142,9 @@ def test_ddf_is_passed_when_fix_ef_summary_takes_it(fitted, monkeypatch):
     assert "Pr(>|t|)" in text and "t value" in text and "4.20" in text
 
 
-def test_ddf_without_support_is_refused(fitted):
-    model = fitted("dyestuff_ml")
-    if _accepts_ddf(model):
-        pytest.skip("fix_ef_summary takes ddf in this version")
-    assert model.summary().test_method == "wald"
-    assert model.summary(ddf="wald").test_method == "wald"
-    with pytest.raises(ModelError, match="satterthwaite"):
-        model.summary(ddf="satterthwaite")
-
-
 @pytest.mark.parametrize("ddf", ["satterthwaite", "kenward-roger", "wald"])
 def test_ddf_gives_the_fix_ef_summary_table(fitted, ddf):
     model = fitted("alien_reml")
-    if not _accepts_ddf(model):
-        pytest.skip("fix_ef_summary does not take ddf in this version")
     s = model.summary(ddf=ddf)
     pd.testing.assert_frame_equal(s.fixed_effects, model.fix_ef_summary(ddf=ddf))
     assert s.test_method == ddf

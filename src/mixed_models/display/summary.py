@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mixed_models.errors import ModelError
-
 if TYPE_CHECKING:
     from mixed_models.model import LMM
 
@@ -188,26 +186,16 @@ def summarize(model: LMM, ddf: str | None = None) -> ModelSummary:
 
 
 def fixed_effects_table(model: LMM, ddf: str | None) -> tuple[pd.DataFrame, str]:
-    """``model.fix_ef_summary`` with ``ddf`` passed when that method takes it.
+    """``model.fix_ef_summary(ddf=...)`` and the name of the method that made it.
 
-    Returns the table and the name of the method that made it.
+    The table names its method in ``attrs["ddf"]``; without it, the method is ``ddf``,
+    or the default of ``fix_ef_summary``'s ``ddf`` when ``ddf`` is None.
     """
-    parameters = inspect.signature(model.fix_ef_summary).parameters
-    if "ddf" in parameters:
-        if ddf is None:
-            default = parameters["ddf"].default
-            table = model.fix_ef_summary()
-            method = "wald" if default is inspect.Parameter.empty else default
-        else:
-            table, method = model.fix_ef_summary(ddf=ddf), ddf
-        # the table says which method made it when it can (attrs["ddf"])
-        return table, str(table.attrs.get("ddf", method))
-    if ddf not in (None, "wald"):
-        raise ModelError(
-            f"summary(ddf={ddf!r}) needs fix_ef_summary(ddf=...), which this version "
-            "does not have; only ddf='wald' (Wald z tests) is available"
-        )
-    return model.fix_ef_summary(), "wald"
+    table = model.fix_ef_summary() if ddf is None else model.fix_ef_summary(ddf=ddf)
+    if ddf is None:
+        default = inspect.signature(model.fix_ef_summary).parameters["ddf"].default
+        ddf = "wald" if default is inspect.Parameter.empty else str(default)
+    return table, str(table.attrs.get("ddf", ddf))
 
 
 @dataclass(frozen=True, eq=False)
