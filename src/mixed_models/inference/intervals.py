@@ -38,7 +38,8 @@ def _check_level(level: float) -> float:
     return float(level)
 
 
-def _frame(names: list[str], lower, upper, level: float, method: str) -> pd.DataFrame:
+def _frame(names: list[str], lower: object, upper: object, level: float,
+           method: str) -> pd.DataFrame:
     out = pd.DataFrame({"lower": lower, "upper": upper}, index=pd.Index(names))
     out.attrs.update(level=level, method=method)
     return out
@@ -70,7 +71,8 @@ def profile_intervals(trace: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return out
 
 
-def _invert(value: np.ndarray, zeta: np.ndarray, targets: list[float], name: str):
+def _invert(value: np.ndarray, zeta: np.ndarray, targets: list[float],
+            name: str) -> tuple[float, ...]:
     ok = np.isfinite(value) & np.isfinite(zeta)
     order = np.argsort(value[ok], kind="stable")
     x, y = value[ok][order], zeta[ok][order]

@@ -118,18 +118,19 @@ def _parameter_entries(model: LMM) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _compute(model: LMM) -> KenwardRoger:
-    mo = _moments(model)
+def _derivative_terms(model: LMM, mo: _Moments) -> tuple[
+        list[np.ndarray], dict[tuple[int, int], np.ndarray], np.ndarray]:
+    """pbkrtest's P_r, Q_rs (r <= s) and tr(Sigma^-1 G_r Sigma^-1 G_s), the residual
+    variance last."""
     s = model.sigma2
     entries = _parameter_entries(model)
     n_random = len(entries)
-    n_par = n_random + 1
     # T_r = E_r H: the rows v_r of H placed at rows u_r
     t_rows = [mo.h[v] for _, v in entries]
     p_mats = [-(mo.h[u].T @ t) / s**2 for (u, _), t in zip(entries, t_rows)]
     p_mats.append(-mo.j2 / s**2)
     q_mats: dict[tuple[int, int], np.ndarray] = {}
-    ktrace = np.zeros((n_par, n_par))
+    ktrace = np.zeros((n_random + 1, n_random + 1))
     for i, (ui, vi) in enumerate(entries):
         for jj in range(i, n_random):
             uj, vj = entries[jj]
@@ -140,7 +141,13 @@ def _compute(model: LMM) -> KenwardRoger:
         ktrace[i, n_random] = ktrace[n_random, i] = np.sum(mo.f2[vi, ui]) / s**2
     q_mats[n_random, n_random] = mo.j3 / s**3
     ktrace[n_random, n_random] = mo.tr_m2 / s**2
+    return p_mats, q_mats, ktrace
+
+
+def _compute(model: LMM) -> KenwardRoger:
+    p_mats, q_mats, ktrace = _derivative_terms(model, _moments(model))
     phi = model.fix_ef_cov_mat.to_numpy()
+    n_par = len(p_mats)
     info = np.zeros((n_par, n_par))
     for i in range(n_par):
         phi_p = phi @ p_mats[i]

@@ -8,7 +8,7 @@ with lmerTest's to many digits, not only to the accuracy of the derivatives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -21,7 +21,7 @@ def _initial_steps(x: np.ndarray, d: float) -> np.ndarray:
     return np.abs(d * x) + EPS * (np.abs(x) < ZERO_TOL)
 
 
-def _steps(h0: np.ndarray, i: int, r: int):
+def _steps(h0: np.ndarray, i: int, r: int) -> Iterator[np.ndarray]:
     """The ``r`` perturbations of entry ``i``, the step halving each time."""
     for k in range(r):
         e = np.zeros(len(h0))

@@ -26,7 +26,7 @@ from scipy import stats
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.problem import LmmProblem
 from mixed_models.core.solve import estimates
-from mixed_models.errors import ConvergenceWarning
+from mixed_models.errors import ConvergenceWarning, NotFoundError
 from mixed_models.inference.refit import refit_ml
 from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
 
@@ -109,7 +109,6 @@ def profile(model: LMM, which: list[str] | None = None, alphamax: float = 0.01,
     which = setup.names if which is None else list(which)
     unknown = [w for w in which if w not in setup.names]
     if unknown:
-        from mixed_models.errors import NotFoundError
         raise NotFoundError(f"no parameter named {unknown}; the parameters are {setup.names}")
     cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(setup.names))))
     tracer = _Tracer(cutoff, cutoff * delta_cutoff, max_points)
@@ -123,13 +122,17 @@ def profile(model: LMM, which: list[str] | None = None, alphamax: float = 0.01,
         frame.insert(0, "parameter", name)
         frames.append(frame.drop_duplicates().sort_values("value"))
     out = pd.concat(frames, ignore_index=True)
-    out.attrs.update(base_deviance=setup.base,
-                     lower=dict(zip(setup.names, np.append(setup.lower, [-np.inf] * (
-                         len(setup.names) - setup.n_var)))),
-                     upper=dict(zip(setup.names, np.append(setup.upper, [np.inf] * (
-                         len(setup.names) - setup.n_var)))),
-                     estimate=dict(zip(setup.names, setup.estimate)))
+    out.attrs.update(_attributes(setup))
     return out
+
+
+def _attributes(setup: _Setup) -> dict[str, object]:
+    """The base deviance, and each parameter's bounds and estimate."""
+    n_fixed = len(setup.names) - setup.n_var
+    return {"base_deviance": setup.base,
+            "lower": dict(zip(setup.names, np.append(setup.lower, [-np.inf] * n_fixed))),
+            "upper": dict(zip(setup.names, np.append(setup.upper, [np.inf] * n_fixed))),
+            "estimate": dict(zip(setup.names, setup.estimate))}
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,7 @@ def _profile_fixed(setup: _Setup, j: int, tracer: _Tracer) -> list[np.ndarray]:
     column = p.x[:, j]
     offset0 = np.zeros(p.n_obs) if p.offset is None else p.offset
     estimate = setup.estimate[setup.n_var + j]
-    se = float(np.sqrt(ml.fix_ef_cov_mat.to_numpy()[j, j]) *
-               np.sqrt(1.0))  # ML standard error, lme4 uses the ML fit's
+    se = float(np.sqrt(ml.fix_ef_cov_mat.to_numpy()[j, j]))  # the ML fit's, as lme4
 
     def zeta_at(value: float, start_row: np.ndarray | None = None) -> np.ndarray:
         problem = LmmProblem(p.terms, p.x[:, keep], p.y, p.weights, offset0 + value * column,
@@ -246,7 +248,8 @@ def bounded_minimum(fun: Callable[[np.ndarray], float], x0: np.ndarray, lower: n
     return (x2, f2) if f2 < f else (x, f)
 
 
-def _bobyqa(fun, x0, lower, upper, scale, fallback):
+def _bobyqa(fun: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray,
+            upper: np.ndarray, scale: float, fallback: float) -> tuple[np.ndarray, float]:
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
     opt.set_lower_bounds(lower)
     opt.set_upper_bounds(upper)

@@ -16,13 +16,15 @@ import numpy as np
 
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError, ModelError, NotFoundError
-from mixed_models.formula.terms import RandomTerm
+from mixed_models.formula.terms import ParsedFormula, RandomTerm
 
 if TYPE_CHECKING:
+    from mixed_models.design import ModelDesign
     from mixed_models.model import LMM
 
 
-def _fit_problem(model: LMM, problem: LmmProblem, design, start: object) -> LMM:
+def _fit_problem(model: LMM, problem: LmmProblem, design: ModelDesign | None,
+                 start: object) -> LMM:
     """Fit a prepared problem with the model's settings, recording warnings as a fit does."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -156,7 +158,8 @@ def drop_fix_ef(model: LMM, name: str) -> LMM:
     return refit_formula(model, f"{parsed.response} ~ {fixed} + {_bars(parsed, formula)}")
 
 
-def _bars(parsed, formula: str, replace: dict[int, str | None] | None = None) -> str:
+def _bars(parsed: ParsedFormula, formula: str,
+          replace: dict[int, str | None] | None = None) -> str:
     """The formula's random-effects bars, with the terms in ``replace`` replaced by the
     given text (or removed for None). Bars left alone keep their original text."""
     replace = replace or {}

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -55,7 +56,10 @@ class VarParCovariance:
     vcov_beta: np.ndarray
 
 
-def cached(model: LMM, key: str, build):
+T = TypeVar("T")
+
+
+def cached(model: LMM, key: str, build: Callable[[LMM], T]) -> T:
     """A per-model cache for costly inference quantities."""
     store = model.__dict__.setdefault("_inference_cache", {})
     if key not in store:
