@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf
 
+from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -48,6 +49,27 @@ class BlockedCholesky:
         self.lead_chol: np.ndarray | None = None
         self.rest_factor: np.ndarray | None = None
         self.logdet_lead = 0.0
+        self._kernel = self._kernel_plan()
+
+    def _kernel_plan(self) -> dict | None:
+        """Arrays for the compiled rank update, or None when scipy's product is used.
+
+        The kernel needs scalar rest terms (their lambda is a row/column scale), a sparse
+        lead-rest block and enough work to pay for importing numba.
+        """
+        cp = self.cp
+        if not sp.issparse(cp.ar1) or not all(self.rest_scalar):
+            return None
+        col_counts = np.bincount(cp.ar1.indices, minlength=cp.ar1.shape[1])
+        if float(np.sum(col_counts.astype(float) ** 2)) < kernels.MIN_WORK \
+                or not kernels.available():
+            return None
+        position = sp.csr_matrix((np.arange(1, cp.ar1.nnz + 1, dtype=float),
+                                  cp.ar1.indices, cp.ar1.indptr), shape=cp.ar1.shape).tocsc()
+        position.sort_indices()
+        m = cp.avv.shape[0]
+        return {"to_csc": position.data.astype(np.intp) - 1, "csc": position,
+                "buffer": np.empty((m, m)), "scale": np.ones(cp.q_rest)}
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         """lambda of every term, in the terms' own order."""
@@ -60,10 +82,14 @@ class BlockedCholesky:
         c = self._factor_lead(lam1)
         if c is None:
             return False
-        schur = self._schur(c)
-        self._scale_rest(schur, [lams[i] for i in self.cp.order[1:]])
-        qr = self.cp.q_rest
-        schur[np.arange(qr), np.arange(qr)] += 1.0
+        rest_lams = [lams[i] for i in self.cp.order[1:]]
+        if self._kernel is not None:
+            schur = self._schur_kernel(c, rest_lams)
+        else:
+            schur = self._schur(c)
+            self._scale_rest(schur, rest_lams)
+            qr = self.cp.q_rest
+            schur[np.arange(qr), np.arange(qr)] += 1.0
         # The transpose of a C-ordered array is Fortran-ordered: LAPACK factors in place.
         upper, info = dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
         if info != 0 and info != schur.shape[0]:
@@ -114,6 +140,24 @@ class BlockedCholesky:
         schur[qr:, :qr] -= kxr
         schur[:qr, qr:] -= kxr.T
         return schur
+
+    def _schur_kernel(self, c: np.ndarray, lams: list[np.ndarray]) -> np.ndarray:
+        """The scaled, inflated Schur complement's lower triangle, in a reused buffer."""
+        cp, plan = self.cp, self._kernel
+        qr = cp.q_rest
+        scale = plan["scale"]
+        for term, off, lam in zip(cp.rest, cp.rest_offsets, lams):
+            scale[off:off + term.q] = lam[0, 0]
+        g = self._lead_rest_product(c)
+        csc = plan["csc"]
+        csc.data = g.data[plan["to_csc"]]
+        out = plan["buffer"]
+        kernels.downdate_lower(out, cp.avv, scale, g, csc)
+        size, nlev = cp.a11.shape[1], cp.a11.shape[0]
+        gx = np.einsum("pls,lst->plt", cp.ax1.reshape(-1, nlev, size), c).reshape(cp.ax1.shape)
+        out[qr:, :qr] = (cp.avv[qr:, :qr] - (g @ gx.T).T) * scale
+        out[qr:, qr:] = cp.avv[qr:, qr:] - gx @ gx.T
+        return out
 
     def _lead_rest_product(self, c: np.ndarray):
         cp = self.cp
