@@ -20,6 +20,7 @@ from scipy.linalg.lapack import dpotrf
 
 from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.threads import blas_threads_for
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -77,6 +78,10 @@ class BlockedCholesky:
 
     def update(self, theta: np.ndarray) -> bool:
         """Factor Omega(theta). Returns False when it is not positive definite."""
+        with blas_threads_for(self.cp.avv.shape[0]):
+            return self._update(theta)
+
+    def _update(self, theta: np.ndarray) -> bool:
         lams = self.lambdas(np.asarray(theta, dtype=float))
         lam1 = lams[self.cp.order[0]]
         c = self._factor_lead(lam1)
