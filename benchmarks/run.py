@@ -7,7 +7,7 @@ peer's time over ours (above 1: we are faster). Objectives are REML criteria or
 -2 log-likelihoods; ``d obj`` is the peer's minus ours (positive: we found a lower one).
 
 Usage: ``python benchmarks/run.py [--cases a,b] [--peers lme4,mixedlm,statsmodels]
-[--timeout SECONDS] [--json FILE]``. Nothing is asserted: times depend on the machine
+[--timeout SECONDS] [--json FILE] [--peers-from FILE] [--no-ours]``. Nothing is asserted: times depend on the machine
 and on its load (run it when the machine is quiet).
 """
 
@@ -118,16 +118,26 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS))
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--peers-from", default=None,
+                        help="reuse the peers' results of an earlier --json file")
+    parser.add_argument("--no-ours", action="store_true", help="fit only the peers")
     args = parser.parse_args()
+    earlier = {}
+    if args.peers_from:
+        earlier = {r["case"]: r for r in json.loads(Path(args.peers_from).read_text())}
     chosen = [c for c in cases.CASES if c.id in args.cases.split(",")]
     peers = [p for p in args.peers.split(",") if p]
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     rows, records = [], []
     for case in chosen:
         cases.prepare(case.data)
-        ours = run_one(_python_command("mixed_models", case), args.timeout)
+        ours = "-" if args.no_ours else \
+            run_one(_python_command("mixed_models", case), args.timeout)
         results = {}
         for peer in peers:
+            if peer in earlier.get(case.id, {}):
+                results[peer] = earlier[case.id][peer]
+                continue
             command = _r_command(case) if peer == "lme4" else _python_command(peer, case)
             results[peer] = run_one(command, args.timeout)
         print(f"  {case.id}: done", flush=True)

@@ -35,26 +35,33 @@ def available() -> bool:
 def _compiled():
     import numba
 
+    @numba.njit(cache=True, nogil=True)
+    def downdate_row(i, out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
+        acc = np.zeros(i + 1)
+        for a in range(rp[i], rp[i + 1]):
+            j = rj[a]
+            g = rv[a]
+            for b in range(cp[j], cp[j + 1]):
+                k = ci[b]
+                if k > i:
+                    break
+                acc[k] += g * cv[b]
+        si = scale[i]
+        for k in range(i + 1):
+            out[i, k] = si * scale[k] * (base[i, k] - acc[k])
+        out[i, i] += 1.0
+
     @numba.njit(parallel=True, cache=True, nogil=True)
     def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
         # out[i, k] = scale_i scale_k (base[i, k] - sum_j G[i, j] G[k, j]) + (i == k)
         # for k <= i; G given both as CSR (rp, rj, rv) and CSC (cp, ci, cv), with
-        # row indices sorted within each column.
+        # row indices sorted within each column. Row i costs about i / m of the last
+        # row, so rows are dealt in pairs (t, m - 1 - t) to balance the threads.
         m = scale.shape[0]  # the rows of G; rows of out beyond them are not touched
-        for i in numba.prange(m):
-            acc = np.zeros(i + 1)
-            for a in range(rp[i], rp[i + 1]):
-                j = rj[a]
-                g = rv[a]
-                for b in range(cp[j], cp[j + 1]):
-                    k = ci[b]
-                    if k > i:
-                        break
-                    acc[k] += g * cv[b]
-            si = scale[i]
-            for k in range(i + 1):
-                out[i, k] = si * scale[k] * (base[i, k] - acc[k])
-            out[i, i] += 1.0
+        for t in numba.prange((m + 1) // 2):
+            downdate_row(t, out, base, scale, rp, rj, rv, cp, ci, cv)
+            if m - 1 - t != t:
+                downdate_row(m - 1 - t, out, base, scale, rp, rj, rv, cp, ci, cv)
 
     return downdate_lower
 

@@ -15,6 +15,8 @@ from functools import cache
 
 # Dense blocks with fewer columns than this are factored with one BLAS thread.
 MULTITHREAD_COLUMNS = 2000
+# ... and blocks this small never reach OpenBLAS's threading, so nothing is switched.
+TINY_COLUMNS = 16
 _depth = [0]  # nesting: an evaluation inside an optimization sets nothing again
 
 
@@ -28,7 +30,7 @@ def _blas_libraries() -> list:
 @contextmanager
 def blas_threads_for(columns: int) -> Iterator[None]:
     """Within the block, BLAS uses one thread if ``columns`` is small, else its default."""
-    if columns >= MULTITHREAD_COLUMNS or _depth[0]:
+    if columns >= MULTITHREAD_COLUMNS or columns <= TINY_COLUMNS or _depth[0]:
         yield
         return
     libraries = _blas_libraries()
