@@ -12,37 +12,29 @@ import pytest
 import scipy.sparse as sp
 
 from mixed_models.core import kernels
-from mixed_models.core.covariance import CovarianceStructure
-from mixed_models.core.crossprod import TermData
+from core_terms import random_term
+
 from mixed_models.core.problem import LmmProblem
-
-
-def _term(rng, n, levels, size, correlated=True, codes=None):
-    codes = rng.integers(0, levels, n) if codes is None else codes
-    z = np.column_stack([np.ones(n)] + [rng.normal(size=n) for _ in range(size - 1)])
-    cov = CovarianceStructure.unstructured(size) if correlated \
-        else CovarianceStructure.diagonal(size)
-    return TermData(codes, z, levels, cov)
 
 
 def _problem_arrays(kind: str, rng):
     n = 300
     if kind == "scalar":
-        terms = [_term(rng, n, 20, 1)]
+        terms = [random_term(rng, n, 20, 1)]
     elif kind == "vector":
-        terms = [_term(rng, n, 25, 3)]
+        terms = [random_term(rng, n, 25, 3)]
     elif kind == "crossed_dense":
-        terms = [_term(rng, n, 30, 2), _term(rng, n, 7, 1), _term(rng, n, 4, 2, False)]
+        terms = [random_term(rng, n, 30, 2), random_term(rng, n, 7, 1), random_term(rng, n, 4, 2, False)]
     elif kind == "crossed_sparse":
         n = 800
-        terms = [_term(rng, n, 700, 1), _term(rng, n, 500, 1), _term(rng, n, 9, 1)]
+        terms = [random_term(rng, n, 700, 1), random_term(rng, n, 500, 1), random_term(rng, n, 9, 1)]
     elif kind == "crossed_sparse_vector":
         n = 800
-        terms = [_term(rng, n, 400, 2), _term(rng, n, 450, 1)]
+        terms = [random_term(rng, n, 400, 2), random_term(rng, n, 450, 1)]
     elif kind == "nested":
         outer = rng.integers(0, 8, n)
         inner = outer * 6 + rng.integers(0, 6, n)
-        terms = [_term(rng, n, 48, 2, codes=inner), _term(rng, n, 8, 1, codes=outer)]
+        terms = [random_term(rng, n, 48, 2, codes=inner), random_term(rng, n, 8, 1, codes=outer)]
     else:
         raise KeyError(kind)
     x = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n)])

@@ -5,19 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixed_models.core.covariance import CovarianceStructure
-from mixed_models.core.crossprod import TermData
+from core_terms import random_term
+
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError
-
-
-def _term(rng, n, levels, size, correlated=True, codes=None):
-    codes = rng.integers(0, levels, n) if codes is None else codes
-    z = np.ones((n, 1)) if size == 1 else np.column_stack(
-        [np.ones(n)] + [rng.normal(size=n) for _ in range(size - 1)])
-    cov = CovarianceStructure.unstructured(size) if correlated \
-        else CovarianceStructure.diagonal(size)
-    return TermData(codes, z, levels, cov)
 
 
 def _case(name: str, rng):
@@ -25,19 +16,19 @@ def _case(name: str, rng):
     n = 240
     x = np.column_stack([np.ones(n), rng.normal(size=n)])
     if name == "scalar":
-        terms = [_term(rng, n, 12, 1)]
+        terms = [random_term(rng, n, 12, 1)]
     elif name == "vector":
-        terms = [_term(rng, n, 15, 2)]
+        terms = [random_term(rng, n, 15, 2)]
     elif name == "crossed":
-        terms = [_term(rng, n, 30, 1), _term(rng, n, 8, 2, correlated=False)]
+        terms = [random_term(rng, n, 30, 1), random_term(rng, n, 8, 2, correlated=False)]
     elif name == "crossed_sparse":  # big enough for a sparse lead-rest block
         n = 3000
         x = np.column_stack([np.ones(n), rng.normal(size=n)])
-        terms = [_term(rng, n, 900, 1), _term(rng, n, 600, 1)]
+        terms = [random_term(rng, n, 900, 1), random_term(rng, n, 600, 1)]
     elif name == "nested":
         outer = rng.integers(0, 6, n)
         inner = outer * 5 + rng.integers(0, 5, n)
-        terms = [_term(rng, n, 30, 2, codes=inner), _term(rng, n, 6, 1, codes=outer)]
+        terms = [random_term(rng, n, 30, 2, codes=inner), random_term(rng, n, 6, 1, codes=outer)]
     else:
         raise KeyError(name)
     weights = rng.uniform(0.5, 2.0, n) if name in ("vector", "crossed") else None
