@@ -3,7 +3,8 @@
 For every model of ``tests/data/reference/models.csv`` (InstEval too with ``--large``)
 and the kb07-like maximal model, runs the optimizer with BOBYQA (bounded, lme4's
 bounds) and NEWUOA (unconstrained, then rectified), each without restarts and with the
-default restart policy, and prints the objective minus lme4's and the evaluations.
+default restart policy, and L-BFGS-B on the analytic gradient (core.gradient, dense,
+small models only), and prints the objective minus lme4's and the evaluations.
 Usage: ``python benchmarks/optimizers.py [--large]`` (from the repository root).
 """
 
@@ -21,9 +22,10 @@ import cases  # noqa: E402
 import reference  # noqa: E402
 
 from mixed_models import LMM  # noqa: E402
+from mixed_models.core.gradient import quasi_newton  # noqa: E402
 from mixed_models.core.optimize import OptimizerSettings  # noqa: E402
 
-CONFIGS = [("bobyqa", 0), ("bobyqa", 4), ("newuoa", 0), ("newuoa", 4)]
+CONFIGS = [("bobyqa", 0), ("bobyqa", 4), ("newuoa", 0), ("newuoa", 4), ("lbfgs", 0)]
 
 
 def problems(large: bool):
@@ -47,11 +49,15 @@ def main() -> None:
         results = {}
         for optimizer, restarts in CONFIGS:
             start = time.perf_counter()
-            result = problem.optimize(OptimizerSettings(optimizer=optimizer,
-                                                        max_restarts=restarts))
+            if optimizer == "lbfgs":
+                _, objective, evaluations = quasi_newton(problem)
+            else:
+                result = problem.optimize(OptimizerSettings(optimizer=optimizer,
+                                                            max_restarts=restarts))
+                objective, evaluations = result.objective, result.evaluations
             seconds = time.perf_counter() - start
-            results[(optimizer, restarts)] = (result.objective, result.evaluations, seconds)
-            totals[(optimizer, restarts)] += result.evaluations
+            results[(optimizer, restarts)] = (objective, evaluations, seconds)
+            totals[(optimizer, restarts)] += evaluations
         base = ref if ref is not None else min(v[0] for v in results.values())
         for config in CONFIGS:
             value, evaluations, seconds = results[config]

@@ -11,36 +11,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from core_terms import problem_arrays
+
 from mixed_models.core import kernels
-from core_terms import random_term
 
 from mixed_models.core.problem import LmmProblem
-
-
-def _problem_arrays(kind: str, rng):
-    n = 300
-    if kind == "scalar":
-        terms = [random_term(rng, n, 20, 1)]
-    elif kind == "vector":
-        terms = [random_term(rng, n, 25, 3)]
-    elif kind == "crossed_dense":
-        terms = [random_term(rng, n, 30, 2), random_term(rng, n, 7, 1), random_term(rng, n, 4, 2, False)]
-    elif kind == "crossed_sparse":
-        n = 800
-        terms = [random_term(rng, n, 700, 1), random_term(rng, n, 500, 1), random_term(rng, n, 9, 1)]
-    elif kind == "crossed_sparse_vector":
-        n = 800
-        terms = [random_term(rng, n, 400, 2), random_term(rng, n, 450, 1)]
-    elif kind == "nested":
-        outer = rng.integers(0, 8, n)
-        inner = outer * 6 + rng.integers(0, 6, n)
-        terms = [random_term(rng, n, 48, 2, codes=inner), random_term(rng, n, 8, 1, codes=outer)]
-    else:
-        raise KeyError(kind)
-    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n)])
-    y = rng.normal(size=n) + x @ [1.0, 0.5, -2.0]
-    weights = rng.uniform(0.3, 3.0, n) if kind in ("vector", "crossed_dense") else None
-    return terms, x, y, weights
 
 
 def _dense_objective(terms, x, y, weights, theta, reml):
@@ -79,7 +54,7 @@ KINDS = ["scalar", "vector", "crossed_dense", "crossed_sparse", "crossed_sparse_
 @pytest.mark.parametrize("reml", [True, False])
 def test_objective_matches_dense_marginal_computation(kind, reml):
     rng = np.random.default_rng(2024)
-    terms, x, y, weights = _problem_arrays(kind, rng)
+    terms, x, y, weights = problem_arrays(kind, rng)
     problem = LmmProblem(terms, x, y, weights, reml=reml)
     if kind.startswith("crossed_sparse"):
         assert sp.issparse(problem.cp.ar1)
@@ -94,7 +69,7 @@ def test_objective_matches_dense_marginal_computation(kind, reml):
 @pytest.mark.parametrize("kind", ["crossed_sparse", "crossed_sparse_vector"])
 def test_compiled_rank_update_gives_the_same_objective(kind, monkeypatch):
     rng = np.random.default_rng(5)
-    terms, x, y, weights = _problem_arrays(kind, rng)
+    terms, x, y, weights = problem_arrays(kind, rng)
     plain = LmmProblem(terms, x, y, weights)
     monkeypatch.setattr(kernels, "MIN_WORK", 0)
     compiled = LmmProblem(terms, x, y, weights)

@@ -1,0 +1,148 @@
+"""The analytic gradient of the profiled objective, from dense matrices (small models).
+
+With M = L~' A L~ + diag(I_q, 0) over [Z X y] (L~ = blockdiag(Lambda, I)), the REML
+criterion is log det M + (n - p - 1) log r^2 and the ML deviance is log det M_zz +
+n log r^2 (plus constants), where r^2 = 1 / (M^-1)_yy. Every derivative is a trace
+against M^-1: d log det M = 2 tr(M^-1 L~' A dL~), and d log r^2 = 2 r^2 v' L~' A dL~ v
+with v = M^-1 e_y. This costs O((q + p)^3), so it is for models with a few thousand
+random effects at most; the large models keep the derivative-free optimizer.
+
+Unstable: an experiment for issue 7 (quasi-Newton fits); not used by the default fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from mixed_models.core.crossprod import CrossProducts
+
+MAX_DENSE = 3000
+KICKS, KICK = 3, 0.1  # restarts off a zero diagonal entry, and where to
+
+
+def dense_system(cp: CrossProducts) -> np.ndarray:
+    """A = [Z X y]' W [Z X y] as one dense matrix, lead term first (the factor's order)."""
+    lead = cp.lead
+    q1, m = lead.q, cp.avv.shape[0]
+    a = np.zeros((q1 + m, q1 + m))
+    a[:q1, :q1] = sp.block_diag(list(cp.a11)).toarray() if q1 else 0.0
+    qr = cp.q_rest
+    if qr:
+        ar1 = cp.ar1.toarray() if sp.issparse(cp.ar1) else cp.ar1
+        a[q1:q1 + qr, :q1] = ar1
+    a[q1 + qr:, :q1] = cp.ax1
+    a[q1:, q1:] = cp.avv
+    lower = np.tril(a)
+    return lower + np.tril(lower, -1).T
+
+
+def _layout(cp: CrossProducts, theta_slices: list[slice]):
+    """Offset of each term in the dense order, and per theta entry its (rows, cols)."""
+    offsets = {}
+    start = 0
+    for i in cp.order:
+        offsets[i] = start
+        start += cp.terms[i].q
+    positions = []
+    for i, term in enumerate(cp.terms):
+        levels = np.arange(term.n_levels) * term.size + offsets[i]
+        for r, c in zip(term.covariance.rows, term.covariance.cols):
+            positions.append((levels + r, levels + c))
+    return offsets, positions
+
+
+def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: np.ndarray,
+                           reml: bool, a: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Profiled objective (REML criterion or ML deviance) and its gradient at theta.
+
+    ``a`` is :func:`dense_system` of ``cp`` (pass it to avoid rebuilding it per call).
+    Returns (inf, nan) where M is not positive definite.
+    """
+    a = dense_system(cp) if a is None else a
+    offsets, positions = _layout(cp, theta_slices)
+    size = a.shape[0]
+    q = size - cp.avv.shape[0] + cp.q_rest
+    lam = np.eye(size)
+    for i, term in enumerate(cp.terms):
+        block = term.covariance.lam(theta[theta_slices[i]])
+        for level in range(term.n_levels):
+            o = offsets[i] + level * term.size
+            lam[o:o + term.size, o:o + term.size] = block
+    b = lam.T @ a  # L~' A
+    m = b @ lam
+    m[np.arange(q), np.arange(q)] += 1.0
+    try:
+        chol = np.linalg.cholesky(m)
+    except np.linalg.LinAlgError:
+        return np.inf, np.full(len(theta), np.nan)
+    n, p = cp.n_obs, cp.n_fixed
+    diag = np.log(np.diag(chol))
+    r2 = np.exp(2 * diag[-1])
+    minv = np.linalg.inv(m)
+    v = minv[:, -1] * r2  # M^-1 e_y / (M^-1)_yy: v_y = 1
+    if reml:
+        nu = n - p
+        value = 2 * diag.sum() + (nu - 1) * np.log(r2)
+        weight = nu - 1
+        trace_src = minv @ b
+    else:
+        nu = n
+        value = 2 * diag[:q].sum() + nu * np.log(r2)
+        weight = nu
+        trace_src = np.zeros_like(b)
+        trace_src[:q] = np.linalg.inv(m[:q, :q]) @ b[:q]
+    vb = v @ b
+    grad = np.empty(len(theta))
+    for k, (rows, cols) in enumerate(positions):
+        # dL~ has ones at (rows, cols): tr(S dL~) = sum S[cols, rows], v' B dL~ v likewise
+        grad[k] = 2 * np.sum(trace_src[cols, rows]) \
+            + weight * 2 * np.sum(vb[rows] * v[cols]) / r2
+    value += nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
+    return float(value), grad
+
+
+def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
+    """Minimize ``problem``'s objective by L-BFGS-B on the analytic gradient.
+
+    lme4's bounds (0 below the diagonal entries); returns (rectified theta, objective,
+    evaluations). Only for models with up to ``MAX_DENSE`` random effects.
+    """
+    from scipy.optimize import minimize
+
+    from mixed_models.core.threads import blas_threads_for
+
+    cp = problem.cp
+    if cp.lead.q + cp.avv.shape[0] > MAX_DENSE:
+        raise ValueError(f"the dense gradient needs at most {MAX_DENSE} random effects")
+    a = dense_system(cp)
+    calls = [0]
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        calls[0] += 1
+        value, grad = objective_and_gradient(cp, problem.factor.theta_slices, theta,
+                                             problem.reml, a)
+        if not np.isfinite(value):  # outside the positive definite region: a wall
+            return 1e300, np.zeros_like(theta)
+        return value, grad
+
+    theta = problem.start() if start is None else np.asarray(start, dtype=float)
+    diagonal = problem.diagonal_mask()
+    bounds = [(0.0, None) if d else (None, None) for d in diagonal]
+    best, value = theta, np.inf
+    with blas_threads_for(a.shape[0]):
+        for _ in range(KICKS + 1):
+            result = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=bounds,
+                              options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000,
+                                       "maxcor": 20})
+            if result.fun >= value - 1e-10 * max(1.0, abs(value)):
+                break
+            best, value = result.x, result.fun
+            # A zero column of lambda is a stationary point (the objective depends on
+            # its square there): step back inside and see whether it was a saddle.
+            at_zero = diagonal & (best == 0.0)
+            if not np.any(at_zero):
+                break
+            theta = np.where(at_zero, KICK, best)
+    theta = problem.rectify(best)
+    return theta, problem.objective(theta), calls[0] + 1

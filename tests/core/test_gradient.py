@@ -1,0 +1,36 @@
+"""The analytic gradient of the profiled objective against central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from core_terms import problem_arrays
+
+from mixed_models.core.gradient import dense_system, objective_and_gradient, quasi_newton
+from mixed_models.core.problem import LmmProblem
+
+
+@pytest.mark.parametrize("kind", ["scalar", "vector", "crossed_dense", "nested"])
+@pytest.mark.parametrize("reml", [True, False])
+def test_gradient_matches_central_differences(kind, reml):
+    rng = np.random.default_rng(31)
+    terms, x, y, weights = problem_arrays(kind, rng)
+    problem = LmmProblem(terms, x, y, weights, reml=reml)
+    theta = rng.uniform(0.3, 1.2, problem.n_theta)
+    a = dense_system(problem.cp)
+    value, grad = objective_and_gradient(problem.cp, problem.factor.theta_slices, theta,
+                                         reml, a)
+    assert value == pytest.approx(problem.objective(theta), rel=1e-12)
+    h = 1e-6
+    central = np.array([(problem.objective(theta + h * e) - problem.objective(theta - h * e))
+                        / (2 * h) for e in np.eye(len(theta))])
+    np.testing.assert_allclose(grad, central, rtol=1e-6, atol=1e-6 * np.abs(central).max())
+
+
+def test_quasi_newton_reaches_the_derivative_free_optimum():
+    rng = np.random.default_rng(8)
+    terms, x, y, weights = problem_arrays("crossed_dense", rng)
+    problem = LmmProblem(terms, x, y, weights)
+    theta, value, evaluations = quasi_newton(problem)
+    assert value <= problem.optimize().objective + 1e-7
+    assert evaluations < 200
