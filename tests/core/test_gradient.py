@@ -34,3 +34,14 @@ def test_quasi_newton_reaches_the_derivative_free_optimum():
     theta, value, evaluations = quasi_newton(problem)
     assert value <= problem.optimize().objective + 1e-7
     assert evaluations < 200
+
+
+def test_lbfgs_is_an_optimizer_setting_of_the_problem():
+    from mixed_models.core.optimize import OptimizerSettings
+    rng = np.random.default_rng(9)
+    terms, x, y, weights = problem_arrays("vector", rng)
+    problem = LmmProblem(terms, x, y, weights, reml=False)
+    result = problem.optimize(OptimizerSettings(optimizer="lbfgs"))
+    assert result.optimizer == "lbfgs" and result.converged
+    assert result.objective == pytest.approx(problem.objective(result.final), rel=1e-14)
+    assert result.objective <= problem.optimize().objective + 1e-7

@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import CrossProducts
+from mixed_models.errors import InvalidArgumentError
 
 MAX_DENSE = 3000
 KICKS, KICK = 3, 0.1  # restarts off a zero diagonal entry, and where to
@@ -105,8 +107,8 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
 def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """Minimize ``problem``'s objective by L-BFGS-B on the analytic gradient.
 
-    lme4's bounds (0 below the diagonal entries); returns (rectified theta, objective,
-    evaluations). Only for models with up to ``MAX_DENSE`` random effects.
+    Within the problem's bounds; returns (rectified theta, objective, evaluations). Only
+    for models with up to ``MAX_DENSE`` random effects.
     """
     from scipy.optimize import minimize
 
@@ -114,7 +116,14 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
 
     cp = problem.cp
     if cp.lead.q + cp.avv.shape[0] > MAX_DENSE:
-        raise ValueError(f"the dense gradient needs at most {MAX_DENSE} random effects")
+        raise InvalidArgumentError(
+            f"optimizer 'lbfgs' works on dense matrices: this model has "
+            f"{cp.lead.q + cp.q_rest} random effects, at most {MAX_DENSE - cp.n_fixed - 1} "
+            "are allowed; use 'bobyqa' or 'newuoa'")
+    if not all(isinstance(t.covariance, PatternCovariance) for t in cp.terms):
+        raise InvalidArgumentError(
+            "optimizer 'lbfgs' needs unstructured or diagonal covariances (theta entries of "
+            "lambda); this model has a cs, ar1 or block structure: use 'bobyqa'")
     a = dense_system(cp)
     calls = [0]
 
@@ -128,7 +137,8 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
 
     theta = problem.start() if start is None else np.asarray(start, dtype=float)
     diagonal = problem.diagonal_mask()
-    bounds = [(0.0, None) if d else (None, None) for d in diagonal]
+    bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+              for lo, hi in zip(problem.lower_bounds(), problem.upper_bounds())]
     best, value = theta, np.inf
     with blas_threads_for(a.shape[0]):
         for _ in range(KICKS + 1):
@@ -146,3 +156,12 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
             theta = np.where(at_zero, KICK, best)
     theta = problem.rectify(best)
     return theta, problem.objective(theta), calls[0] + 1
+
+
+def quasi_newton_result(problem, start: np.ndarray):
+    """:func:`quasi_newton` as an OptimizationResult (the factor left at the optimum)."""
+    from mixed_models.core.optimize import OptimizationResult
+
+    theta, value, evaluations = quasi_newton(problem, start)
+    return OptimizationResult("lbfgs", np.asarray(start, dtype=float), theta, value,
+                              evaluations, "SUCCESS", 0, [])

@@ -30,7 +30,7 @@ _RESULT_NAMES = {
     nlopt.FORCED_STOP: "FORCED_STOP",
 }
 
-OPTIMIZERS = ("bobyqa", "newuoa")
+OPTIMIZERS = ("bobyqa", "newuoa", "lbfgs")
 
 
 @dataclass
@@ -40,7 +40,9 @@ class OptimizerSettings:
     Attributes
     ----------
     optimizer
-        ``"bobyqa"`` (bounded) or ``"newuoa"`` (unconstrained, then rectified).
+        ``"bobyqa"`` (bounded) or ``"newuoa"`` (unconstrained, then rectified), or
+        ``"lbfgs"``: L-BFGS-B on the analytic gradient (:mod:`core.gradient`; models with
+        up to a few thousand random effects; experimental).
     ftol_rel, ftol_abs, xtol_abs
         nlopt stopping tolerances.
     max_evaluations

@@ -150,6 +150,9 @@ class LmmProblem:
                  start: np.ndarray | None = None) -> OptimizationResult:
         """Minimize the objective; the factor is left at the optimum."""
         theta0 = self.start() if start is None else np.asarray(start, dtype=float)
+        if settings is not None and settings.optimizer == "lbfgs":
+            from mixed_models.core.gradient import quasi_newton_result
+            return quasi_newton_result(self, theta0)
         result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
                                 settings, self.lower_bounds(), self.upper_bounds())
         result.objective = self.objective(result.final)
