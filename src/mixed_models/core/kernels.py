@@ -13,6 +13,7 @@ factor uses scipy's product. The kernel is compiled on first use and cached on d
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -23,10 +24,19 @@ MIN_WORK = 2_000_000
 
 @cache
 def available() -> bool:
-    """True when numba can be imported."""
+    """True when numba imports and compiles the kernel (else scipy's product is used)."""
     try:
         import numba  # noqa: F401
     except ImportError:
+        return False
+    try:  # compile (or load from the disk cache) now, on a 1 x 1 problem
+        one, idx = np.ones(1), np.array([0, 1], dtype=np.int32)
+        _compiled()(np.zeros((1, 1)), np.ones((1, 1)), one, idx, idx[:1], one, idx,
+                    idx[:1], one)
+    except Exception as error:  # a numba that cannot build here: fall back, and say so
+        warnings.warn(f"the compiled rank update is unavailable ({error}); using scipy's "
+                      "sparse product, which is slower on large crossed designs",
+                      RuntimeWarning, stacklevel=2)
         return False
     return True
 
