@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf, dpotri
 
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import CrossProducts
@@ -54,6 +55,17 @@ def _layout(cp: CrossProducts, theta_slices: list[slice]):
     return offsets, positions
 
 
+def _scale_rows(cp: CrossProducts, offsets: dict, lams: list[np.ndarray],
+                a: np.ndarray) -> np.ndarray:
+    """L~' a: each term's rows multiplied, level by level, by its lambda'."""
+    out = np.array(a, order="C")
+    for i, term in enumerate(cp.terms):
+        o = offsets[i]
+        block = out[o:o + term.q].reshape(term.n_levels, term.size, -1)
+        out[o:o + term.q] = (lams[i].T @ block).reshape(term.q, -1)
+    return out
+
+
 def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: np.ndarray,
                            reml: bool, a: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Profiled objective (REML criterion or ML deviance) and its gradient at theta.
@@ -65,41 +77,40 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     offsets, positions = _layout(cp, theta_slices)
     size = a.shape[0]
     q = size - cp.avv.shape[0] + cp.q_rest
-    lam = np.eye(size)
-    for i, term in enumerate(cp.terms):
-        block = term.covariance.lam(theta[theta_slices[i]])
-        for level in range(term.n_levels):
-            o = offsets[i] + level * term.size
-            lam[o:o + term.size, o:o + term.size] = block
-    b = lam.T @ a  # L~' A
-    m = b @ lam
+    lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]
+    b = _scale_rows(cp, offsets, lams, a)  # L~' A, block by block
+    m = _scale_rows(cp, offsets, lams, b.T).T  # L~' A L~
     m[np.arange(q), np.arange(q)] += 1.0
-    try:
-        chol = np.linalg.cholesky(m)
-    except np.linalg.LinAlgError:
+    chol, info = dpotrf(m, lower=1, clean=1)
+    if info != 0:
         return np.inf, np.full(len(theta), np.nan)
     n, p = cp.n_obs, cp.n_fixed
     diag = np.log(np.diag(chol))
     r2 = np.exp(2 * diag[-1])
-    minv = np.linalg.inv(m)
+    minv, _ = dpotri(chol, lower=1)
+    minv = np.tril(minv) + np.tril(minv, -1).T
     v = minv[:, -1] * r2  # M^-1 e_y / (M^-1)_yy: v_y = 1
+    rows = np.concatenate([r for r, _ in positions])
+    cols = np.concatenate([c for _, c in positions])
+    group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
     if reml:
         nu = n - p
         value = 2 * diag.sum() + (nu - 1) * np.log(r2)
         weight = nu - 1
-        trace_src = minv @ b
+        inverse_rows = minv[cols]  # rows c of M^-1
     else:
         nu = n
         value = 2 * diag[:q].sum() + nu * np.log(r2)
         weight = nu
-        trace_src = np.zeros_like(b)
-        trace_src[:q] = np.linalg.inv(m[:q, :q]) @ b[:q]
+        # rows c of (M_zz)^-1 from M^-1 by the Schur complement of its [X y] block
+        tail = minv[q:, q:]
+        inverse_rows = np.zeros((len(cols), size))
+        inverse_rows[:, :q] = minv[cols, :q] - minv[cols, q:] @ np.linalg.solve(tail, minv[q:, :q])
+    # dL~ has ones at (rows, cols): tr(S B dL~) = sum (S B)[cols, rows]; v' B dL~ v likewise
+    traces = np.einsum("kj,kj->k", inverse_rows, np.ascontiguousarray(b.T)[rows])
     vb = v @ b
-    grad = np.empty(len(theta))
-    for k, (rows, cols) in enumerate(positions):
-        # dL~ has ones at (rows, cols): tr(S dL~) = sum S[cols, rows], v' B dL~ v likewise
-        grad[k] = 2 * np.sum(trace_src[cols, rows]) \
-            + weight * 2 * np.sum(vb[rows] * v[cols]) / r2
+    grad = 2 * np.bincount(group, traces, len(positions)) \
+        + 2 * weight / r2 * np.bincount(group, vb[rows] * v[cols], len(positions))
     value += nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
     return float(value), grad
 
