@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import reference
 from mixed_models import LMM, datasets
+from mixed_models.errors import SingularFitWarning
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +148,29 @@ def test_polars_frame_gives_the_same_fit(fitted):
     model = LMM.from_formula("Reaction ~ Days + (Days | Subject)", data)
     assert model.deviance == pytest.approx(fitted("sleep_reml").deviance, abs=1e-9)
 
+
+
+def test_a_local_optimum_with_zero_variances_is_left_for_the_lower_one():
+    # lme4's BOBYQA stops with every variance zero (deviance 96.04997); Nelder-Mead
+    # finds 95.25971 at theta (0.2729493, -0.4124438, 0): see the data's PROVENANCE.md
+    data = pd.read_csv(Path(__file__).parent / "data" / "local_optimum" / "data.csv")
+    with pytest.warns(SingularFitWarning):
+        model = LMM.from_formula("y ~ x + (x | g)", data, reml=False)
+    assert model.deviance == pytest.approx(95.25971, abs=1e-5)
+    np.testing.assert_allclose(model.theta, [0.2729493, -0.4124438, 0.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e2, 1e4, 1e6, 1e7])
+def test_a_slope_on_an_extreme_scale_gives_the_same_fit(fitted, scale):
+    # Days * s: the REML criterion rises by 2 log s (log det X'V^-1X), the slope's SD
+    # falls by s, nothing else moves, and a slope SD of 6e-7 is not "singular"
+    data = datasets.load("sleepstudy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LMM.from_formula("Reaction ~ Days + (Days | Subject)",
+                                 data.assign(Days=data["Days"] * scale))
+    base = fitted("sleep_reml")
+    assert model.deviance - base.deviance == pytest.approx(2 * np.log(scale), abs=1e-6)
+    sds, base_sds = model.var_corr()["sdcor"].to_numpy(), base.var_corr()["sdcor"].to_numpy()
+    np.testing.assert_allclose(sds, base_sds / np.array([1.0, scale, 1.0, 1.0]), rtol=1e-5)
+    assert not model.singular

@@ -20,6 +20,7 @@ from mixed_models._display_methods import DisplayMethods
 from mixed_models._inference_methods import InferenceMethods
 from mixed_models.control import Control, enforce
 from mixed_models.core.convergence import Derivatives, derivatives, newton_polish
+from mixed_models.core.gradient import gradient_polish
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import ModelDesign, build_design
@@ -202,18 +203,34 @@ class LMM(InferenceMethods, DisplayMethods):
         return model
 
     def _polish(self) -> None:
-        """Newton steps from the optimizer's end point (see core.convergence)."""
+        """Refine the optimizer's end point: L-BFGS-B on the analytic gradient for small
+        models (core.gradient), then Newton steps on finite differences
+        (core.convergence), which also resolve the ill-conditioned directions L-BFGS-B
+        leaves (a slope SD a thousandth of the intercept's).
+        """
         opt, problem = self._optimization, self._problem
-        k = problem.n_theta
-        cost = 2 * k * k + 2 * k + 2
-        if k > MAX_POLISHED_THETA or cost > POLISH_SHARE * opt.evaluations \
-                or not np.isfinite(opt.objective):
+        if not np.isfinite(opt.objective) or opt.optimizer == "lbfgs":
             return
-        theta, value, calls = newton_polish(problem.objective, opt.final, opt.objective,
-                                            problem.diagonal_mask())
+        if isinstance(problem, LmmProblem):
+            self._accept_polish(gradient_polish(problem, opt.final))
+        k = problem.n_theta
+        if k <= MAX_POLISHED_THETA and 2 * k * k + 2 * k + 2 <= POLISH_SHARE * opt.evaluations:
+            theta, value, calls = newton_polish(problem.objective, opt.final, opt.objective,
+                                                problem.diagonal_mask(),
+                                                unit=_units(problem))
+            self._accept_polish((problem.rectify(theta), value, calls))
+
+    def _accept_polish(self, polished: tuple[np.ndarray, float, int] | None) -> None:
+        if polished is None:
+            return
+        opt = self._optimization
+        theta, value, calls = polished
         opt.evaluations += calls
         if value < opt.objective:
-            opt.final, opt.objective = problem.rectify(theta), value
+            if opt.objective - value > 1e-9 * max(1.0, abs(value)):
+                opt.messages.append(f"the polish after {opt.optimizer} lowered the objective "
+                                    f"by {opt.objective - value:.3g}")
+            opt.final, opt.objective = theta, value
 
     def _check_fit(self) -> None:
         opt, control = self._optimization, self._control
@@ -433,7 +450,8 @@ class LMM(InferenceMethods, DisplayMethods):
         """Finite-difference gradient and Hessian of the objective at the estimate, and
         the Newton decrement (the decrease a Newton step promises, in objective units)."""
         problem = self._problem
-        return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask())
+        return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask(),
+                           _units(problem))
 
     def ran_ef_summary(self) -> pd.DataFrame:
         """Random-effect SDs on the diagonal and correlations off it, per grouping factor."""
@@ -468,17 +486,26 @@ def _settings(control: Control) -> OptimizerSettings:
     return OptimizerSettings(optimizer=control.optimizer,
                              max_evaluations=control.max_evaluations)
 
+def _units(problem: object) -> np.ndarray | None:
+    """The natural size of each theta entry (raw-matrix problems have none)."""
+    return problem.theta_units() if isinstance(problem, LmmProblem) else None
+
+
 def _start(problem: LmmProblem) -> np.ndarray:
-    """lme4's start, or, where the objective is undefined there (a random-effect column
-    on a scale of 1e7 makes Omega numerically indefinite), the same start with each
-    diagonal entry divided by the root mean square of its column."""
+    """lme4's start, or, where it is far off (a random-effect column with a root mean
+    square above core.problem.EXTREME_COLUMN_SCALE, where BOBYQA from the identity stops short) or
+    the objective is undefined there (a column on a scale of 1e7 makes Omega numerically
+    indefinite), the same start with each diagonal entry divided by the root mean square
+    of its column."""
     theta = problem.start()
-    if np.isfinite(problem.objective(theta)):
+    if _units(problem) is None and np.isfinite(problem.objective(theta)):
         return theta
+    if not isinstance(problem, LmmProblem):  # raw matrices: no columns to scale by
+        raise ModelError(f"the objective cannot be evaluated at the start theta {theta}; "
+                         "give a start_point where lambda is well defined")
     scaled = []
-    for term, part in zip(problem.terms, np.split(theta, np.cumsum(
-            [t.covariance.n_theta for t in problem.terms])[:-1])):
-        rms = np.sqrt(np.mean(term.z**2, axis=0))
+    for term, part, rms in zip(problem.terms, np.split(theta, np.cumsum(
+            [t.covariance.n_theta for t in problem.terms])[:-1]), problem.column_rms()):
         cov = getattr(term, "covariance")
         diag_cols = cov.cols[cov.diagonal_mask()]
         part = part.copy()

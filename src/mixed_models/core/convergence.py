@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 RELATIVE_STEP = 1e-4
+# A Newton decrement this small relative to the objective is below its rounding noise.
+DECREMENT_NEGLIGIBLE = 1e-14
+# Halvings of a Newton step that raised the objective (a curved, flat valley).
+HALVINGS = 3
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Derivatives:
 
 
 def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
-                diagonal: np.ndarray) -> Derivatives:
+                diagonal: np.ndarray, unit: np.ndarray | None = None) -> Derivatives:
     """Finite-difference gradient and Hessian of ``fun`` at ``theta``.
 
     The gradient is Richardson-extrapolated from central differences at two steps, so
@@ -51,7 +55,7 @@ def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
     """
     theta = np.asarray(theta, dtype=float)
     k = len(theta)
-    step = RELATIVE_STEP * np.maximum(np.abs(theta), 1.0)
+    step = _steps(theta, unit)
     at_bound = diagonal & (theta < step)
     f0 = fun(theta)
     grad = np.zeros(k)
@@ -101,15 +105,17 @@ def _decrement(grad: np.ndarray, hess: np.ndarray) -> float:
 
 
 def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta: float,
-                  diagonal: np.ndarray, max_steps: int = 2) -> tuple[np.ndarray, float, int]:
+                  diagonal: np.ndarray, max_steps: int = 3,
+                  unit: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """Refine an optimum with Newton steps on finite-difference derivatives.
 
     A derivative-free optimizer stops when function values no longer tell points apart,
     which leaves flat directions of theta resolved to about 1e-5; gradients resolve them
     to about 1e-9. Entries at (or within a step of) their bound stay where the optimizer
     and its snap to zero left them; the others take the Newton step, kept inside the
-    bounds, accepted only if the objective does not rise. Returns (theta, objective,
-    evaluations).
+    bounds and halved while it raises the objective; the best point seen is returned as
+    (theta, objective, evaluations). ``max_steps`` Newton steps at most: a curved, flat
+    valley (an SD near zero) can need all of them.
     """
     calls = [0]
 
@@ -117,24 +123,77 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
         calls[0] += 1
         return fun(x)
 
+    best, f_best = theta, f_theta
     for _ in range(max_steps):
-        d = derivatives(counted, theta, diagonal)
-        if d.decrement == 0.0:
+        d = derivatives(counted, theta, diagonal, unit)
+        if d.decrement <= DECREMENT_NEGLIGIBLE * max(1.0, abs(f_best)):
             break
-        free = ~(diagonal & (theta < RELATIVE_STEP * np.maximum(np.abs(theta), 1.0)))
+        free = ~(diagonal & (theta < _steps(theta, unit)))
         if not np.any(free):
             break
-        step = np.zeros_like(theta)
-        try:
-            step[free] = -np.linalg.solve(d.hessian[np.ix_(free, free)], d.gradient[free])
-        except np.linalg.LinAlgError:
+        step = _bounded_newton_step(d, theta, diagonal, free)
+        if step is None:
             break
+        trial, f_trial, pinned = _line_search(counted, theta, step, diagonal, free, f_best)
+        if f_trial <= f_best:
+            best, f_best = trial, f_trial
+        elif not pinned:
+            break
+        # A step that pinned an SD at zero is followed even when it did not lower the
+        # objective yet: the other entries re-converge at the boundary in the next step.
+        if np.all(np.abs(trial - theta) <= 1e-9 * np.maximum(np.abs(theta), 1.0)):
+            break
+        theta = trial
+    return best, f_best, calls[0]
+
+
+def _steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
+    """Difference steps: RELATIVE_STEP of each entry, or of its natural size ``unit``
+    (default 1) when the entry is smaller, so that a theta of 1e-6 belonging to a
+    random-effect column on a scale of 1e6 is not differenced with a step of 1e-4."""
+    return RELATIVE_STEP * np.maximum(np.abs(theta), 1.0 if unit is None else unit)
+
+
+def _line_search(fun: Callable[[np.ndarray], float], theta: np.ndarray, step: np.ndarray,
+                 diagonal: np.ndarray, free: np.ndarray,
+                 f_best: float) -> tuple[np.ndarray, float, bool]:
+    """The Newton step, halved while it raises the objective (at most HALVINGS times);
+    returns the last point tried, its objective and whether it pinned an SD at zero."""
+    for _ in range(HALVINGS + 1):
         trial = np.where(diagonal, np.maximum(theta + step, 0.0), theta + step)
-        f_trial = counted(trial)
-        if not f_trial <= f_theta:
+        f_trial = fun(trial)
+        pinned = bool(np.any(diagonal & free & (trial == 0.0)))
+        if f_trial <= f_best or pinned:
             break
-        converged = np.all(np.abs(trial - theta) <= 1e-9 * np.maximum(np.abs(theta), 1.0))
-        theta, f_theta = trial, f_trial
-        if converged:
-            break
-    return theta, f_theta, calls[0]
+        step = 0.5 * step
+    return trial, f_trial, pinned
+
+
+def _bounded_newton_step(d: Derivatives, theta: np.ndarray, diagonal: np.ndarray,
+                         free: np.ndarray) -> np.ndarray | None:
+    """The Newton step over the ``free`` entries, with entries it would push below their
+    bound held at the bound and the others re-solved given that move.
+
+    Clipping alone is not enough near a boundary optimum: the objective is nearly flat
+    in a vanishing SD, so the plain step overshoots far below zero and, through the
+    Hessian's coupling, drags the other entries with it; the clipped point is then
+    rejected and the fit stays a little off the boundary, where the objective is 1e-6
+    higher.
+    """
+    step = np.zeros_like(theta)
+    for _ in range(len(theta)):
+        pinned = diagonal & ~free & (step != 0.0)
+        step[~free & ~pinned] = 0.0
+        rest = d.gradient[free] + d.hessian[np.ix_(free, pinned)] @ step[pinned]
+        try:
+            step[free] = -np.linalg.solve(d.hessian[np.ix_(free, free)], rest)
+        except np.linalg.LinAlgError:
+            return None
+        crossing = free & diagonal & (theta + step < 0.0)
+        if not np.any(crossing):
+            return step
+        step[crossing] = -theta[crossing]
+        free = free & ~crossing
+        if not np.any(free):
+            return step
+    return step

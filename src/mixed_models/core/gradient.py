@@ -7,7 +7,7 @@ against M^-1: d log det M = 2 tr(M^-1 L~' A dL~), and d log r^2 = 2 r^2 v' L~' A
 with v = M^-1 e_y. This costs O((q + p)^3), so it is for models with a few thousand
 random effects at most; the large models keep the derivative-free optimizer.
 
-Unstable: an experiment for issue 7 (quasi-Newton fits); not used by the default fit.
+Unstable: the opt-in optimizer 'lbfgs' and the default fit's polish of small models.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from mixed_models.core.crossprod import CrossProducts
 from mixed_models.errors import InvalidArgumentError
 
 MAX_DENSE = 3000
+# The polish after BOBYQA: dense rows up to which a gradient costs milliseconds.
+MAX_POLISHED = 600
+# ... and up to how many theta entries a zero variance triggers a second fit from the start
+# (a maximal model with 20 entries and several zero variances would double its time).
+MAX_RESTARTED_THETA = 8
 KICKS, KICK = 3, 0.1  # restarts off a zero diagonal entry, and where to
 
 
@@ -121,20 +126,88 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
     Within the problem's bounds; returns (rectified theta, objective, evaluations). Only
     for models with up to ``MAX_DENSE`` random effects.
     """
-    from scipy.optimize import minimize
+    why = ineligible(problem, MAX_DENSE)
+    if why:
+        raise InvalidArgumentError(f"optimizer 'lbfgs' {why}; use 'bobyqa' or 'newuoa'")
+    fun, calls = _objective_with_gradient(problem)
+    theta = problem.start() if start is None else np.asarray(start, dtype=float)
+    diagonal = problem.diagonal_mask()
+    best, value = theta, np.inf
+    with _threads(problem):
+        for _ in range(KICKS + 1):
+            x, f = _lbfgs(problem, fun, theta)
+            if f >= value - 1e-10 * max(1.0, abs(value)):
+                break
+            best, value = x, f
+            # A zero column of lambda is a stationary point (the objective depends on
+            # its square there): step back inside and see whether it was a saddle.
+            at_zero = diagonal & (best == 0.0)
+            if not np.any(at_zero):
+                break
+            theta = _kick(problem, fun, best, at_zero)
+    theta = problem.rectify(best)
+    return theta, problem.objective(theta), calls[0] + 1
 
-    from mixed_models.core.threads import blas_threads_for
 
+def _kick(problem, fun, theta: np.ndarray, at_zero: np.ndarray) -> np.ndarray:
+    """The better of two restarts off zero diagonal entries of lambda: the entries set to
+    KICK, with or without the sign of the rest of their column flipped. With a zero
+    diagonal entry the column's sign is arbitrary, and only one sign leads downhill."""
+    plain = np.where(at_zero, KICK, theta)
+    flipped = plain.copy()
+    for term, s in zip(problem.cp.terms, problem.factor.theta_slices):
+        rows, cols = term.covariance.rows, term.covariance.cols
+        local = at_zero[s] & (rows == cols)
+        below = np.isin(cols, cols[local]) & (rows > cols)
+        flipped[s] = np.where(below, -flipped[s], flipped[s])
+    return min((plain, flipped), key=lambda t: fun(t)[0])
+
+
+def gradient_polish(problem, theta: np.ndarray) -> tuple[np.ndarray, float, int] | None:
+    """L-BFGS-B from a derivative-free optimizer's end point, for small models.
+
+    BOBYQA stops where function values stop telling points apart; in a curved, flat
+    valley (an SD near zero, a correlation near +-1) that can be 1e-5 above the optimum,
+    or at a point of negative curvature. The gradient resolves both in a few dozen
+    evaluations. An end point with a zero variance is compared with a quasi-Newton fit
+    from the start (for up to ``MAX_RESTARTED_THETA`` entries). Returns (rectified
+    theta, objective, evaluations), or None when the model is too large (more than
+    ``MAX_POLISHED`` dense rows), has a structured covariance or a fixed sigma.
+    """
+    if ineligible(problem, MAX_POLISHED):
+        return None
+    fun, calls = _objective_with_gradient(problem)
+    with _threads(problem):
+        x, f = _lbfgs(problem, fun, np.asarray(theta, dtype=float), problem.theta_units())
+    evaluations = calls[0]
+    if len(x) <= MAX_RESTARTED_THETA and np.any(problem.diagonal_mask() & (x == 0.0)):
+        # A zero variance can be a local optimum of its own (lme4's BOBYQA stops there
+        # too): a quasi-Newton run from the start, which steps off zeros in both signs,
+        # sees whether another optimum is lower.
+        y, g, more = quasi_newton(problem)
+        evaluations += more
+        if g < f:
+            x, f = y, g
+    x = problem.rectify(x)
+    return x, problem.objective(x), evaluations + 1
+
+
+def ineligible(problem, max_dense: int) -> str:
+    """Why the analytic gradient cannot serve ``problem`` ('' when it can)."""
     cp = problem.cp
-    if cp.lead.q + cp.avv.shape[0] > MAX_DENSE:
-        raise InvalidArgumentError(
-            f"optimizer 'lbfgs' works on dense matrices: this model has "
-            f"{cp.lead.q + cp.q_rest} random effects, at most {MAX_DENSE - cp.n_fixed - 1} "
-            "are allowed; use 'bobyqa' or 'newuoa'")
+    if cp.lead.q + cp.avv.shape[0] > max_dense:
+        return (f"works on dense matrices: this model has {cp.lead.q + cp.q_rest} random "
+                f"effects, at most {max_dense - cp.n_fixed - 1} are allowed")
     if not all(isinstance(t.covariance, PatternCovariance) for t in cp.terms):
-        raise InvalidArgumentError(
-            "optimizer 'lbfgs' needs unstructured or diagonal covariances (theta entries of "
-            "lambda); this model has a cs, ar1 or block structure: use 'bobyqa'")
+        return ("needs unstructured or diagonal covariances (theta entries of lambda); this "
+                "model has a cs, ar1 or block structure")
+    if problem.sigma is not None:
+        return "does not take a fixed residual SD"
+    return ""
+
+
+def _objective_with_gradient(problem):
+    cp = problem.cp
     a = dense_system(cp)
     calls = [0]
 
@@ -146,27 +219,32 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
             return 1e300, np.zeros_like(theta)
         return value, grad
 
-    theta = problem.start() if start is None else np.asarray(start, dtype=float)
-    diagonal = problem.diagonal_mask()
-    bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
-              for lo, hi in zip(problem.lower_bounds(), problem.upper_bounds())]
-    best, value = theta, np.inf
-    with blas_threads_for(a.shape[0]):
-        for _ in range(KICKS + 1):
-            result = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=bounds,
-                              options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000,
-                                       "maxcor": 20})
-            if result.fun >= value - 1e-10 * max(1.0, abs(value)):
-                break
-            best, value = result.x, result.fun
-            # A zero column of lambda is a stationary point (the objective depends on
-            # its square there): step back inside and see whether it was a saddle.
-            at_zero = diagonal & (best == 0.0)
-            if not np.any(at_zero):
-                break
-            theta = np.where(at_zero, KICK, best)
-    theta = problem.rectify(best)
-    return theta, problem.objective(theta), calls[0] + 1
+    return fun, calls
+
+
+def _lbfgs(problem, fun, theta: np.ndarray,
+           unit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """L-BFGS-B in phi = theta / unit (theta itself when ``unit`` is None)."""
+    from scipy.optimize import minimize
+
+    unit = np.ones(len(theta)) if unit is None else unit
+
+    def scaled(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = fun(phi * unit)
+        return value, grad * unit
+
+    bounds = [(lo / u if np.isfinite(lo) else None, hi / u if np.isfinite(hi) else None)
+              for lo, hi, u in zip(problem.lower_bounds(), problem.upper_bounds(), unit)]
+    result = minimize(scaled, theta / unit, jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxcor": 20})
+    return result.x * unit, float(result.fun)
+
+
+def _threads(problem):
+    from mixed_models.core.threads import blas_threads_for
+
+    cp = problem.cp
+    return blas_threads_for(cp.lead.q + cp.avv.shape[0])
 
 
 def quasi_newton_result(problem, start: np.ndarray):

@@ -6,6 +6,7 @@ frames or names; theta is in the terms' own order.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -16,6 +17,10 @@ from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates, conditional_covariances, estimates
 from mixed_models.errors import DataError
+
+
+# Random-effect columns with a root mean square above this get theta scaled to them.
+EXTREME_COLUMN_SCALE = 1e3
 
 
 class LmmProblem:
@@ -50,7 +55,8 @@ class LmmProblem:
         self.reml = reml
         self.sigma = sigma
         y_adj = y if offset is None else y - offset
-        self.cp = cross_products(terms, x, y_adj, weights)
+        self.beta_shift, y_work = _least_squares_residual(x, y_adj, weights)
+        self.cp = cross_products(terms, x, y_work, weights)
         self.factor = BlockedCholesky(self.cp)
 
     def with_response(self, y: np.ndarray) -> LmmProblem:
@@ -71,7 +77,8 @@ class LmmProblem:
         new.__dict__.update(self.__dict__)
         new.y = y
         y_adj = y if self.offset is None else y - self.offset
-        new.cp = crossprod.with_response(self.cp, self.x, y_adj, self.weights)
+        new.beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
+        new.cp = crossprod.with_response(self.cp, self.x, y_work, self.weights)
         new.factor = BlockedCholesky(new.cp)
         return new
 
@@ -104,9 +111,41 @@ class LmmProblem:
 
     def singular(self, theta: np.ndarray, tol: float) -> bool:
         """True when some term's lambda has a diagonal entry below ``tol`` (a zero
-        variance or a correlation at the edge of its range)."""
-        return any(t.covariance.is_singular(theta[s], tol)
-                   for t, s in zip(self.terms, self.factor.theta_slices))
+        variance or a correlation at the edge of its range), lme4's rule; with columns
+        above EXTREME_COLUMN_SCALE, each entry is first multiplied by its column's root
+        mean square, so that a slope on a scale of 1e6 is not called zero for being
+        1e-6."""
+        if self.theta_units() is None:
+            return any(t.covariance.is_singular(theta[s], tol)
+                       for t, s in zip(self.terms, self.factor.theta_slices))
+        for t, s, rms in zip(self.terms, self.factor.theta_slices, self.column_rms()):
+            rms = np.maximum(rms, 1.0)
+            diag = np.abs(np.diag(t.covariance.lam(theta[s])))
+            if len(diag) == len(rms) and np.any(diag * rms < tol):
+                return True
+            if len(diag) != len(rms) and t.covariance.is_singular(theta[s], tol):
+                return True
+        return False
+
+    def column_rms(self) -> list[np.ndarray]:
+        """Per term, the root mean square of each of its Z columns."""
+        return [np.sqrt(np.mean(t.z**2, axis=0)) for t in self.terms]
+
+    def theta_units(self) -> np.ndarray | None:
+        """Per theta entry, 1 / the root mean square of the Z column its lambda row
+        multiplies, when some column's exceeds EXTREME_COLUMN_SCALE (else None: the
+        optimizer works on theta itself, as lme4's does)."""
+        rms = self.column_rms()
+        if max(float(r.max(initial=0.0)) for r in rms) <= EXTREME_COLUMN_SCALE:
+            return None
+        units = []
+        for t, r in zip(self.terms, rms):
+            rows = getattr(t.covariance, "rows", None)
+            if rows is None:  # a structured covariance: its parameters are not rows
+                units.append(np.ones(t.covariance.n_theta))
+            else:
+                units.append(1.0 / np.maximum(r[rows], 1.0))
+        return np.concatenate(units)
 
     def start(self) -> np.ndarray:
         """lme4's starting theta (a variance-ratio start for intercept-only terms)."""
@@ -154,7 +193,8 @@ class LmmProblem:
             from mixed_models.core.gradient import quasi_newton_result
             return quasi_newton_result(self, theta0)
         result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
-                                settings, self.lower_bounds(), self.upper_bounds())
+                                settings, self.lower_bounds(), self.upper_bounds(),
+                                self.theta_units())
         result.objective = self.objective(result.final)
         return result
 
@@ -162,7 +202,12 @@ class LmmProblem:
         """beta, u, b at theta (refactors first)."""
         if not self.factor.update(theta):
             raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
-        return estimates(self.factor, np.asarray(theta, dtype=float))
+        return self.estimates_from(self.factor, theta)
+
+    def estimates_from(self, factor: BlockedCholesky, theta: np.ndarray) -> Estimates:
+        """beta, u, b from a factor of this problem's cross-products, already at theta."""
+        est = estimates(factor, np.asarray(theta, dtype=float))
+        return dataclasses.replace(est, beta=est.beta + self.beta_shift)
 
     def sigma2(self, est: Estimates) -> float:
         """Residual variance: the known one, or pwrss over n (ML) or n - p (REML)."""
@@ -183,3 +228,21 @@ class LmmProblem:
             known = term.codes >= 0
             out[known] += np.einsum("ns,ns->n", term.z[known], b_i[term.codes[known]])
         return out
+
+
+def _least_squares_residual(x: np.ndarray, y: np.ndarray,
+                            weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(beta0, y - X beta0) with beta0 the (weighted) least-squares fit of y on X.
+
+    The cross-products are built from this residual and beta0 is added back to the
+    estimates: the model is the same (the shift lies in X's column space), but y'y no
+    longer carries the response's mean. Without it a response far from zero (1e3 times
+    its spread) loses digits of the residual sum of squares to cancellation, which moves
+    theta by 1e-6 relative; with it the fit is invariant to such shifts.
+    """
+    if x.shape[1] == 0:
+        return np.zeros(0), y
+    root = None if weights is None else np.sqrt(weights)
+    xw, yw = (x, y) if root is None else (x * root[:, None], y * root)
+    beta0 = np.linalg.lstsq(xw, yw, rcond=None)[0]
+    return beta0, y - x @ beta0

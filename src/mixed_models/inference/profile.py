@@ -25,10 +25,9 @@ from scipy import stats
 
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.problem import LmmProblem
-from mixed_models.core.solve import estimates
 from mixed_models.errors import ConvergenceWarning, NotFoundError
 from mixed_models.inference.refit import refit_ml
-from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
+from mixed_models.inference.sdcor import SdCorScale, design_of, sdcor_scale
 
 if TYPE_CHECKING:
     from mixed_models.model import LMM
@@ -63,6 +62,7 @@ class _Setup:
 
 
 def _setup(model: LMM) -> _Setup:
+    design_of(model, "profile")
     ml = refit_ml(model)
     scale = sdcor_scale(ml)
     problem = ml._problem
@@ -83,7 +83,7 @@ def _setup(model: LMM) -> _Setup:
     def beta(vp: np.ndarray) -> np.ndarray:
         theta = theta_of(vp)
         factor.update(theta)
-        return estimates(factor, theta).beta
+        return problem.estimates_from(factor, theta).beta
 
     var = np.append(scale.from_theta(ml.theta, ml.sigma), ml.sigma)
     return _Setup(ml, scale, list(scale.names) + ["sigma"] + ml.fix_ef_names,
