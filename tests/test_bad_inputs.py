@@ -54,6 +54,8 @@ CASES = [
     Case("same random effect twice", 'LMM.from_formula("Aggression ~ Age + (1 | Location) + '
          '(1 | Location)", df)', errors.FormulaError),
     Case("formula is not a string", "LMM.from_formula(42, df)", errors.FormulaError),
+    Case("a '~' inside a random term", 'LMM.from_formula("Aggression ~ Age + (Age ~ 1 | '
+         'Location)", df)', errors.FormulaError),
     Case("text response", 'LMM.from_formula("Species ~ Age + (1 | Location)", df)',
          errors.DataError),
     Case("data is not a data frame", 'LMM.from_formula(F, {"Aggression": [1.0]})',

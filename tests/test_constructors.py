@@ -361,3 +361,21 @@ def test_sigma_fixed_elsewhere_is_held_and_scales_the_covariances():
 def test_sigma_must_be_positive(sigma):
     with pytest.raises(DataError, match="sigma must be a positive number"):
         LMM.from_formula("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"), sigma=sigma)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.anova(),
+    lambda m: m.fix_ef_p(method="lrt", variable="Days"),
+    lambda m: m.profile(),
+    lambda m: m.fix_ef_conf_int(method="profile"),
+])
+def test_raw_models_refuse_term_based_inference_with_a_model_error(sleepstudy_pair, call):
+    raw, _ = sleepstudy_pair
+    with pytest.raises(ModelError, match="built from raw matrices has none"):
+        call(raw)
+
+
+def test_raw_models_refuse_satterthwaite_for_now(sleepstudy_pair):
+    raw, _ = sleepstudy_pair
+    with pytest.raises(ModelError, match="not available for a model built from raw"):
+        raw.fix_ef_summary(ddf="satterthwaite")

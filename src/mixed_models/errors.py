@@ -35,12 +35,14 @@ class FormulaError(MixedModelsError, ValueError):
     def _render(self) -> str:
         if self.formula is None:
             return self.reason
+        # one line, one character per position, so that the caret lines up
+        shown = "".join(" " if ch.isspace() else ch for ch in self.formula)
         if self.position is None:
-            return f"{self.reason}\n  in formula: {self.formula}"
+            return f"{self.reason}\n  in formula: {shown}"
         pointer = " " * (self.position + len("  in formula: ")) + "^"
         return (
             f"{self.reason} (at position {self.position})\n"
-            f"  in formula: {self.formula}\n{pointer}"
+            f"  in formula: {shown}\n{pointer}"
         )
 
 

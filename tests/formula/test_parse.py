@@ -68,6 +68,8 @@ INVALID = [
     ("y (1|g)", "no '~'", None),
     ("y ~ x ~ (1|g)", "more than one '~'", 6),
     ("y ~ x + 'a (1|g)", "unclosed quote", 8),
+    ("y ~ x + (z ~ x | g)", "'~' inside a random-effects term", 11),
+    ("y ~\n f + (f~| g)", "'~' inside a random-effects term", 11),
 ]
 
 

@@ -204,6 +204,13 @@ def _random_term(rhs: str, where: tuple[int, int, int], bar: int, formula: str, 
             formula,
             offset + bar,
         )
+    if "~" in expr:
+        raise FormulaError(
+            "a '~' inside a random-effects term: left of the bar goes an expression such "
+            "as 1 + x, with no response",
+            formula,
+            offset + start + 1 + rhs[start + 1 : bar].index("~"),
+        )
     if "|" in group_text:
         raise FormulaError(
             "a random-effects term has one bar (or one double bar)",

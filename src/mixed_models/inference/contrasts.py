@@ -25,6 +25,7 @@ import numpy as np
 from formulaic import model_matrix
 
 from mixed_models.errors import ModelError
+from mixed_models.inference.sdcor import design_of
 
 if TYPE_CHECKING:
     from mixed_models.model import LMM
@@ -52,7 +53,7 @@ def zapsmall(a: np.ndarray, digits: int = ZAP_DIGITS) -> np.ndarray:
 
 def fixed_terms(model: LMM) -> tuple[list[Term], bool]:
     """The non-intercept terms of the fixed part and whether there is an intercept."""
-    fixed = model._design.fixed
+    fixed = design_of(model, "a test of a fixed-effects term").fixed
     spec = fixed.spec
     position = {int(k): i for i, k in enumerate(fixed.kept)}
     kinds = {name: str(state[0].value) for name, state in spec.encoder_state.items()}

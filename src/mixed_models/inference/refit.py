@@ -17,6 +17,7 @@ import numpy as np
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError, ModelError, NotFoundError
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
+from mixed_models.inference.sdcor import design_of
 
 if TYPE_CHECKING:
     from mixed_models.design import ModelDesign
@@ -113,7 +114,7 @@ def refit_formula(model: LMM, formula: str) -> LMM:
 
 def fixed_term_labels(model: LMM) -> dict[str, list[str]]:
     """Each term of the fixed part (``intercept`` for the intercept) -> its columns."""
-    fixed = model._design.fixed
+    fixed = design_of(model, "a test of a fixed-effects term").fixed
     position = {int(k): i for i, k in enumerate(fixed.kept)}
     out: dict[str, list[str]] = {}
     for term, indices in fixed.spec.term_indices.items():

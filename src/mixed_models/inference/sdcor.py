@@ -22,6 +22,7 @@ from mixed_models.core.covariance import PatternCovariance
 from mixed_models.errors import ModelError
 
 if TYPE_CHECKING:
+    from mixed_models.design import ModelDesign
     from mixed_models.model import LMM
 
 PSD_TOL = 1e-10
@@ -107,10 +108,20 @@ def psd_cholesky(a: np.ndarray) -> np.ndarray | None:
     return c
 
 
+def design_of(model: LMM, what: str) -> ModelDesign:
+    """The model's design (its terms), or a ModelError naming ``what`` needs it."""
+    if model._design is None:
+        raise ModelError(
+            f"{what} needs the model's terms, and a model built from raw matrices has none; "
+            "fit it with LMM.from_formula or LMM.from_frame")
+    return model._design
+
+
 def sdcor_scale(model: LMM) -> SdCorScale:
     """The SD/correlation parameters of a model fitted from a formula."""
     patterns, names, is_sd = [], [], []
-    for design, term in zip(model._design.random, model._problem.terms):
+    random = design_of(model, "a profile or an interval of the variance parameters").random
+    for design, term in zip(random, model._problem.terms):
         cov = term.covariance
         if not isinstance(cov, PatternCovariance):
             raise ModelError(

@@ -22,7 +22,8 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
-from mixed_models.errors import ConvergenceWarning
+from mixed_models.core.problem import LmmProblem
+from mixed_models.errors import ConvergenceWarning, ModelError
 from mixed_models.inference import numdiff
 
 if TYPE_CHECKING:
@@ -83,6 +84,11 @@ def varpar_covariance(model: LMM) -> VarParCovariance:
 
 def _compute(model: LMM) -> VarParCovariance:
     problem = model._problem
+    if not isinstance(problem, LmmProblem):
+        raise ModelError(
+            "Satterthwaite and Kenward-Roger degrees of freedom are not available for a "
+            "model built from raw matrices (not yet); use fix_ef_summary() for Wald z "
+            "tests, or fit the model with LMM.from_formula")
     factor = BlockedCholesky(problem.cp)
     fixed_sigma = problem.sigma
     theta = model.theta
