@@ -20,6 +20,8 @@ RELATIVE_STEP = 1e-4
 DECREMENT_NEGLIGIBLE = 1e-14
 # Halvings of a Newton step that raised the objective (a curved, flat valley).
 HALVINGS = 3
+# A full Newton step whose predicted decrease (below this) came true ends the polish.
+CONFIRMED_DECREMENT = 1e-3
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,17 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
         step = _bounded_newton_step(d, theta, diagonal, free)
         if step is None:
             break
-        trial, f_trial, pinned = _line_search(counted, theta, step, diagonal, free, f_best)
+        f_before = f_best
+        trial, f_trial, pinned, halved = _line_search(counted, theta, step, diagonal, free,
+                                                      f_best)
         if f_trial <= f_best:
             best, f_best = trial, f_trial
         elif not pinned:
+            break
+        if not (pinned or halved) and d.decrement < CONFIRMED_DECREMENT and \
+                0.5 * d.decrement <= f_before - f_trial <= 1.5 * d.decrement:
+            # The quadratic model predicted the decrease: the next step would be of the
+            # order of its square, not worth another 2 k^2 evaluations.
             break
         # A step that pinned an SD at zero is followed even when it did not lower the
         # objective yet: the other entries re-converge at the boundary in the next step.
@@ -156,17 +165,18 @@ def _steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
 
 def _line_search(fun: Callable[[np.ndarray], float], theta: np.ndarray, step: np.ndarray,
                  diagonal: np.ndarray, free: np.ndarray,
-                 f_best: float) -> tuple[np.ndarray, float, bool]:
+                 f_best: float) -> tuple[np.ndarray, float, bool, bool]:
     """The Newton step, halved while it raises the objective (at most HALVINGS times);
-    returns the last point tried, its objective and whether it pinned an SD at zero."""
-    for _ in range(HALVINGS + 1):
+    returns the last point tried, its objective, whether it pinned an SD at zero and
+    whether the step was halved."""
+    for halvings in range(HALVINGS + 1):
         trial = np.where(diagonal, np.maximum(theta + step, 0.0), theta + step)
         f_trial = fun(trial)
         pinned = bool(np.any(diagonal & free & (trial == 0.0)))
         if f_trial <= f_best or pinned:
             break
         step = 0.5 * step
-    return trial, f_trial, pinned
+    return trial, f_trial, pinned, halvings > 0
 
 
 def _bounded_newton_step(d: Derivatives, theta: np.ndarray, diagonal: np.ndarray,
