@@ -13,6 +13,7 @@ from mixed_models import LMM, datasets
 from mixed_models.control import Control
 from mixed_models.errors import (
     DataWarning,
+    InvalidArgumentError,
     ModelError,
     RankDeficiencyWarning,
     SingularFitWarning,
@@ -118,6 +119,21 @@ def test_control_is_recorded(alien):
     model = LMM.from_formula(F, alien, control=control)
     assert model.control is control and model.optimization_result.optimizer == "newuoa"
     assert model.deviance <= 333.7155398
+
+
+def test_lbfgs_reaches_the_default_optimum_in_fewer_evaluations(alien):
+    default = LMM.from_formula(F, alien)
+    model = LMM.from_formula(F, alien, control=Control(optimizer="lbfgs"))
+    assert model.optimization_result.optimizer == "lbfgs"
+    assert model.deviance <= default.deviance + 1e-8
+    assert model.optimization_result.evaluations < default.optimization_result.evaluations
+    np.testing.assert_allclose(model.theta, default.theta, rtol=1e-5)
+
+
+def test_lbfgs_refuses_structured_covariances_with_a_clear_error(alien):
+    with pytest.raises(InvalidArgumentError, match="cs, ar1 or block structure"):
+        LMM.from_formula("Aggression ~ Age + cs(1 + Age | Location)", alien,
+                         control=Control(optimizer="lbfgs"))
 
 
 def test_convergence_check_reports_a_tiny_newton_decrement(alien):

@@ -8,6 +8,8 @@ is a method. Tables are made in :mod:`mixed_models.results`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 from collections.abc import Callable
 from functools import cached_property
@@ -20,7 +22,7 @@ from mixed_models._display_methods import DisplayMethods
 from mixed_models._inference_methods import InferenceMethods
 from mixed_models.control import Control, enforce
 from mixed_models.core.convergence import Derivatives, derivatives, newton_polish
-from mixed_models.core.gradient import gradient_polish
+from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import ModelDesign, build_design
@@ -40,6 +42,9 @@ MAX_DIAGNOSED_THETA = 20
 # costs less than this share of the optimizer's own evaluations.
 MAX_POLISHED_THETA = 8
 POLISH_SHARE = 0.5
+# A Newton decrement below this (or 1e-10 of the objective) at BOBYQA's end point
+# confirms the optimum without restarts (large models only, see LMM._newton_confirms).
+NEWTON_CONFIRMS = 1e-6
 
 
 class LMM(InferenceMethods, DisplayMethods):
@@ -189,9 +194,12 @@ class LMM(InferenceMethods, DisplayMethods):
         model._control = control or Control()
         model._start_point = start_point
         start = _start(problem) if start_point is None else np.asarray(start_point, dtype=float)
-        model._optimization = problem.optimize(settings, start)
-        if polish:
-            model._polish()
+        if polish and model._newton_confirms():
+            model._fit_confirmed_by_newton(start)
+        else:
+            model._optimization = problem.optimize(settings, start)
+            if polish:
+                model._polish()
         if not np.isfinite(model._optimization.objective):
             raise DataError(
                 "the objective is not finite at the optimum: the random effects reproduce the "
@@ -215,10 +223,45 @@ class LMM(InferenceMethods, DisplayMethods):
             self._accept_polish(gradient_polish(problem, opt.final))
         k = problem.n_theta
         if k <= MAX_POLISHED_THETA and 2 * k * k + 2 * k + 2 <= POLISH_SHARE * opt.evaluations:
-            theta, value, calls = newton_polish(problem.objective, opt.final, opt.objective,
-                                                problem.diagonal_mask(),
-                                                unit=_units(problem))
-            self._accept_polish((problem.rectify(theta), value, calls))
+            self._newton()
+
+    def _newton(self) -> float:
+        """Newton-polish the current optimum; returns the decrement found at it."""
+        opt, problem = self._optimization, self._problem
+        result = newton_polish(problem.objective, opt.final, opt.objective,
+                               problem.diagonal_mask(), unit=_units(problem))
+        self._accept_polish((problem.rectify(result.theta), result.objective,
+                             result.evaluations))
+        return result.first_decrement
+
+    def _newton_confirms(self) -> bool:
+        """Whether a Newton check replaces BOBYQA's restarts: large formula models (too
+        large for the gradient polish) with few theta entries, where one restart costs
+        about as much as the check that follows it anyway."""
+        problem = self._problem
+        return (isinstance(problem, LmmProblem) and self._settings.optimizer != "lbfgs"
+                and problem.n_theta <= MAX_POLISHED_THETA
+                and bool(ineligible(problem, MAX_POLISHED)))
+
+    def _fit_confirmed_by_newton(self, start: np.ndarray) -> None:
+        """One optimizer run, then a Newton step; only when that step promised more than
+        NEWTON_CONFIRMS do the restarts (and a second polish) follow."""
+        problem, settings = self._problem, self._settings
+        self._optimization = problem.optimize(
+            dataclasses.replace(settings, max_restarts=0), start)
+        opt = self._optimization
+        if not np.isfinite(opt.objective):
+            return
+        decrement = self._newton()
+        if opt.converged and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(opt.objective)):
+            opt.confirmed = True
+            opt.messages.append(f"optimum confirmed by a Newton step (decrement "
+                                f"{decrement:.3g}) instead of restarts")
+            return
+        spent = opt.evaluations
+        self._optimization = problem.optimize(settings, opt.final)
+        self._optimization.evaluations += spent
+        self._polish()
 
     def _accept_polish(self, polished: tuple[np.ndarray, float, int] | None) -> None:
         if polished is None:

@@ -106,9 +106,19 @@ def _decrement(grad: np.ndarray, hess: np.ndarray) -> float:
     return 0.5 * float(z @ z)
 
 
+@dataclass(frozen=True)
+class Polished:
+    """The result of :func:`newton_polish`."""
+
+    theta: np.ndarray
+    objective: float
+    evaluations: int
+    first_decrement: float
+
+
 def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta: float,
                   diagonal: np.ndarray, max_steps: int = 3,
-                  unit: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
+                  unit: np.ndarray | None = None) -> Polished:
     """Refine an optimum with Newton steps on finite-difference derivatives.
 
     A derivative-free optimizer stops when function values no longer tell points apart,
@@ -116,8 +126,9 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
     to about 1e-9. Entries at (or within a step of) their bound stay where the optimizer
     and its snap to zero left them; the others take the Newton step, kept inside the
     bounds and halved while it raises the objective; the best point seen is returned as
-    (theta, objective, evaluations). ``max_steps`` Newton steps at most: a curved, flat
-    valley (an SD near zero) can need all of them.
+    a :class:`Polished`. ``max_steps`` Newton steps at most: a curved, flat
+    valley (an SD near zero) can need all of them. The Newton decrement at the start
+    point is returned too: a small one confirms the optimizer's optimum.
     """
     calls = [0]
 
@@ -126,8 +137,11 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
         return fun(x)
 
     best, f_best = theta, f_theta
+    first_decrement = None
     for _ in range(max_steps):
         d = derivatives(counted, theta, diagonal, unit)
+        if first_decrement is None:
+            first_decrement = d.decrement
         if d.decrement <= DECREMENT_NEGLIGIBLE * max(1.0, abs(f_best)):
             break
         free = ~(diagonal & (theta < _steps(theta, unit)))
@@ -153,7 +167,8 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
         if np.all(np.abs(trial - theta) <= 1e-9 * np.maximum(np.abs(theta), 1.0)):
             break
         theta = trial
-    return best, f_best, calls[0]
+    return Polished(best, f_best, calls[0], np.inf if first_decrement is None
+                    else first_decrement)
 
 
 def _steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:

@@ -35,6 +35,7 @@ from scipy.linalg.lapack import dpotrf
 from mixed_models.core.factor import profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates
+from mixed_models.errors import InvalidArgumentError
 
 MAX_RANDOM_EFFECTS = 8_000
 
@@ -300,6 +301,10 @@ class GeneralProblem:
                  start: np.ndarray | None = None) -> OptimizationResult:
         """Minimize the objective within the bounds; the factor is left at the optimum."""
         theta0 = self.start() if start is None else np.asarray(start, dtype=float)
+        if settings is not None and settings.optimizer == "lbfgs":
+            raise InvalidArgumentError(
+                "optimizer 'lbfgs' needs the gradient of a formula model's covariance "
+                "pattern; a model from raw matrices takes 'bobyqa' or 'newuoa'")
         result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
                                 settings, self.lower, self.upper)
         result.objective = self.objective(result.final)
