@@ -16,7 +16,6 @@ from mixed_models.errors import (
     InvalidArgumentError,
     ModelError,
     RankDeficiencyWarning,
-    SingularFitWarning,
 )
 
 F = "Aggression ~ Age + Species + (Age | Location)"

@@ -1,0 +1,138 @@
+"""How a fit reaches and confirms its optimum (a mixin of :class:`~mixed_models.LMM`).
+
+After the optimizer, small models are polished by L-BFGS-B on the analytic gradient and
+by Newton steps on finite differences; large models with few theta entries confirm
+BOBYQA's end point with one Newton step instead of restarts. Unstable: thresholds and
+the split between the two paths follow measurements (see the README's performance
+section) and may change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mixed_models.core.convergence import newton_polish
+from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
+from mixed_models.core.problem import LmmProblem
+from mixed_models.errors import ModelError
+
+if TYPE_CHECKING:
+    from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
+
+# Newton polishing of the optimum: for up to this many parameters, and only while it
+# costs less than this share of the optimizer's own evaluations.
+MAX_POLISHED_THETA = 8
+POLISH_SHARE = 0.5
+# A Newton decrement below this (or 1e-10 of the objective) at BOBYQA's end point
+# confirms the optimum without restarts (large models only, see _newton_confirms).
+NEWTON_CONFIRMS = 1e-6
+
+
+class FittingMethods:
+    """The optimizer's follow-up: polish and confirmation of the optimum."""
+
+    _problem: LmmProblem
+    _settings: OptimizerSettings
+    _optimization: OptimizationResult
+
+    def _polish(self) -> None:
+        """Refine the optimizer's end point: L-BFGS-B on the analytic gradient for small
+        models (core.gradient), then Newton steps on finite differences
+        (core.convergence), which also resolve the ill-conditioned directions L-BFGS-B
+        leaves (a slope SD a thousandth of the intercept's).
+        """
+        opt, problem = self._optimization, self._problem
+        if not np.isfinite(opt.objective) or opt.optimizer == "lbfgs":
+            return
+        if isinstance(problem, LmmProblem):
+            self._accept_polish(gradient_polish(problem, opt.final))
+        k = problem.n_theta
+        if k <= MAX_POLISHED_THETA and 2 * k * k + 2 * k + 2 <= POLISH_SHARE * opt.evaluations:
+            self._newton()
+
+    def _newton(self) -> float:
+        """Newton-polish the current optimum; returns the decrement found at it."""
+        opt, problem = self._optimization, self._problem
+        result = newton_polish(problem.objective, opt.final, opt.objective,
+                               problem.diagonal_mask(), unit=theta_units(problem))
+        self._accept_polish((problem.rectify(result.theta), result.objective,
+                             result.evaluations))
+        return result.first_decrement
+
+    def _newton_confirms(self) -> bool:
+        """Whether a Newton check replaces BOBYQA's restarts: large formula models (too
+        large for the gradient polish) with few theta entries, where one restart costs
+        about as much as the check that follows it anyway."""
+        problem = self._problem
+        return (isinstance(problem, LmmProblem) and self._settings.optimizer != "lbfgs"
+                and problem.n_theta <= MAX_POLISHED_THETA
+                and bool(ineligible(problem, MAX_POLISHED)))
+
+    def _fit_confirmed_by_newton(self, start: np.ndarray) -> None:
+        """One optimizer run, then a Newton step; only when that step promised more than
+        NEWTON_CONFIRMS do the restarts (and a second polish) follow."""
+        problem, settings = self._problem, self._settings
+        self._optimization = problem.optimize(
+            dataclasses.replace(settings, max_restarts=0), start)
+        opt = self._optimization
+        if not np.isfinite(opt.objective):
+            return
+        decrement = self._newton()
+        if opt.converged and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(opt.objective)):
+            opt.confirmed = True
+            opt.messages.append(f"optimum confirmed by a Newton step (decrement "
+                                f"{decrement:.3g}) instead of restarts")
+            return
+        spent = opt.evaluations
+        self._optimization = problem.optimize(settings, opt.final)
+        self._optimization.evaluations += spent
+        self._polish()
+
+    def _accept_polish(self, polished: tuple[np.ndarray, float, int] | None) -> None:
+        if polished is None:
+            return
+        opt = self._optimization
+        theta, value, calls = polished
+        opt.evaluations += calls
+        if value < opt.objective:
+            if opt.objective - value > 1e-9 * max(1.0, abs(value)):
+                opt.messages.append(f"the polish after {opt.optimizer} lowered the objective "
+                                    f"by {opt.objective - value:.3g}")
+            opt.final, opt.objective = theta, value
+
+
+def theta_units(problem: object) -> np.ndarray | None:
+    """The natural size of each theta entry (raw-matrix problems have none)."""
+    return problem.theta_units() if isinstance(problem, LmmProblem) else None
+
+
+def start_theta(problem: LmmProblem) -> np.ndarray:
+    """lme4's start, or, where it is far off (a random-effect column with a root mean
+    square above core.problem.EXTREME_COLUMN_SCALE, where BOBYQA from the identity stops short) or
+    the objective is undefined there (a column on a scale of 1e7 makes Omega numerically
+    indefinite), the same start with each diagonal entry divided by the root mean square
+    of its column."""
+    theta = problem.start()
+    if theta_units(problem) is None and np.isfinite(problem.objective(theta)):
+        return theta
+    if not isinstance(problem, LmmProblem):  # raw matrices: no columns to scale by
+        raise ModelError(f"the objective cannot be evaluated at the start theta {theta}; "
+                         "give a start_point where lambda is well defined")
+    scaled = []
+    for term, part, rms in zip(problem.terms, np.split(theta, np.cumsum(
+            [t.covariance.n_theta for t in problem.terms])[:-1]), problem.column_rms()):
+        cov = getattr(term, "covariance")
+        diag_cols = cov.cols[cov.diagonal_mask()]
+        part = part.copy()
+        part[cov.diagonal_mask()] /= np.maximum(rms[diag_cols], 1.0)
+        scaled.append(part)
+    theta = np.concatenate(scaled)
+    if not np.isfinite(problem.objective(theta)):
+        raise ModelError(
+            "the objective cannot be evaluated at the starting values, even rescaled; the "
+            "random-effects columns are probably on extreme scales: rescale the predictors"
+        )
+    return theta
