@@ -24,6 +24,10 @@ class Control:
     Attributes
     ----------
     optimizer
+        ``"auto"`` (the default): BOBYQA, except for large models whose random-effects
+        terms all have one column (crossed or nested random intercepts), which are fitted
+        by L-BFGS-B on the analytic gradient through the blocked factor and fall back to
+        BOBYQA when a Newton check does not confirm the optimum.
         ``"bobyqa"`` (bounded, lme4's choice), ``"newuoa"`` (unconstrained, then
         rectified, MixedModels.jl's choice) or ``"lbfgs"`` (L-BFGS-B on the analytic
         gradient of the profiled objective: a third of BOBYQA's evaluations, but only for
@@ -55,7 +59,7 @@ class Control:
         reported as not converged.
     """
 
-    optimizer: str = "bobyqa"
+    optimizer: str = "auto"
     max_evaluations: int = 100_000
     check_nobs_vs_nlev: Action = "raise"
     check_nlev_gtr_1: Action = "raise"
@@ -72,9 +76,9 @@ class Control:
                 raise InvalidArgumentError(
                     f"Control.{f.name} must be one of {ACTIONS}, got {getattr(self, f.name)!r}"
                 )
-        if self.optimizer not in ("bobyqa", "newuoa", "lbfgs"):
+        if self.optimizer not in ("auto", "bobyqa", "newuoa", "lbfgs"):
             raise InvalidArgumentError(
-                "Control.optimizer must be 'bobyqa', 'newuoa' or 'lbfgs', got "
+                "Control.optimizer must be 'auto', 'bobyqa', 'newuoa' or 'lbfgs', got "
                 f"{self.optimizer!r}")
 
 

@@ -186,7 +186,9 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         model._start_point = start_point
         start = start_theta(problem) if start_point is None else np.asarray(start_point, dtype=float)
         if polish and model._newton_confirms():
-            model._fit_confirmed_by_newton(start)
+            rest = model._fit_by_blocked_gradient(start)
+            if rest is not None:
+                model._fit_confirmed_by_newton(rest)
         else:
             model._optimization = problem.optimize(settings, start)
             if polish:
@@ -452,5 +454,6 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
 
 
 def _settings(control: Control) -> OptimizerSettings:
-    return OptimizerSettings(optimizer=control.optimizer,
-                             max_evaluations=control.max_evaluations)
+    # "auto" is BOBYQA where the fitting methods do not choose otherwise
+    optimizer = "bobyqa" if control.optimizer == "auto" else control.optimizer
+    return OptimizerSettings(optimizer=optimizer, max_evaluations=control.max_evaluations)

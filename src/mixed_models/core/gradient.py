@@ -135,7 +135,7 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
     best, value = theta, np.inf
     with _threads(problem):
         for _ in range(KICKS + 1):
-            x, f = _lbfgs(problem, fun, theta)
+            x, f = lbfgs_b(problem, fun, theta)
             if f >= value - 1e-10 * max(1.0, abs(value)):
                 break
             best, value = x, f
@@ -178,7 +178,7 @@ def gradient_polish(problem, theta: np.ndarray) -> tuple[np.ndarray, float, int]
         return None
     fun, calls = _objective_with_gradient(problem)
     with _threads(problem):
-        x, f = _lbfgs(problem, fun, np.asarray(theta, dtype=float), problem.theta_units())
+        x, f = lbfgs_b(problem, fun, np.asarray(theta, dtype=float), problem.theta_units())
     evaluations = calls[0]
     if len(x) <= MAX_RESTARTED_THETA and np.any(problem.diagonal_mask() & (x == 0.0)):
         # A zero variance can be a local optimum of its own (lme4's BOBYQA stops there
@@ -222,7 +222,7 @@ def _objective_with_gradient(problem):
     return fun, calls
 
 
-def _lbfgs(problem, fun, theta: np.ndarray,
+def lbfgs_b(problem, fun, theta: np.ndarray,
            unit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """L-BFGS-B in phi = theta / unit (theta itself when ``unit`` is None)."""
     from scipy.optimize import minimize

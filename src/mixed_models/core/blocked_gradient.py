@@ -1,0 +1,223 @@
+"""The analytic gradient of the profiled objective through the blocked factor.
+
+For models whose random-effects terms all have one column and one theta entry (random
+intercepts, crossed or nested: InstEval, ratings), lambda is diagonal with theta_k on
+the levels J_k of term k. With Omega = L~' A L~ + diag(I_q, 0) over [Z X y],
+r^2 = pwrss and u the spherical random effects at the conditional optimum,
+
+    d log det Omega / d theta_k = (2 / theta_k) (|J_k| - sum_{j in J_k} (Omega^-1)_jj)
+    d log r^2 / d theta_k       = -(2 / (r^2 theta_k)) sum_{j in J_k} u_j^2
+
+(the ML deviance uses Omega's random-effects block instead of Omega). The diagonal of
+Omega^-1 comes from the blocked factor: the rest block's entries from the inverse of the
+Schur complement S (LAPACK ``dpotri`` on the rest factor), the lead term's as
+sum(1 / omega) + tr(S^-1 K) with K = Lambda_v A_v1 diag(lambda_1^2 / omega^2) A_1v
+Lambda_v, a second sparse rank update like the factor's. A gradient therefore costs
+about twice an objective evaluation and, like it, does not depend on the number of rows.
+At theta_k = 0 both derivatives are 0 (the objective depends on theta_k^2 there).
+
+Unstable: used by the default fit of large all-scalar models (see ``_fitting_methods``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import solve_triangular
+from scipy.linalg.lapack import dpotri
+
+from mixed_models.core.covariance import PatternCovariance
+from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.threads import blas_threads_for
+
+
+def eligible(factor: BlockedCholesky, sigma: float | None) -> bool:
+    """True when every term is a scalar with one theta entry and sigma is profiled."""
+    return sigma is None and all(
+        t.size == 1 and isinstance(t.covariance, PatternCovariance)
+        and t.covariance.n_theta == 1 for t in factor.cp.terms)
+
+
+def objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
+                           reml: bool) -> tuple[float, np.ndarray]:
+    """The profiled objective (REML criterion or ML deviance) and its gradient at theta.
+
+    ``factor`` is left at theta. Returns (inf, nan) where Omega is not positive definite.
+    """
+    theta = np.asarray(theta, dtype=float)
+    if not factor.update(theta):
+        return np.inf, np.full(len(theta), np.nan)
+    value = profiled_objective(factor, reml)
+    cp = factor.cp
+    rest = factor.rest_factor
+    r2 = float(rest[-1, -1] ** 2)
+    if not r2 > 0.0:
+        return value, np.full(len(theta), np.nan)
+    with blas_threads_for(rest.shape[0]):
+        size = rest.shape[0] if reml else cp.q_rest
+        s_inv = _inverse(rest[:size, :size])
+        scale = _rest_scale(factor, theta, size)
+        traces = _traces(factor, theta, s_inv, scale)
+        squares = _u_squares(factor, theta, scale, r2)
+    nu = cp.n_obs - cp.n_fixed - 1 if reml else cp.n_obs
+    grad = np.zeros(len(theta))
+    for k, term in enumerate(cp.terms):
+        if theta[k] != 0.0:
+            grad[k] = 2.0 / theta[k] * (term.q - traces[k]) \
+                - 2.0 * nu / (r2 * theta[k]) * squares[k]
+    return value, grad
+
+
+def _inverse(lower: np.ndarray) -> np.ndarray:
+    """The lower triangle of S^-1 (zeros above) from S's lower Cholesky factor."""
+    if lower.shape[0] == 0:
+        return np.zeros((0, 0))
+    inv, info = dpotri(lower, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"dpotri failed with info {info}")
+    return np.tril(inv)
+
+
+def _rest_scale(factor: BlockedCholesky, theta: np.ndarray, size: int) -> np.ndarray:
+    """Lambda_v's diagonal over the first ``size`` rest rows (1 for X and y)."""
+    cp = factor.cp
+    scale = np.ones(cp.avv.shape[0])
+    for i, off in zip(cp.order[1:], cp.rest_offsets):
+        scale[off:off + cp.terms[i].q] = theta[i]
+    return scale[:size]
+
+
+def _traces(factor: BlockedCholesky, theta: np.ndarray, s_inv: np.ndarray,
+            scale: np.ndarray) -> np.ndarray:
+    """Per term, the sum of the diagonal of (the relevant block of) Omega^-1 over its
+    levels."""
+    cp = factor.cp
+    traces = np.zeros(len(cp.terms))
+    lead = cp.order[0]
+    omega = factor.lead_omega
+    diag = np.diagonal(s_inv)
+    for i, off in zip(cp.order[1:], cp.rest_offsets):
+        traces[i] = diag[off:off + cp.terms[i].q].sum()
+    weight = theta[lead] / omega  # lambda_1 / omega per lead level
+    gram = _lead_gram(factor, weight, len(scale))
+    gram *= scale[:, None]
+    gram *= scale[None, :]
+    # tr(S^-1 K) over S^-1's lower triangle: off-diagonal entries count twice
+    both = 2.0 * float(np.vdot(s_inv, gram)) - float(np.dot(diag, np.diagonal(gram)))
+    traces[lead] = float(np.sum(1.0 / omega)) + both
+    return traces
+
+
+def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, size: int) -> np.ndarray:
+    """K0 = A_v1 diag(weight^2) A_1v over the first ``size`` rest rows (unscaled)."""
+    cp = factor.cp
+    qr = cp.q_rest
+    gram = np.zeros((size, size))
+    hx = cp.ax1 * weight[None, :]
+    if qr:
+        if sp.issparse(cp.ar1):
+            hr = sp.csr_matrix((cp.ar1.data * weight[cp.ar1_level], cp.ar1.indices,
+                                cp.ar1.indptr), shape=cp.ar1.shape)
+            krr = (hr @ hr.T).toarray()
+            kxr = np.asarray((hr @ hx.T).T)
+        else:
+            hr = cp.ar1 * weight[None, :]
+            krr = hr @ hr.T
+            kxr = hx @ hr.T
+        gram[:qr, :qr] = krr
+        if size > qr:
+            gram[qr:, :qr] = kxr
+            gram[:qr, qr:] = kxr.T
+    if size > qr:
+        gram[qr:, qr:] = hx @ hx.T
+    return gram
+
+
+def _u_squares(factor: BlockedCholesky, theta: np.ndarray, scale: np.ndarray,
+               r2: float) -> np.ndarray:
+    """Per term, the sum of u_j^2 over its levels, from v = r^2 Omega^-1 e_y = -[u; beta; -1]."""
+    cp = factor.cp
+    rest = factor.rest_factor
+    m = rest.shape[0]
+    w = np.zeros(m)
+    w[-1] = 1.0 / rest[-1, -1]
+    v_rest = r2 * solve_triangular(rest, w, lower=True, trans="T")
+    squares = np.zeros(len(cp.terms))
+    for i, off in zip(cp.order[1:], cp.rest_offsets):
+        squares[i] = float(np.sum(v_rest[off:off + cp.terms[i].q] ** 2))
+    full_scale = np.ones(m)
+    full_scale[:len(scale)] = scale
+    if len(scale) < cp.q_rest:  # ML: the rest terms' scale beyond the relevant block
+        full_scale[:cp.q_rest] = _rest_scale(factor, theta, cp.q_rest)
+    else:
+        full_scale[:cp.q_rest] = scale[:cp.q_rest]
+    z = v_rest * full_scale
+    qr = cp.q_rest
+    a1v_z = cp.ax1.T @ z[qr:]
+    if qr:
+        a1v_z = a1v_z + cp.ar1.T @ z[:qr]
+    lead = cp.order[0]
+    u_lead = theta[lead] / factor.lead_omega * np.asarray(a1v_z).ravel()
+    squares[lead] = float(np.sum(u_lead ** 2))
+    return squares
+
+
+def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """L-BFGS-B on this gradient from ``start`` (``problem`` an eligible LmmProblem).
+
+    Returns (rectified theta, objective, evaluations); the problem's factor is left at
+    the returned theta.
+    """
+    from mixed_models.core.gradient import lbfgs_b
+
+    calls = [0]
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        calls[0] += 1
+        value, grad = objective_and_gradient(problem.factor, theta, problem.reml)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return 1e300, np.zeros_like(theta)  # outside the positive definite region
+        return value, grad
+
+    theta, value = lbfgs_b(problem, fun, np.asarray(start, dtype=float),
+                           problem.theta_units())
+    theta = problem.rectify(theta)
+    return theta, problem.objective(theta), calls[0] + 1
+
+
+def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, int]:
+    """A Newton step with the Hessian from forward differences of this gradient.
+
+    Returns (theta, objective, decrement, evaluations): the step's end point when it
+    lowers the objective (else ``theta``), and the Newton decrement g' H^-1 g / 2 over
+    the entries away from zero (inf when the Hessian is not positive definite there).
+    """
+    theta = np.asarray(theta, dtype=float)
+    reml = problem.reml
+    value, grad = objective_and_gradient(problem.factor, theta, reml)
+    unit = problem.theta_units()
+    step = 1e-4 * np.maximum(np.abs(theta), 1.0 if unit is None else unit)
+    free = theta > step  # all entries are SDs; those at zero stay there
+    k = len(theta)
+    hess = np.zeros((k, k))
+    for i in np.flatnonzero(free):
+        shifted = theta.copy()
+        shifted[i] += step[i]
+        hess[:, i] = (objective_and_gradient(problem.factor, shifted, reml)[1] - grad) / step[i]
+    evaluations = 1 + int(free.sum())
+    if not np.any(free):
+        return theta, value, 0.0, evaluations
+    h = 0.5 * (hess + hess.T)[np.ix_(free, free)]
+    try:
+        chol = np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        return theta, value, np.inf, evaluations
+    z = solve_triangular(chol, grad[free], lower=True)
+    decrement = 0.5 * float(z @ z)
+    trial = theta.copy()
+    trial[free] = np.maximum(theta[free] - np.linalg.solve(h, grad[free]), 0.0)
+    f_trial = problem.objective(trial)
+    if f_trial < value:
+        return trial, f_trial, decrement, evaluations + 1
+    problem.objective(theta)  # leave the factor at the returned theta
+    return theta, value, decrement, evaluations + 2

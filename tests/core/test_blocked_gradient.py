@@ -1,0 +1,75 @@
+"""The gradient through the blocked factor against the dense analytic gradient, and the
+default fit that uses it (large models whose terms are all scalar)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixed_models import LMM
+from mixed_models.control import Control
+from mixed_models.core import blocked_gradient
+from mixed_models.core.factor import BlockedCholesky
+from mixed_models.core.gradient import objective_and_gradient
+
+
+def frame(n: int, levels: tuple[int, int, int], seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    codes = [rng.integers(0, k, n) for k in levels]
+    effects = [rng.normal(scale=s, size=k) for s, k in zip((1.0, 0.6, 0.3), levels)]
+    x = rng.normal(size=n)
+    y = 2.0 + 0.5 * x + sum(e[c] for e, c in zip(effects, codes)) + rng.normal(size=n)
+    return pd.DataFrame({"y": y, "x": x, "a": codes[0].astype(str), "b": codes[1].astype(str),
+                         "c": codes[2].astype(str)})
+
+
+def fit(data, formula, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LMM.from_formula(formula, data, **kwargs)
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + (1|a) + (1|b) + (1|c)", "y ~ x + (1|a)",
+                                     "y ~ 1 + (1|a) + (1|b)", "y ~ x + (1|a) + (1|a:b)"])
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_blocked_gradient_equals_the_dense_one(formula, reml, weighted):
+    data = frame(400, (30, 12, 5), seed=1)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, len(data)) if weighted else None
+    problem = fit(data, formula, reml=reml, weights=weights)._problem
+    factor = BlockedCholesky(problem.cp)
+    theta = np.abs(np.random.default_rng(3).normal(size=problem.n_theta)) + 0.2
+    value, grad = blocked_gradient.objective_and_gradient(factor, theta, reml)
+    dense_value, dense_grad = objective_and_gradient(problem.cp, factor.theta_slices, theta,
+                                                     reml)
+    assert value == pytest.approx(dense_value, rel=1e-12)
+    np.testing.assert_allclose(grad, dense_grad, rtol=1e-9, atol=1e-9)
+
+
+def test_sparse_lead_block_and_zero_entries():
+    # 1500 x 600 levels: the lead-rest block is stored sparse; theta_c = 0 has gradient 0
+    data = frame(20_000, (1500, 600, 20), seed=4)
+    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False)._problem
+    factor = BlockedCholesky(problem.cp)
+    theta = np.array([0.8, 0.5, 0.0])
+    value, grad = blocked_gradient.objective_and_gradient(factor, theta, False)
+    dense_value, dense_grad = objective_and_gradient(problem.cp, factor.theta_slices, theta,
+                                                     False)
+    assert value == pytest.approx(dense_value, rel=1e-12)
+    np.testing.assert_allclose(grad, dense_grad, rtol=1e-9, atol=1e-7)
+    assert grad[2] == 0.0
+
+
+def test_default_fit_of_a_large_scalar_model_uses_it_and_matches_bobyqa():
+    data = frame(6000, (500, 120, 15), seed=5)
+    formula = "y ~ x + (1|a) + (1|b) + (1|c)"
+    auto = fit(data, formula, reml=False)
+    bobyqa = fit(data, formula, reml=False, control=Control(optimizer="bobyqa"))
+    assert auto.optimization_result.optimizer == "lbfgs"
+    assert bobyqa.optimization_result.optimizer == "bobyqa"
+    assert auto.deviance <= bobyqa.deviance + 1e-8
+    np.testing.assert_allclose(auto.theta, bobyqa.theta, rtol=1e-5)
+    assert auto.optimization_result.evaluations < bobyqa.optimization_result.evaluations
