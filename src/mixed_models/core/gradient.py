@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dpotrf, dpotri
 
 from mixed_models.core.covariance import PatternCovariance
@@ -92,27 +93,22 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     n, p = cp.n_obs, cp.n_fixed
     diag = np.log(np.diag(chol))
     r2 = np.exp(2 * diag[-1])
-    minv, _ = dpotri(chol, lower=1)
+    unit_y = np.zeros(size)
+    unit_y[-1] = 1.0 / chol[-1, -1]
+    v = r2 * solve_triangular(chol, unit_y, lower=True, trans="T")  # r^2 M^-1 e_y: v_y = 1
+    # REML differentiates log det M, ML log det M_zz, whose factor is chol's leading block
+    k = size if reml else q
+    minv, _ = dpotri(chol[:k, :k], lower=1)
     minv = np.tril(minv) + np.tril(minv, -1).T
-    v = minv[:, -1] * r2  # M^-1 e_y / (M^-1)_yy: v_y = 1
     rows = np.concatenate([r for r, _ in positions])
     cols = np.concatenate([c for _, c in positions])
     group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
-    if reml:
-        nu = n - p
-        value = 2 * diag.sum() + (nu - 1) * np.log(r2)
-        weight = nu - 1
-        inverse_rows = minv[cols]  # rows c of M^-1
-    else:
-        nu = n
-        value = 2 * diag[:q].sum() + nu * np.log(r2)
-        weight = nu
-        # rows c of (M_zz)^-1 from M^-1 by the Schur complement of its [X y] block
-        tail = minv[q:, q:]
-        inverse_rows = np.zeros((len(cols), size))
-        inverse_rows[:, :q] = minv[cols, :q] - minv[cols, q:] @ np.linalg.solve(tail, minv[q:, :q])
+    nu = n - p if reml else n
+    value = 2 * (diag.sum() if reml else diag[:q].sum()) + (nu - 1 if reml else nu) * np.log(r2)
+    weight = nu - 1 if reml else nu
+    inverse_rows = minv[cols]  # rows c of M^-1 (REML) or of M_zz^-1 (ML)
     # dL~ has ones at (rows, cols): tr(S B dL~) = sum (S B)[cols, rows]; v' B dL~ v likewise
-    traces = np.einsum("kj,kj->k", inverse_rows, np.ascontiguousarray(b.T)[rows])
+    traces = np.einsum("kj,kj->k", inverse_rows, np.ascontiguousarray(b.T[:, :k])[rows])
     vb = v @ b
     grad = 2 * np.bincount(group, traces, len(positions)) \
         + 2 * weight / r2 * np.bincount(group, vb[rows] * v[cols], len(positions))
