@@ -34,10 +34,10 @@ from mixed_models.errors import (
     ModelError,
 )
 from mixed_models.inference.bootstrap_runner import Seed, replicate_seeds, run_replicates
+from mixed_models.inference.refit import with_response
 from mixed_models.inference.simulate import simulate_response
 
 if TYPE_CHECKING:
-    from mixed_models.core.problem import LmmProblem
     from mixed_models.model import LMM
 
 Collector = Callable[["LMM"], Any]
@@ -57,11 +57,6 @@ class Failure:
     message: str
 
 
-def _refit_problem(problem: LmmProblem, y: np.ndarray) -> LmmProblem:
-    """The model's numeric problem with response y (Z and X blocks shared)."""
-    return problem.with_response(y)
-
-
 def refit_response(model: LMM, y: np.ndarray) -> LMM:
     """The model refitted to another response, every setting kept (a bootstrap replicate).
 
@@ -69,8 +64,7 @@ def refit_response(model: LMM, y: np.ndarray) -> LMM:
     the original's with ``y`` replaced (its data frame still holds the original
     response column). The optimum is not Newton-polished (see the module's notes).
     """
-    problem = _refit_problem(model._problem, y)
-    design = None if model._design is None else dataclasses.replace(model._design, y=problem.y)
+    problem, design = with_response(model, y)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = type(model)._fit(problem, design, None, model._settings, model._control,

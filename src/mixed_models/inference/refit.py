@@ -59,9 +59,16 @@ def _refit_response(model: LMM, y: np.ndarray) -> LMM:
     if y.shape != problem.y.shape:
         raise DataError(f"the new response has {y.size} values; the model has {problem.n_obs} "
                         "observations (give one value per observation the model used)")
-    new_problem = problem.with_response(y)
-    design = None if model._design is None else dataclasses.replace(model._design, y=y)
-    return _fit_problem(model, new_problem, design, model.theta)
+    return _fit_problem(model, *with_response(model, y), model.theta)
+
+
+def with_response(model: LMM, y: np.ndarray) -> tuple[LmmProblem, ModelDesign | None]:
+    """The model's problem and design with the response ``y`` (Z and X blocks shared;
+    the design's data frame still holds the original response column)."""
+    problem = model._problem.with_response(y)
+    design = None if model._design is None else dataclasses.replace(model._design,
+                                                                      y=problem.y)
+    return problem, design
 
 
 def _refit_data(model: LMM, newdata: object) -> LMM:
