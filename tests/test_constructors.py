@@ -375,7 +375,9 @@ def test_raw_models_refuse_term_based_inference_with_a_model_error(sleepstudy_pa
         call(raw)
 
 
-def test_raw_models_refuse_satterthwaite_for_now(sleepstudy_pair):
-    raw, _ = sleepstudy_pair
+def test_raw_models_have_satterthwaite_but_not_kenward_roger(sleepstudy_pair):
+    raw, formula = sleepstudy_pair
+    np.testing.assert_allclose(raw.fix_ef_summary(ddf="satterthwaite")["df"],
+                               formula.fix_ef_summary(ddf="satterthwaite")["df"], rtol=1e-4)
     with pytest.raises(ModelError, match="not available for a model built from raw"):
-        raw.fix_ef_summary(ddf="satterthwaite")
+        raw.fix_ef_summary(ddf="kenward-roger")

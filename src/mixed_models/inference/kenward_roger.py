@@ -62,6 +62,9 @@ def kenward_roger(model: LMM) -> KenwardRoger:
     if model._problem.sigma is not None:
         raise ModelError("Kenward-Roger's method estimates the residual variance; this model "
                          "holds sigma fixed: use ddf='satterthwaite'")
+    if model._design is None:
+        raise ModelError("Kenward-Roger's method is not available for a model built from "
+                         "raw matrices (not yet); use ddf='satterthwaite'")
     q = len(model.ran_ef_names)
     if q > MAX_RANDOM_EFFECTS:
         raise ModelError(

@@ -22,8 +22,9 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.general import DenseFactor, GeneralProblem
 from mixed_models.core.problem import LmmProblem
-from mixed_models.errors import ConvergenceWarning, ModelError
+from mixed_models.errors import ConvergenceWarning
 from mixed_models.inference import numdiff
 
 if TYPE_CHECKING:
@@ -68,13 +69,21 @@ def cached(model: LMM, key: str, build: Callable[[LMM], T]) -> T:
     return store[key]
 
 
-def beta_cov_unscaled(factor: BlockedCholesky) -> np.ndarray:
-    """(X'V^-1X)^-1 at the factor's current theta (without sigma^2)."""
-    cp = factor.cp
-    qr, p = cp.q_rest, cp.n_fixed
-    lxx = factor.rest_factor[qr:qr + p, qr:qr + p]
-    inv = solve_triangular(lxx, np.eye(p), lower=True)
+def beta_cov_unscaled(lxx: np.ndarray) -> np.ndarray:
+    """(X'V^-1X)^-1 (without sigma^2) from the fixed-effects block L_XX of a factor."""
+    inv = solve_triangular(lxx, np.eye(lxx.shape[0]), lower=True)
     return inv.T @ inv
+
+
+def _own_factor(problem: LmmProblem | GeneralProblem):
+    """A factor of the problem's own (the fit's stays at the optimum) and a function
+    returning its L_XX block at the factor's current theta."""
+    if isinstance(problem, LmmProblem):
+        factor = BlockedCholesky(problem.cp)
+        qr, p = problem.cp.q_rest, problem.cp.n_fixed
+        return factor, lambda: factor.rest_factor[qr:qr + p, qr:qr + p]
+    factor = DenseFactor(problem.cp, problem.factor.lambdat, problem.n_theta)
+    return factor, lambda: factor.blocks()[2]
 
 
 def varpar_covariance(model: LMM) -> VarParCovariance:
@@ -84,12 +93,7 @@ def varpar_covariance(model: LMM) -> VarParCovariance:
 
 def _compute(model: LMM) -> VarParCovariance:
     problem = model._problem
-    if not isinstance(problem, LmmProblem):
-        raise ModelError(
-            "Satterthwaite and Kenward-Roger degrees of freedom are not available for a "
-            "model built from raw matrices (not yet); use fix_ef_summary() for Wald z "
-            "tests, or fit the model with LMM.from_formula")
-    factor = BlockedCholesky(problem.cp)
+    factor, lxx = _own_factor(problem)
     fixed_sigma = problem.sigma
     theta = model.theta
     k = len(theta)
@@ -104,7 +108,7 @@ def _compute(model: LMM) -> VarParCovariance:
     def unscaled(th: np.ndarray) -> np.ndarray:
         if not factor.update(th):
             return np.full((problem.n_fixed,) * 2, np.nan)
-        return beta_cov_unscaled(factor)
+        return beta_cov_unscaled(lxx())
 
     hess = numdiff.hessian(deviance, varpar)
     vcov_varpar = 2.0 * _pseudo_inverse(hess)
