@@ -80,35 +80,38 @@ class FittingMethods:
                 and problem.n_theta <= MAX_POLISHED_THETA
                 and bool(ineligible(problem, MAX_POLISHED)))
 
-    def _fit_by_blocked_gradient(self, start: np.ndarray) -> np.ndarray | None:
+    def _fit_by_blocked_gradient(self, start: np.ndarray) -> tuple[np.ndarray, int] | None:
         """With Control(optimizer="auto") and only scalar terms: L-BFGS-B on the gradient
         through the blocked factor (core.blocked_gradient), confirmed by a Newton step
         whose Hessian comes from gradient differences. Returns None when it set the
-        optimum, else the end point for the derivative-free fit to continue from."""
+        optimum, else the point for the derivative-free fit to continue from and the
+        evaluations spent."""
         problem = self._problem
         if self._control.optimizer != "auto" or problem.n_theta < MIN_GRADIENT_THETA \
                 or not blocked_gradient.eligible(problem.factor, problem.sigma):
-            return start
+            return start, 0
         try:
             theta, value, evaluations = blocked_gradient.quasi_newton(problem, start)
             theta, value, decrement, more = blocked_gradient.newton_check(problem, theta)
         except (np.linalg.LinAlgError, FloatingPointError):
-            return start
+            return start, 0
         if not (np.isfinite(value) and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(value))):
-            return theta if np.isfinite(value) else start
+            return (theta if np.isfinite(value) else start), evaluations + more
         self._optimization = OptimizationResult(
             "lbfgs", np.asarray(start, dtype=float), theta, value, evaluations + more,
             "SUCCESS", 0, [f"L-BFGS-B on the analytic gradient; optimum confirmed by a "
                           f"Newton step (decrement {decrement:.3g})"])
         return None
 
-    def _fit_confirmed_by_newton(self, start: np.ndarray) -> None:
+    def _fit_confirmed_by_newton(self, start: np.ndarray, spent: int = 0) -> None:
         """One optimizer run, then a Newton step; only when that step promised more than
-        NEWTON_CONFIRMS do the restarts (and a second polish) follow."""
+        NEWTON_CONFIRMS do the restarts (and a second polish) follow. ``spent``:
+        evaluations already used (by a quasi-Newton attempt), added to the count."""
         problem, settings = self._problem, self._settings
         self._optimization = problem.optimize(
             dataclasses.replace(settings, max_restarts=0), start)
         opt = self._optimization
+        opt.evaluations += spent
         if not np.isfinite(opt.objective):
             return
         decrement = self._newton()

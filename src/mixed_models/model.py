@@ -188,7 +188,7 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         if polish and model._newton_confirms():
             rest = model._fit_by_blocked_gradient(start)
             if rest is not None:
-                model._fit_confirmed_by_newton(rest)
+                model._fit_confirmed_by_newton(*rest)
         else:
             model._optimization = problem.optimize(settings, start)
             if polish:

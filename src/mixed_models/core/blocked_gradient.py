@@ -30,6 +30,10 @@ from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.threads import blas_threads_for
 
+# Restarts off zero entries (and where to), and how far off zero the check looks.
+KICKS, KICK = 3, 0.1
+ZERO_PROBE = 1e-2
+
 
 def eligible(factor: BlockedCholesky, sigma: float | None) -> bool:
     """True when every term is a scalar with one theta entry and sigma is profiled."""
@@ -179,10 +183,27 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
             return 1e300, np.zeros_like(theta)  # outside the positive definite region
         return value, grad
 
-    theta, value = lbfgs_b(problem, fun, np.asarray(start, dtype=float),
-                           problem.theta_units())
+    unit = _units(problem)
+    theta, value = lbfgs_b(problem, fun, np.asarray(start, dtype=float), unit)
+    for _ in range(KICKS):
+        # theta_k = 0 is a stationary point of every scalar term (the objective depends
+        # on theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k: restart
+        # from KICK and keep the restart's end point when it is lower.
+        at_zero = theta == 0.0
+        if not np.any(at_zero):
+            break
+        kicked, kicked_value = lbfgs_b(problem, fun, np.where(at_zero, KICK * unit, theta),
+                                       unit)
+        if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
+            break
+        theta, value = kicked, kicked_value
     theta = problem.rectify(theta)
     return theta, problem.objective(theta), calls[0] + 1
+
+
+def _units(problem) -> np.ndarray:
+    unit = problem.theta_units()
+    return np.ones(problem.n_theta) if unit is None else unit
 
 
 def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, int]:
@@ -195,9 +216,16 @@ def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, 
     theta = np.asarray(theta, dtype=float)
     reml = problem.reml
     value, grad = objective_and_gradient(problem.factor, theta, reml)
-    unit = problem.theta_units()
-    step = 1e-4 * np.maximum(np.abs(theta), 1.0 if unit is None else unit)
+    unit = _units(problem)
+    step = 1e-4 * np.maximum(np.abs(theta), unit)
     free = theta > step  # all entries are SDs; those at zero stay there
+    for i in np.flatnonzero(~free):
+        # a zero SD is a minimum only if the objective rises off it (curvature >= 0)
+        off = theta.copy()
+        off[i] = ZERO_PROBE * unit[i]
+        if objective_and_gradient(problem.factor, off, reml)[1][i] < 0.0:
+            problem.objective(theta)
+            return theta, value, np.inf, 2 + len(theta)
     k = len(theta)
     hess = np.zeros((k, k))
     for i in np.flatnonzero(free):
