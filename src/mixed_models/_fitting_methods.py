@@ -4,7 +4,7 @@ After the optimizer, small models are polished by L-BFGS-B on the analytic gradi
 by Newton steps on finite differences; models with few theta entries confirm BOBYQA's end
 point with one Newton step instead of restarts, and large all-scalar models are fitted by
 L-BFGS-B on the gradient through the blocked factor. Unstable: thresholds and
-the split between the two paths follow measurements (see the README's performance
+the split between these paths follow measurements (see the README's performance
 section) and may change.
 """
 
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 # costs less than this share of the optimizer's own evaluations.
 MAX_POLISHED_THETA = 8
 POLISH_SHARE = 0.5
-# A Newton decrement below this (or 1e-10 of the objective) at BOBYQA's end point
-# confirms the optimum without restarts (large models only, see _newton_confirms).
+# A Newton decrement below this (or 1e-10 of the objective) at the optimizer's end point
+# confirms the optimum without restarts (see _newton_confirms).
 NEWTON_CONFIRMS = 1e-6
 # A gradient through the blocked factor costs 3-5 objective evaluations (an inverse of the
 # rest block): it pays where BOBYQA needs many evaluations, from three theta entries on
@@ -67,7 +67,7 @@ class FittingMethods:
         """Newton-polish the current optimum; returns the decrement found at it."""
         opt, problem = self._optimization, self._problem
         result = newton_polish(problem.objective, opt.final, opt.objective,
-                               problem.diagonal_mask(), unit=theta_units(problem))
+                               problem.diagonal_mask(), unit=problem.theta_units())
         self._accept_polish((problem.rectify(result.theta), result.objective,
                              result.evaluations))
         return result.first_decrement
@@ -107,8 +107,8 @@ class FittingMethods:
     def _fit_confirmed_by_newton(self, start: np.ndarray, spent: int = 0) -> None:
         """One optimizer run, the gradient polish (small models), then a Newton step;
         only when that step promised more than NEWTON_CONFIRMS do the restarts (and a
-        second polish) follow. ``spent``:
-        evaluations already used (by a quasi-Newton attempt), added to the count."""
+        second polish) follow. ``spent``: evaluations already used (by a quasi-Newton
+        attempt), added to the count."""
         problem, settings = self._problem, self._settings
         self._optimization = problem.optimize(
             dataclasses.replace(settings, max_restarts=0), start)
@@ -141,11 +141,6 @@ class FittingMethods:
             opt.final, opt.objective = theta, value
 
 
-def theta_units(problem: object) -> np.ndarray | None:
-    """The natural size of each theta entry (raw-matrix problems have none)."""
-    return problem.theta_units() if isinstance(problem, LmmProblem) else None
-
-
 def start_theta(problem: LmmProblem) -> np.ndarray:
     """lme4's start, or, where it is far off (a random-effect column with a root mean
     square above core.problem.EXTREME_COLUMN_SCALE, where BOBYQA from the identity stops short) or
@@ -153,7 +148,7 @@ def start_theta(problem: LmmProblem) -> np.ndarray:
     indefinite), the same start with each diagonal entry divided by the root mean square
     of its column."""
     theta = problem.start()
-    if theta_units(problem) is None and np.isfinite(problem.objective(theta)):
+    if problem.theta_units() is None and np.isfinite(problem.objective(theta)):
         return theta
     if not isinstance(problem, LmmProblem):  # raw matrices: no columns to scale by
         raise ModelError(f"the objective cannot be evaluated at the start theta {theta}; "

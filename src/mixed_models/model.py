@@ -17,7 +17,7 @@ import pandas as pd
 
 from mixed_models import results
 from mixed_models._display_methods import DisplayMethods
-from mixed_models._fitting_methods import FittingMethods, start_theta, theta_units
+from mixed_models._fitting_methods import FittingMethods, start_theta
 from mixed_models._inference_methods import InferenceMethods
 from mixed_models.control import Control, enforce
 from mixed_models.core.convergence import Derivatives, derivatives
@@ -422,7 +422,7 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         the Newton decrement (the decrease a Newton step promises, in objective units)."""
         problem = self._problem
         return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask(),
-                           theta_units(problem))
+                           problem.theta_units())
 
     def ran_ef_summary(self) -> pd.DataFrame:
         """Random-effect SDs on the diagonal and correlations off it, per grouping factor."""

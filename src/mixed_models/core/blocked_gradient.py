@@ -26,12 +26,13 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dpotri
 
+from mixed_models.core.convergence import difference_steps
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.threads import blas_threads_for
 
-# Restarts off zero entries (and where to), and how far off zero the check looks.
-KICKS, KICK = 3, 0.1
+# Where restarts off zero entries start (in units), and how far off zero the check looks.
+KICK = 0.1
 ZERO_PROBE = 1e-2
 
 
@@ -62,7 +63,7 @@ def objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
         s_inv = _inverse(rest[:size, :size])
         scale = _rest_scale(factor, theta, size)
         traces = _traces(factor, theta, s_inv, scale)
-        squares = _u_squares(factor, theta, scale, r2)
+        squares = _u_squares(factor, theta, r2)
     nu = cp.n_obs - cp.n_fixed - 1 if reml else cp.n_obs
     grad = np.zeros(len(theta))
     for k, term in enumerate(cp.terms):
@@ -137,8 +138,7 @@ def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, size: int) -> np.nda
     return gram
 
 
-def _u_squares(factor: BlockedCholesky, theta: np.ndarray, scale: np.ndarray,
-               r2: float) -> np.ndarray:
+def _u_squares(factor: BlockedCholesky, theta: np.ndarray, r2: float) -> np.ndarray:
     """Per term, the sum of u_j^2 over its levels, from v = r^2 Omega^-1 e_y = -[u; beta; -1]."""
     cp = factor.cp
     rest = factor.rest_factor
@@ -149,12 +149,7 @@ def _u_squares(factor: BlockedCholesky, theta: np.ndarray, scale: np.ndarray,
     squares = np.zeros(len(cp.terms))
     for i, off in zip(cp.order[1:], cp.rest_offsets):
         squares[i] = float(np.sum(v_rest[off:off + cp.terms[i].q] ** 2))
-    full_scale = np.ones(m)
-    full_scale[:len(scale)] = scale
-    if len(scale) < cp.q_rest:  # ML: the rest terms' scale beyond the relevant block
-        full_scale[:cp.q_rest] = _rest_scale(factor, theta, cp.q_rest)
-    else:
-        full_scale[:cp.q_rest] = scale[:cp.q_rest]
+    full_scale = _rest_scale(factor, theta, m)
     z = v_rest * full_scale
     qr = cp.q_rest
     a1v_z = cp.ax1.T @ z[qr:]
@@ -172,7 +167,7 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
     Returns (rectified theta, objective, evaluations); the problem's factor is left at
     the returned theta.
     """
-    from mixed_models.core.gradient import lbfgs_b
+    from mixed_models.core.gradient import lbfgs_off_zeros
 
     calls = [0]
 
@@ -184,19 +179,10 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
         return value, grad
 
     unit = _units(problem)
-    theta, value = lbfgs_b(problem, fun, np.asarray(start, dtype=float), unit)
-    for _ in range(KICKS):
-        # theta_k = 0 is a stationary point of every scalar term (the objective depends
-        # on theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k: restart
-        # from KICK and keep the restart's end point when it is lower.
-        at_zero = theta == 0.0
-        if not np.any(at_zero):
-            break
-        kicked, kicked_value = lbfgs_b(problem, fun, np.where(at_zero, KICK * unit, theta),
-                                       unit)
-        if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
-            break
-        theta, value = kicked, kicked_value
+    # theta_k = 0 is a stationary point of every scalar term (the objective depends on
+    # theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k
+    theta, _ = lbfgs_off_zeros(problem, fun, np.asarray(start, dtype=float),
+                               lambda x, at_zero: np.where(at_zero, KICK * unit, x), unit)
     theta = problem.rectify(theta)
     return theta, problem.objective(theta), calls[0] + 1
 
@@ -217,15 +203,15 @@ def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, 
     reml = problem.reml
     value, grad = objective_and_gradient(problem.factor, theta, reml)
     unit = _units(problem)
-    step = 1e-4 * np.maximum(np.abs(theta), unit)
+    step = difference_steps(theta, unit)
     free = theta > step  # all entries are SDs; those at zero stay there
-    for i in np.flatnonzero(~free):
+    for probes, i in enumerate(np.flatnonzero(~free), start=1):
         # a zero SD is a minimum only if the objective rises off it (curvature >= 0)
         off = theta.copy()
         off[i] = ZERO_PROBE * unit[i]
         if objective_and_gradient(problem.factor, off, reml)[1][i] < 0.0:
-            problem.objective(theta)
-            return theta, value, np.inf, 2 + len(theta)
+            problem.objective(theta)  # leave the factor at the returned theta
+            return theta, value, np.inf, 2 + probes
     k = len(theta)
     hess = np.zeros((k, k))
     for i in np.flatnonzero(free):

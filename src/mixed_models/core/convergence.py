@@ -57,7 +57,7 @@ def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
     """
     theta = np.asarray(theta, dtype=float)
     k = len(theta)
-    step = _steps(theta, unit)
+    step = difference_steps(theta, unit)
     at_bound = diagonal & (theta < step)
     f0 = fun(theta)
     grad = np.zeros(k)
@@ -144,7 +144,7 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
             first_decrement = d.decrement
         if d.decrement <= DECREMENT_NEGLIGIBLE * max(1.0, abs(f_best)):
             break
-        free = ~(diagonal & (theta < _steps(theta, unit)))
+        free = ~(diagonal & (theta < difference_steps(theta, unit)))
         if not np.any(free):
             break
         step = _bounded_newton_step(d, theta, diagonal, free)
@@ -171,7 +171,7 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
                     else first_decrement)
 
 
-def _steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
+def difference_steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
     """Difference steps: RELATIVE_STEP of each entry, or of its natural size ``unit``
     (default 1) when the entry is smaller, so that a theta of 1e-6 belonging to a
     random-effect column on a scale of 1e6 is not differenced with a step of 1e-4."""

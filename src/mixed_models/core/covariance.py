@@ -130,10 +130,13 @@ class CovarianceStructure(ABC):
         """True when the random effects of one level are independent."""
         return not np.any(self.linked() & ~np.eye(self.size, dtype=bool))
 
-    def is_singular(self, theta: np.ndarray, tol: float) -> bool:
+    def is_singular(self, theta: np.ndarray, tol: float,
+                    scale: np.ndarray | None = None) -> bool:
         """True when lam has a diagonal entry below ``tol``: a zero variance, or a
-        correlation at +-1 (or at another boundary of its range)."""
-        return bool(np.any(np.abs(np.diag(self.lam(theta))) < tol))
+        correlation at +-1 (or at another boundary of its range). With ``scale`` (one
+        value per column), each diagonal entry is multiplied by its column's first."""
+        diag = np.abs(np.diag(self.lam(theta)))
+        return bool(np.any((diag if scale is None else diag * scale) < tol))
 
     def has_bounded_parameters(self) -> bool:
         """True when some entry has a bound other than lme4's 0 below an SD."""

@@ -12,6 +12,8 @@ Unstable: the opt-in optimizer 'lbfgs' and the default fit's polish of small mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
@@ -127,22 +129,34 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
         raise InvalidArgumentError(f"optimizer 'lbfgs' {why}; use 'bobyqa' or 'newuoa'")
     fun, calls = _objective_with_gradient(problem)
     theta = problem.start() if start is None else np.asarray(start, dtype=float)
-    diagonal = problem.diagonal_mask()
-    best, value = theta, np.inf
     with _threads(problem):
-        for _ in range(KICKS + 1):
-            x, f = lbfgs_b(problem, fun, theta)
-            if f >= value - 1e-10 * max(1.0, abs(value)):
-                break
-            best, value = x, f
-            # A zero column of lambda is a stationary point (the objective depends on
-            # its square there): step back inside and see whether it was a saddle.
-            at_zero = diagonal & (best == 0.0)
-            if not np.any(at_zero):
-                break
-            theta = _kick(problem, fun, best, at_zero)
+        best, _ = lbfgs_off_zeros(problem, fun, theta,
+                                  lambda x, at_zero: _kick(problem, fun, x, at_zero))
     theta = problem.rectify(best)
     return theta, problem.objective(theta), calls[0] + 1
+
+
+def lbfgs_off_zeros(problem, fun, start: np.ndarray,
+                    kick: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    unit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """:func:`lbfgs_b` from ``start``, restarted (at most KICKS times) from
+    ``kick(theta, at_zero)`` while the end point has zero diagonal entries and the
+    restart lowers the objective.
+
+    A zero column of lambda is a stationary point (the objective depends on its square
+    there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
+    """
+    theta, value = lbfgs_b(problem, fun, start, unit)
+    diagonal = problem.diagonal_mask()
+    for _ in range(KICKS):
+        at_zero = diagonal & (theta == 0.0)
+        if not np.any(at_zero):
+            break
+        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero), unit)
+        if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
+            break
+        theta, value = kicked, kicked_value
+    return theta, value
 
 
 def _kick(problem, fun, theta: np.ndarray, at_zero: np.ndarray) -> np.ndarray:

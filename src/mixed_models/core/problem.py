@@ -7,6 +7,7 @@ frames or names; theta is in the terms' own order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -115,20 +116,20 @@ class LmmProblem:
         above EXTREME_COLUMN_SCALE, each entry is first multiplied by its column's root
         mean square, so that a slope on a scale of 1e6 is not called zero for being
         1e-6."""
-        if self.theta_units() is None:
-            return any(t.covariance.is_singular(theta[s], tol)
-                       for t, s in zip(self.terms, self.factor.theta_slices))
-        for t, s, rms in zip(self.terms, self.factor.theta_slices, self.column_rms()):
-            rms = np.maximum(rms, 1.0)
-            diag = np.abs(np.diag(t.covariance.lam(theta[s])))
-            if len(diag) == len(rms) and np.any(diag * rms < tol):
-                return True
-            if len(diag) != len(rms) and t.covariance.is_singular(theta[s], tol):
-                return True
-        return False
+        scaled = self.theta_units() is not None
+        return any(t.covariance.is_singular(theta[s], tol,
+                                            np.maximum(rms, 1.0) if scaled else None)
+                   for t, s, rms in zip(self.terms, self.factor.theta_slices,
+                                        self.column_rms()))
 
     def column_rms(self) -> list[np.ndarray]:
         """Per term, the root mean square of each of its Z columns."""
+        return self._column_rms
+
+    @functools.cached_property
+    def _column_rms(self) -> list[np.ndarray]:
+        # O(n) over the rows, asked for by every fit step: computed once (with_response
+        # shares the terms, so its copy of this stays valid)
         return [np.sqrt(np.mean(t.z**2, axis=0)) for t in self.terms]
 
     def theta_units(self) -> np.ndarray | None:
