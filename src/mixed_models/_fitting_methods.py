@@ -117,7 +117,9 @@ class FittingMethods:
         if not np.isfinite(opt.objective):
             return
         self._accept_polish(gradient_polish(problem, opt.final))
-        decrement = self._newton()
+        decrement = self._newton() if np.isfinite(opt.objective) else np.inf
+        if not np.isfinite(opt.objective):
+            return  # the polish found the response reproduced exactly: _fit says so
         if opt.converged and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(opt.objective)):
             opt.confirmed = True
             opt.messages.append(f"optimum confirmed by a Newton step (decrement "
