@@ -219,13 +219,24 @@ r2_icc <- function(m) {
   ic <- quietly(icc(m))
   va <- quietly(get_variance(m))
   icc_value <- function(k) if (is.list(ic$value)) ic$value[[k]] else NA_real_
-  list(r2 = list(marginal = unname(r2$value$R2_marginal), conditional = unname(r2$value$R2_conditional),
-                 warnings = r2$warnings, messages = r2$messages),
-       icc = list(adjusted = icc_value("ICC_adjusted"), unadjusted = icc_value("ICC_unadjusted"),
-                  conditional = icc_value("ICC_conditional"),
-                  names_returned = arr(if (is.list(ic$value)) names(ic$value) else character(0)),
-                  warnings = ic$warnings, messages = ic$messages),
-       variance_components = lapply(va$value, function(v) if (length(v) > 1) as.list(v) else unname(v)))
+  out <- list(
+    r2 = list(marginal = unname(r2$value$R2_marginal), conditional = unname(r2$value$R2_conditional),
+              warnings = r2$warnings, messages = r2$messages),
+    icc = list(adjusted = icc_value("ICC_adjusted"), unadjusted = icc_value("ICC_unadjusted"),
+               conditional = icc_value("ICC_conditional"),
+               names_returned = arr(if (is.list(ic$value)) names(ic$value) else character(0)),
+               warnings = ic$warnings, messages = ic$messages))
+  if (!is.list(ic$value)) {
+    # performance refuses a zero variance under its default tolerance (1e-5);
+    # with tolerance = 0 it computes the values with that variance at zero
+    r0 <- quietly(r2_nakagawa(m, tolerance = 0)); i0 <- quietly(icc(m, tolerance = 0))
+    out$tolerance_0 <- list(r2_marginal = unname(r0$value$R2_marginal),
+                            r2_conditional = unname(r0$value$R2_conditional),
+                            icc_adjusted = i0$value$ICC_adjusted, icc_unadjusted = i0$value$ICC_unadjusted,
+                            warnings = arr(c(r0$warnings, i0$warnings)))
+  }
+  c(out, list(
+       variance_components = lapply(va$value, function(v) if (length(v) > 1) as.list(v) else unname(v))))
 }
 
 # ---------------------------------------------------------------- tidy, glance, coef
