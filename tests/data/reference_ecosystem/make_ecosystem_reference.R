@@ -410,4 +410,30 @@ names(cmp$ml_fits) <- names(ml_fits)
 cmp$reml_fits <- list(s0 = fit_record(s0, NULL), s_zc = fit_record(s_zc, "sleep_zerocorr_reml"),
                       a_drop = fit_record(a_drop, NULL))
 write_json_file(cmp, "comparisons")
+
+# ---------------------------------------------------------------- allFit
+# lme4's allFit from its default fit, as a user runs it: every optimizer it has
+# (those from optimx, dfoptim and nloptr included) side by side.
+# allFit refits through the model's call, so the call holds the formula itself and
+# the name of a global data frame.
+allfit_record <- function(f, data_name) {
+  m <- eval(bquote(lme4::lmer(.(f), data = .(as.name(data_name)), REML = TRUE)), globalenv())
+  q <- quietly(allFit(m, verbose = FALSE))
+  s <- summary(q$value)
+  ok <- names(s$which.OK)[s$which.OK]
+  list(formula = paste(deparse(f), collapse = " "), optimizers = arr(names(s$which.OK)),
+       ok = arr(unname(s$which.OK)),
+       objective = arr(unname(-2 * s$llik[ok])),
+       fixef = list(names = arr(colnames(s$fixef)), values = unname(as.matrix(s$fixef)[ok, , drop = FALSE])),
+       sdcor = list(names = arr(colnames(s$sdcor)), values = unname(as.matrix(s$sdcor)[ok, , drop = FALSE])),
+       theta = unname(as.matrix(s$theta)[ok, , drop = FALSE]),
+       feval = arr(unname(s$feval[ok])),
+       optimizer_messages = lapply(s$msgs[ok], function(x) arr(as.character(x))),
+       warnings = q$warnings)
+}
+cat("allFit\n")
+write_json_file(list(
+  versions = package_versions(),
+  sleep_reml = allfit_record(Reaction ~ Days + (Days | Subject), "sleep"),
+  alien_reml = allfit_record(Aggression ~ Age + Species + (Age | Location), "alien")), "allfit")
 cat("done\n")
