@@ -5,7 +5,9 @@
 # Usage, from the repository root:
 #   LC_ALL=C Rscript tests/data/reference_ecosystem/make_ecosystem_reference.R
 # It reads src/mixed_models/datasets/data/*.csv and writes one JSON per model, plus
-# comparisons.json, into tests/data/reference_ecosystem/.
+# comparisons.json and allfit.json, into tests/data/reference_ecosystem/. Where the
+# shared lme4 reference fits exist (SHARED_FITS, default below), their theta is one
+# more start for the polish and their objective is recorded next to ours.
 suppressPackageStartupMessages({
   library(lme4); library(lmerTest); library(pbkrtest); library(emmeans)
   library(performance); library(insight); library(broom.mixed); library(jsonlite)
@@ -13,7 +15,7 @@ suppressPackageStartupMessages({
 
 data_dir <- "src/mixed_models/datasets/data"
 out_dir <- "tests/data/reference_ecosystem"
-shared_fits <- "/work/shared/reference/fits"
+shared_fits <- Sys.getenv("SHARED_FITS", "/work/shared/reference/fits")
 if (!dir.exists(data_dir)) stop("run this script from the repository root")
 
 package_versions <- function() {
@@ -98,7 +100,8 @@ tight_fit <- function(f, d, reml, shared_id = NULL) {
           control = lmerControl(optimizer = "Nelder_Mead", optCtrl = list(maxfun = 1e5))))),
           error = function(e) NULL)
   if (!is.null(nm)) starts$nelder_mead <- getME(nm, "theta")
-  if (!is.null(shared_id)) starts$shared <- fromJSON(file.path(shared_fits, paste0(shared_id, ".json")))$theta
+  shared_path <- file.path(shared_fits, paste0(shared_id, ".json"))
+  if (!is.null(shared_id) && file.exists(shared_path)) starts$shared <- fromJSON(shared_path)$theta
   best <- list(value = Inf)
   for (th in starts) {
     o <- nlminb(th, dev, lower = getME(m, "lower"),
