@@ -55,8 +55,7 @@ def caterpillar(model: Any, group: str | None = None, term: str | None = None,
     :func:`caterpillar_data`.
     """
     data = caterpillar_data(model, group, term, level, table)
-    if ax is None:
-        ax = axes_or_new(None, figsize=(5.0, max(3.0, min(0.22 * len(data) + 1.2, 12.0))))
+    ax = axes_or_new(ax, figsize=(5.0, max(3.0, min(0.22 * len(data) + 1.2, 12.0))))
     y = np.arange(len(data))
     ax.hlines(y, data["lower"], data["upper"], color="#7f9fc0", linewidth=1.2)
     ax.scatter(data["value"], y, s=16, color="#1f5a94", zorder=3)
