@@ -278,7 +278,12 @@ def _check_refit_data(newdata: object, y: object) -> None:
     if newdata is not None:
         from mixed_models.design.frame import to_pandas
 
-        to_pandas(newdata)  # a DataTypeError for anything that is not a data frame
+        try:
+            to_pandas(newdata)
+        except DataTypeError:
+            raise DataTypeError(
+                f"newdata must be a data frame (pandas, polars or another narwhals-supported "
+                f"frame), got {check.shown(newdata)} ({type(newdata).__name__})") from None
     if y is not None:
         try:
             np.asarray(y, dtype=float)
