@@ -108,7 +108,9 @@ def check_seed(value: object, name: str = "seed", generators: bool = False) -> A
         if items and all(_is_integer(v) and int(v) >= 0 for v in items):
             return value
     allowed = ["None", "a non-negative int", "a sequence of non-negative ints",
-               "a numpy.random.SeedSequence"] + (["a numpy.random.Generator"] if generators else [])
+               "a numpy.random.SeedSequence"]
+    if generators:
+        allowed.append("a numpy.random.Generator")
     raise InvalidArgumentError(
         f"{name} must be {', '.join(allowed[:-1])} or {allowed[-1]}; got {shown(value)}")
 

@@ -1,6 +1,7 @@
 """A self-contained HTML report of a fitted model: the summary tables and the diagnostic
-plots, with the images embedded as base64 PNG (one file, no network, no scripts). Every name from the data, the formula and the title
-is escaped, in the HTML and in the plots' labels.
+plots, with the images embedded as base64 PNG (one file, no network, no scripts). Every
+name from the data, the formula and the title is escaped, in the HTML and in the plots'
+labels.
 
 The page is responsive (the plots form a grid that becomes one column on a phone, wide
 tables scroll inside their box) and has print rules (no scrolling boxes, no breaks

@@ -79,5 +79,6 @@ def table_html(table: Table) -> str:
         if label is not None:
             cells = f'<th scope="row">{escape(label)}</th>' + cells
         rows.append(f"<tr>{cells}</tr>")
-    return (f'<table class="mm-table" data-table="{escape(table.key)}"><thead><tr>{head}</tr></thead>'
+    return (f'<table class="mm-table" data-table="{escape(table.key)}">'
+            f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
