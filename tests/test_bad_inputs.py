@@ -91,6 +91,33 @@ CASES = [
     Case("unknown check action", 'Control(check_singular="stop")', errors.InvalidArgumentError),
     Case("unknown optimizer", 'Control(optimizer="nelder-mead")', errors.InvalidArgumentError),
     Case("unknown data set", 'datasets.load("alien")', errors.NotFoundError),
+    # output and arguments
+    Case("reml given as a string", 'LMM.from_formula(F, df, reml="False")',
+         errors.DataTypeError),
+    Case("control that is not a Control", 'LMM.from_formula(F, df, control="bobyqa")',
+         errors.DataTypeError),
+    Case("no objective evaluations allowed", "Control(max_evaluations=0)",
+         errors.InvalidArgumentError),
+    Case("negative convergence tolerance", "Control(convergence_tol=-1.0)",
+         errors.InvalidArgumentError),
+    Case("bootstrap seed that is not a number", 'LMM.from_formula(F, df).bootstrap(10, '
+         'seed="abc")', errors.InvalidArgumentError),
+    Case("bootstrap collector that is not a function", 'LMM.from_formula(F, df).bootstrap('
+         '10, what_to_collect="fix_ef")', errors.DataTypeError),
+    Case("confidence level that is not a number", 'LMM.from_formula(F, df).conf_int('
+         'method="wald", level="95%")', errors.InvalidArgumentError),
+    Case("simulation seed that is not an integer",
+         "LMM.from_formula(F, df).simulate_new_response(seed=1.5)",
+         errors.InvalidArgumentError),
+    Case("with_ran_ef given as a string", 'LMM.from_formula(F, df).predict(df, '
+         'with_ran_ef="no")', errors.DataTypeError),
+    Case("profile alphamax out of range", "LMM.from_formula(F, df).profile(alphamax=2)",
+         errors.InvalidArgumentError),
+    Case("likelihood ratio of a model and something else",
+         'LMM.likelihood_ratio(LMM.from_formula(F, df), "smaller model")',
+         errors.DataTypeError),
+    Case("refit to data that is not a data frame",
+         "LMM.from_formula(F, df).refit(newdata=[1, 2])", errors.DataTypeError),
 ]
 
 

@@ -4,6 +4,7 @@ Python API's numbers, the demo, --help, and one-line errors without tracebacks."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -200,3 +201,95 @@ def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path):
     result = _blocked("pyarrow", ["fit", "Yield ~ 1 + (1 | Batch)", "--data", str(path)])
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "pip install 'mixed_models[parquet]'" in result.stderr
+
+
+# --- where outputs go --------------------------------------------------------------------
+
+def _links(tmp: Path, data: Path) -> dict[str, Path]:
+    """Other names of the data file: relative, dotted, a symbolic link, a hard link."""
+    (tmp / "sub").mkdir()
+    (tmp / "symlink.json").symlink_to(data)
+    os.link(data, tmp / "hardlink.json")
+    return {"same path": data, "dotted": tmp / "sub" / ".." / data.name,
+            "symbolic link": tmp / "symlink.json", "hard link": tmp / "hardlink.json"}
+
+
+@pytest.mark.parametrize("option", ["--json", "--report"])
+@pytest.mark.parametrize("alias", ["same path", "dotted", "symbolic link", "hard link"])
+def test_outputs_never_overwrite_the_data(tmp_path, capsys, option, alias):
+    data = _write(tmp_path, "dyestuff", "csv")
+    before = data.read_bytes()
+    target = _links(tmp_path, data)[alias]
+    code, out, err = _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                          option, str(target))
+    assert code == 1 and out == ""  # refused before the fit
+    assert err.count("\n") == 1 and "is the input file" in err and str(target) in err
+    assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize("second", ["out.json", "./out.json", "link.json"])
+def test_two_outputs_never_share_a_path(tmp_path, capsys, second):
+    data = _write(tmp_path, "dyestuff", "csv")
+    (tmp_path / "out.json").write_text("{}")
+    (tmp_path / "link.json").symlink_to(tmp_path / "out.json")
+    code, out, err = _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                          "--json", str(tmp_path / "out.json"),
+                          "--report", str(tmp_path / second))
+    assert code == 1 and out == ""
+    assert "are the same file" in err and err.count("\n") == 1
+    assert (tmp_path / "out.json").read_text() == "{}"
+
+
+def test_an_output_link_is_replaced_not_followed(tmp_path, capsys):
+    data = _write(tmp_path, "dyestuff", "csv")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "out.json").symlink_to(victim)
+    code, _, err = _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                        "--json", str(tmp_path / "out.json"))
+    assert code == 0, err
+    assert victim.read_text() == "keep me"
+    assert not (tmp_path / "out.json").is_symlink()
+    assert json.loads((tmp_path / "out.json").read_text())["n_obs"] == 30
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, capsys,
+                                                                   monkeypatch):
+    from mixed_models.display import export
+
+    data = _write(tmp_path, "dyestuff", "csv")
+    out_json = tmp_path / "out.json"
+    out_json.write_text("old")
+    out_json.chmod(0o640)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export.os, "replace", full_disk)
+    code, _, err = _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                        "--json", str(out_json))
+    assert code == 1 and "No space left on device" in err
+    assert out_json.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dyestuff.csv", "out.json"]
+    monkeypatch.undo()
+    assert _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                "--json", str(out_json))[0] == 0
+    assert json.loads(out_json.read_text())["n_obs"] == 30
+    assert out_json.stat().st_mode & 0o777 == 0o640  # the permissions it had
+
+
+def test_version(capsys):
+    from mixed_models import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"mixed-models {__version__}\n"
+
+
+def test_control_characters_in_errors_are_shown_as_escapes(tmp_path, capsys):
+    data = _write(tmp_path, "dyestuff", "csv")
+    code, _, err = _run(capsys, "fit", "Yield ~ 1 + (1 | Batch)", "--data", str(data),
+                        "--weights", "w\x1b[2J\u202e")
+    assert code == 1 and err.count("\n") == 1
+    assert "\x1b" not in err and "\u202e" not in err and "\\x1b[2J\\u202e" in err

@@ -183,3 +183,30 @@ def test_screenshots(report, tmp_path):
         _browser(tmp_path, url, size, f"--screenshot={shot}")
         assert _png_size(shot.read_bytes()) == size
         print(f"\nscreenshot ({name}): {shot}")
+
+
+def test_hostile_names_are_text_in_the_report(tmp_path):
+    # a level label with a "$...$" pair used to stop write_report in matplotlib's mathtext
+    import warnings
+
+    import pandas as pd
+
+    from mixed_models import LMM, datasets
+    from mixed_models.display.escape import printable
+
+    name = "$\\frac{$ <script>alert(1)</script> ![p](http://host/pixel) \x1b[2J\n"
+    sleep = datasets.load("sleepstudy")
+    labels = {s: f"{name}{i}" for i, s in enumerate(sleep["Subject"].unique())}
+    data = pd.DataFrame({"Reaction": sleep["Reaction"], "Days": sleep["Days"],
+                         "g": sleep["Subject"].map(labels)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LMM.from_formula("Reaction ~ Days + (Days | g)", data)
+    page = write_report(model, tmp_path / "report.html", title=name).read_text()
+    tags = re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page)
+    assert "script" not in tags and "a" not in tags
+    assert tags.count("img") == 4 + 2  # the diagnostic plots and two caterpillar plots
+    assert re.findall(r'<img src="([^":]+):', page) == ["data"] * 6
+    visible = "".join(c if c.isprintable() or c == "\n" else "?" for c in page)
+    assert visible == page  # no control characters
+    assert html.escape(printable(name)) in page  # the title, and the levels in the table

@@ -7,19 +7,24 @@ not import the layers above it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mixed_models import _validate as check
+from mixed_models.errors import DataTypeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import numpy as np
     import pandas as pd
 
 
 class InferenceMethods:
     """Mixed into :class:`~mixed_models.model.LMM`."""
 
-    # --- tests and degrees of freedom (issue 3, part A) -------------------------------
+    # --- tests and degrees of freedom -------------------------------------------------
 
     def fix_ef_summary(self, ddf: str = "wald") -> pd.DataFrame:
         """The fixed-effects table, indexed by fixed effect.
@@ -51,6 +56,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.tests import fix_ef_p
 
+        _check_test_options(variable, nsim, seed)
         return fix_ef_p(self, method, variable, nsim, seed)
 
     def fix_ef_test(self, method: str = "wald", variable: str | None = None,
@@ -61,6 +67,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.tests import fix_ef_test
 
+        _check_test_options(variable, nsim, seed)
         return fix_ef_test(self, method, variable, nsim, seed)
 
     def ran_ef_p(self, variable: str, grouping: str | tuple[str, ...], method: str = "lrt",
@@ -71,6 +78,9 @@ class InferenceMethods:
         """
         from mixed_models.inference.tests import ran_ef_p
 
+        check.check_name("variable", variable)
+        check.check_grouping(grouping)
+        _check_test_options(None, nsim, seed)
         return ran_ef_p(self, variable, grouping, method, nsim, seed)
 
     @staticmethod
@@ -80,6 +90,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.lrt import likelihood_ratio
 
+        _check_models(model1, model2)
         return likelihood_ratio(model1, model2)
 
     @staticmethod
@@ -92,9 +103,11 @@ class InferenceMethods:
         """
         from mixed_models.inference.lrt import likelihood_ratio_test
 
+        _check_models(model1, model2)
+        _check_test_options(None, nsim, seed)
         return likelihood_ratio_test(model1, model2, method, nsim, seed)
 
-    # --- intervals and profiles (issue 3, part A) -------------------------------------
+    # --- intervals and profiles -------------------------------------------------------
 
     def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
                         boottype: str = "studentized", nsim: int = 1000,
@@ -107,6 +120,8 @@ class InferenceMethods:
         """
         from mixed_models.inference.intervals import fix_ef_conf_int
 
+        check.check_level(level)
+        _check_test_options(None, nsim, seed)
         return fix_ef_conf_int(self, level, method, boottype, nsim, seed)
 
     def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
@@ -120,17 +135,23 @@ class InferenceMethods:
         """
         from mixed_models.inference.intervals import conf_int
 
+        check.check_level(level)
+        _check_test_options(None, nsim, seed)
         return conf_int(self, method, level, nsim, boottype, seed)
 
-    def profile(self, which: list[str] | None = None, alphamax: float = 0.01) -> pd.DataFrame:
-        """Likelihood profiles: the zeta traces of the parameters (all, or ``which``),
-        one row per point. See :func:`mixed_models.inference.profile.profile`.
+    def profile(self, which: list[str] | str | None = None,
+                alphamax: float = 0.01) -> pd.DataFrame:
+        """Likelihood profiles: the zeta traces of the parameters (all, or ``which``: a
+        name or a list of names), one row per point; ``alphamax`` (between 0 and 1) sets
+        how far each trace goes. See :func:`mixed_models.inference.profile.profile`.
         """
         from mixed_models.inference.profile import profile
 
+        which = _check_which(which)
+        check.check_open_unit("alphamax", alphamax, "the smallest tail probability traced")
         return profile(self, which, alphamax)
 
-    # --- refits (issue 3, part A) -----------------------------------------------------
+    # --- refits -----------------------------------------------------------------------
 
     def refit(self, newdata: object = None, y: object = None) -> Any:
         """The same model fitted to ``newdata``, or to a new response ``y`` on the same
@@ -138,6 +159,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.refit import refit
 
+        _check_refit_data(newdata, y)
         return refit(self, newdata, y)
 
     def drop_fix_ef(self, name: str) -> Any:
@@ -147,6 +169,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.refit import drop_fix_ef
 
+        check.check_name("name", name)
         return drop_fix_ef(self, name)
 
     def drop_ran_ef(self, variable: str, grouping: str | tuple[str, ...]) -> Any:
@@ -155,9 +178,11 @@ class InferenceMethods:
         """
         from mixed_models.inference.refit import drop_ran_ef
 
+        check.check_name("variable", variable)
+        check.check_grouping(grouping)
         return drop_ran_ef(self, variable, grouping)
 
-    # --- parametric bootstrap and simulation (issue 3, part B) ------------------------
+    # --- parametric bootstrap and simulation ------------------------------------------
 
     def bootstrap(self, nsim: int, *, seed: Any = None,
                   what_to_collect: Callable[[Any], Any] | None = None,
@@ -182,7 +207,7 @@ class InferenceMethods:
 
         return simulate_new_response(self, seed)
 
-    # --- prediction (issue 3, part B) -------------------------------------------------
+    # --- prediction -------------------------------------------------------------------
 
     def predict(self, newdata: object = None, with_ran_ef: bool = True,
                 new_levels: str = "population", *, offset: object = None) -> np.ndarray:
@@ -193,6 +218,7 @@ class InferenceMethods:
         """
         from mixed_models.prediction import predict
 
+        check.check_bool("with_ran_ef", with_ran_ef)
         return predict(self, newdata, with_ran_ef, new_levels, offset)
 
     def predict_with_intervals(self, newdata: object = None, level: float = 0.95,
@@ -204,6 +230,8 @@ class InferenceMethods:
         """
         from mixed_models.prediction import predict_with_intervals
 
+        check.check_level(level)
+        check.check_bool("with_ran_ef", with_ran_ef)
         return predict_with_intervals(self, newdata, level, type, with_ran_ef, new_levels,
                                       weights, offset)
 
@@ -213,4 +241,53 @@ class InferenceMethods:
         """
         from mixed_models.prediction import cond_cov_ran_ef
 
+        check.check_name("group", group, optional=True)
         return cond_cov_ran_ef(self, group)
+
+
+def _check_test_options(variable: object, nsim: object, seed: object) -> None:
+    """The options shared by the tests and intervals (checked whatever the method)."""
+    check.check_name("variable", variable, optional=True)
+    check.check_positive_int("nsim", nsim, "number of replicates")
+    check.check_seed(seed)
+
+
+def _check_models(*models: object) -> None:
+    for i, model in enumerate(models, start=1):
+        if not isinstance(model, InferenceMethods):
+            raise DataTypeError(
+                f"model{i} must be a fitted LMM, got {check.shown(model)} "
+                f"({type(model).__name__})")
+
+
+def _check_which(which: object) -> list[str] | None:
+    """None, or the parameter names as a list (one name may be given as a string)."""
+    if which is None:
+        return None
+    if isinstance(which, str):
+        return [which]
+    if isinstance(which, Iterable):
+        names = list(which)
+        if all(isinstance(w, str) for w in names):
+            return names
+    raise DataTypeError(
+        f"which must be a parameter's name or a list of names, got {check.shown(which)}")
+
+
+def _check_refit_data(newdata: object, y: object) -> None:
+    if newdata is not None:
+        from mixed_models.design.frame import to_pandas
+
+        try:
+            to_pandas(newdata)
+        except DataTypeError:
+            raise DataTypeError(
+                f"newdata must be a data frame (pandas, polars or another narwhals-supported "
+                f"frame), got {check.shown(newdata)} ({type(newdata).__name__})") from None
+    if y is not None:
+        try:
+            np.asarray(y, dtype=float)
+        except (TypeError, ValueError):
+            raise DataTypeError(
+                f"y must be one number per observation of the fit, got {check.shown(y)}"
+            ) from None

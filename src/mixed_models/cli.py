@@ -4,11 +4,16 @@ Errors (a missing file, a bad formula, a column that is not in the data...) are
 printed as one line on stderr with exit status 1, never as a traceback (``--traceback``
 shows it, for bug reports). Warnings of the fit are not printed as Python warnings:
 they are the "Messages" section of the summary.
+
+Outputs (``--json``, ``--report``) are written atomically (a temporary file, then a
+rename), never onto the data file (compared after following links, and as the same file
+on disk when it exists) and never two onto one path: those are refused before the fit.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -71,16 +76,46 @@ def _fit_model(formula: str, data: Any, args: argparse.Namespace) -> Any:
 
 
 def _outputs(model: Any, args: argparse.Namespace) -> None:
+    from mixed_models.display.escape import printable
     from mixed_models.display.export import write_json
 
     print(model.summary(ddf=args.ddf).to_text())
     if args.json:
-        print(f"\nEstimates written to {write_json(model, args.json, ddf=args.ddf)}")
+        path = write_json(model, args.json, ddf=args.ddf)
+        print(f"\nEstimates written to {printable(path)}")
     if args.report:
         from mixed_models.report import write_report
 
         path = write_report(model, args.report, ddf=args.ddf)
-        print(f"\nReport written to {path.resolve()}")
+        print(f"\nReport written to {printable(path.resolve())}")
+
+
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file: equal once links are followed, or (when both
+    exist) the same file on disk, which also catches hard links."""
+    if Path(first).resolve() == Path(second).resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an output onto an input file or two outputs on one path."""
+    inputs = [("--data", args.data)] if getattr(args, "data", None) else []
+    outputs = [(option, path) for option, path in (("--json", args.json),
+                                                   ("--report", args.report)) if path]
+    for option, path in outputs:
+        for input_option, input_path in inputs:
+            if same_file(path, input_path):
+                raise CliError(f"{option} {path!r} is the input file ({input_option} "
+                               f"{input_path!r}); choose another output path")
+    for i, (option, path) in enumerate(outputs):
+        for other_option, other in outputs[i + 1:]:
+            if same_file(path, other):
+                raise CliError(f"{option} {path!r} and {other_option} {other!r} are the same "
+                               "file; give each output its own path")
 
 
 def _require_plotting(args: argparse.Namespace) -> None:
@@ -92,6 +127,7 @@ def _require_plotting(args: argparse.Namespace) -> None:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    check_output_paths(args)
     _require_plotting(args)
     data = read_data(args.data)
     model = _fit_model(args.formula, data, args)
@@ -102,6 +138,7 @@ def _fit(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from mixed_models import datasets
 
+    check_output_paths(args)
     _require_plotting(args)
     data = datasets.load("alien_species")
     print("The Ruby gem mixed_models' example: the aggression of alien species by age and")
@@ -143,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit linear mixed models written in lme4's formula language, print an "
                     "lme4-style summary, and write the estimates (JSON) and a report (HTML).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the version of mixed_models and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     fit = sub.add_parser(
@@ -169,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from mixed_models import __version__
+
+    return __version__
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
@@ -189,6 +234,7 @@ def _message(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``mixed-models``; returns the exit status."""
+    from mixed_models.display.escape import printable
     from mixed_models.errors import MixedModelsError
 
     args = build_parser().parse_args(argv)
@@ -197,13 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, MixedModelsError, OSError) as exc:
         if args.traceback:
             raise
-        print(f"mixed-models: error: {_message(exc)}", file=sys.stderr)
+        print(f"mixed-models: error: {printable(_message(exc))}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: still one line, with the way to see more
         if args.traceback:
             raise
-        print(f"mixed-models: internal error: {type(exc).__name__}: {_first_line(exc)} "
-              "(run again with --traceback and report it)", file=sys.stderr)
+        print(f"mixed-models: internal error: {type(exc).__name__}: "
+              f"{printable(_first_line(exc))} (run again with --traceback and report it)",
+              file=sys.stderr)
         return 3
 
 

@@ -7,11 +7,13 @@ summary.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, fields
 from typing import Literal
 
-from mixed_models.errors import InvalidArgumentError, MixedModelsWarning
+from mixed_models._validate import check_bool, check_positive_int, shown
+from mixed_models.errors import DataTypeError, InvalidArgumentError, MixedModelsWarning
 
 Action = Literal["ignore", "warn", "raise"]
 ACTIONS = ("ignore", "warn", "raise")
@@ -80,6 +82,25 @@ class Control:
             raise InvalidArgumentError(
                 "Control.optimizer must be 'auto', 'bobyqa', 'newuoa' or 'lbfgs', got "
                 f"{self.optimizer!r}")
+        check_positive_int("Control.max_evaluations", self.max_evaluations,
+                           "number of objective evaluations")
+        tol = self.convergence_tol
+        if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < math.inf:
+            raise InvalidArgumentError(
+                f"Control.convergence_tol must be a positive number, got {shown(tol)}")
+
+
+def fit_arguments(reml: object, control: object) -> tuple[bool, Control]:
+    """The ``reml`` and ``control`` arguments of a fit, checked: ``reml`` a bool (a
+    string such as ``"False"`` is refused, not read as true), ``control`` a
+    :class:`Control` or None (the defaults)."""
+    reml = check_bool("reml", reml)
+    if control is None:
+        return reml, Control()
+    if not isinstance(control, Control):
+        raise DataTypeError(f"control must be a mixed_models.Control or None, got "
+                            f"{shown(control)} ({type(control).__name__})")
+    return reml, control
 
 
 def enforce(action: Action, message: str, error: type[Exception],

@@ -19,7 +19,7 @@ from mixed_models import results
 from mixed_models._display_methods import DisplayMethods
 from mixed_models._fitting_methods import FittingMethods, start_theta
 from mixed_models._inference_methods import InferenceMethods
-from mixed_models.control import Control, enforce
+from mixed_models.control import Control, enforce, fit_arguments
 from mixed_models.core.convergence import Derivatives, derivatives
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.problem import LmmProblem
@@ -86,7 +86,7 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         """
         from mixed_models.constructors import raw_problem
 
-        control = control or Control()
+        reml, control = fit_arguments(reml, control)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             problem, raw = raw_problem(
@@ -139,7 +139,7 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         """
         from mixed_models.constructors import check_sigma
 
-        control = control or Control()
+        reml, control = fit_arguments(reml, control)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             check_sigma(sigma)

@@ -1,5 +1,7 @@
 """A self-contained HTML report of a fitted model: the summary tables and the diagnostic
-plots, with the images embedded as base64 PNG (one file, no network, no scripts).
+plots, with the images embedded as base64 PNG (one file, no network, no scripts). Every
+name from the data, the formula and the title is escaped, in the HTML and in the plots'
+labels.
 
 The page is responsive (the plots form a grid that becomes one column on a phone, wide
 tables scroll inside their box) and has print rules (no scrolling boxes, no breaks
@@ -12,13 +14,14 @@ import base64
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 import mixed_models
+from mixed_models.display.escape import html_text as escape
+from mixed_models.display.export import write_text_atomically
 from mixed_models.display.html import STYLE, render_html, table_html
 from mixed_models.display.layout import Table
 from mixed_models.display.numbers import format_column
@@ -164,8 +167,6 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
 
 def write_report(model: Any, path: str | Path, title: str | None = None,
                  ddf: str | None = None) -> Path:
-    """Write :func:`render_report` to ``path`` (parent folders are created); returns it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(model, title, ddf), encoding="utf-8")
-    return path
+    """Write :func:`render_report` to ``path`` (parent folders are created; atomically,
+    see :func:`~mixed_models.display.export.write_text_atomically`); returns it."""
+    return write_text_atomically(path, render_report(model, title, ddf))

@@ -7,8 +7,12 @@ of the Python API; NaN (and infinity) becomes null. The layout (keys below) is v
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +99,49 @@ def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
 
 
 def write_json(model: LMM, path: str | Path, ddf: str | None = None) -> Path:
-    """Write :func:`model_to_dict` to ``path`` as strict JSON; returns the path."""
+    """Write :func:`model_to_dict` to ``path`` as strict JSON (atomically, see
+    :func:`write_text_atomically`); returns the path."""
+    text = json.dumps(model_to_dict(model, ddf), indent=1, allow_nan=False)
+    return write_text_atomically(path, text + "\n")
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` so that it holds the old content or the new,
+    never a part: a temporary file in the same folder, then :func:`os.replace`.
+
+    A symbolic link at ``path`` is replaced by the file, not followed, so a link can
+    never send the output onto another file. Parent folders are created; an existing
+    file keeps its permissions, a new one gets those of the umask.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(model_to_dict(model, ddf), indent=1, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    mode = _mode_for(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """Permissions of the file at ``path`` (not of a link's target), or the umask's."""
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode) if path.is_file() and \
+            not path.is_symlink() else _default_mode()
+    except OSError:
+        return _default_mode()
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -2,13 +2,13 @@
 
 The fragment carries a small style sheet scoped to ``.mm-summary`` so it reads the
 same in a notebook and in the standalone report; wide tables scroll inside their box
-instead of widening the page (phones).
+instead of widening the page (phones). Every string is escaped
+(:func:`mixed_models.display.escape.html_text`), names from the data included.
 """
 
 from __future__ import annotations
 
-from html import escape
-
+from mixed_models.display.escape import html_text as escape
 from mixed_models.display.layout import Block, Lines, Table, summary_blocks
 from mixed_models.display.summary import ModelSummary
 
@@ -79,5 +79,6 @@ def table_html(table: Table) -> str:
         if label is not None:
             cells = f'<th scope="row">{escape(label)}</th>' + cells
         rows.append(f"<tr>{cells}</tr>")
-    return (f'<table class="mm-table" data-table="{table.key}"><thead><tr>{head}</tr></thead>'
+    return (f'<table class="mm-table" data-table="{escape(table.key)}">'
+            f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")

@@ -1,7 +1,13 @@
-"""Markdown rendering of a model summary (GitHub-flavoured pipe tables)."""
+"""Markdown rendering of a model summary (GitHub-flavoured pipe tables).
+
+Every cell and line is escaped (:func:`mixed_models.display.escape.markdown`): names
+from the data and the formula show as text, never as links, images, HTML or table
+structure.
+"""
 
 from __future__ import annotations
 
+from mixed_models.display.escape import markdown
 from mixed_models.display.layout import Block, Lines, Table, summary_blocks
 from mixed_models.display.summary import ModelSummary
 
@@ -13,7 +19,7 @@ def render_markdown(summary: ModelSummary, heading_level: int = 3) -> str:
     for block in summary_blocks(summary):
         text = _block(block)
         if block.title:
-            text = f"{hashes} {block.title}\n\n{text}"
+            text = f"{hashes} {_escape(block.title)}\n\n{text}"
         parts.append(text)
     return "\n\n".join(parts) + "\n"
 
@@ -21,11 +27,11 @@ def render_markdown(summary: ModelSummary, heading_level: int = 3) -> str:
 def _block(block: Block) -> str:
     if isinstance(block, Lines):
         if block.bullets:
-            return "\n".join(f"- {_escape(line)}" for line in block.lines)
-        return "  \n".join(_escape(line) for line in block.lines)
+            return "\n".join(f"- {_escape(line, True)}" for line in block.lines)
+        return "  \n".join(_escape(line, True) for line in block.lines)
     lines = _table(block)
     if block.notes:
-        lines += [""] + [_escape(n) for n in block.notes]
+        lines += [""] + [_escape(n, True) for n in block.notes]
     return "\n".join(lines)
 
 
@@ -40,8 +46,6 @@ def _table(table: Table) -> list[str]:
     return ["| " + " | ".join(cells) + " |" for cells in [headers, aligns] + rows]
 
 
-def _escape(text: str) -> str:
-    """Escape the characters Markdown would read as markup in a table or a line."""
-    for char in ("\\", "|", "*", "_", "`", "<", ">", "~"):
-        text = text.replace(char, "\\" + char)
-    return text
+def _escape(text: str, line_start: bool = False) -> str:
+    """Text Markdown shows literally; ``line_start`` for text that begins a line."""
+    return markdown(text, line_start)

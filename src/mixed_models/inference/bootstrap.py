@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mixed_models._validate import check_callable, check_positive_int
 from mixed_models.errors import (
     ConvergenceWarning,
     InvalidArgumentError,
@@ -191,6 +192,8 @@ def bootstrap(model: LMM, nsim: int, *, seed: Seed = None,
         ({replicate: reason}).
     """
     _check_nsim(nsim)
+    check_callable("what_to_collect", what_to_collect, "refit -> statistics")
+    check_callable("how_to_simulate", how_to_simulate, "(model, rng) -> response")
     entropy, seeds = replicate_seeds(seed, nsim)
     task = _BootstrapTask(model, what_to_collect or default_collect,
                           how_to_simulate or simulate_response)
@@ -204,8 +207,7 @@ def bootstrap(model: LMM, nsim: int, *, seed: Seed = None,
 
 
 def _check_nsim(nsim: object) -> None:
-    if not isinstance(nsim, (int, np.integer)) or isinstance(nsim, bool) or nsim < 1:
-        raise InvalidArgumentError(f"nsim must be a positive number of replicates, got {nsim!r}")
+    check_positive_int("nsim", nsim, "number of replicates")
 
 
 def _warn_failures(failures: dict[int, str], nsim: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from mixed_models._validate import check_optional_bool, check_seed
 from mixed_models.errors import InvalidArgumentError
 
 Task = Callable[[np.random.Generator], Any]
@@ -37,7 +38,12 @@ _MAX_CHUNK = 25
 
 def replicate_seeds(seed: Seed, nsim: int) -> tuple[Any, list[np.random.SeedSequence]]:
     """The root seed's entropy (to reproduce a run started with ``seed=None``) and one
-    child seed per replicate."""
+    child seed per replicate.
+
+    ``seed``: None (fresh entropy), a non-negative int, a sequence of them or a
+    SeedSequence; anything else is an InvalidArgumentError.
+    """
+    check_seed(seed)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return root.entropy, root.spawn(nsim)
 
@@ -80,6 +86,7 @@ def run_replicates(task: Task, seeds: list[np.random.SeedSequence], *,
         Text in front of the progress bar.
     """
     n_jobs = resolve_n_jobs(n_jobs, len(seeds))
+    progress = check_optional_bool("progress", progress)
     bar = ProgressBar(len(seeds), label, progress)
     try:
         with threadpool_limits(limits=1):

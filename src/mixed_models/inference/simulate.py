@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mixed_models._validate import check_seed
+
 if TYPE_CHECKING:
     from mixed_models.model import LMM
 
@@ -59,7 +61,8 @@ def simulate_new_response(model: LMM, seed: int | np.random.SeedSequence | None 
     model
         The fitted model.
     seed
-        Anything :func:`numpy.random.default_rng` accepts; the same seed gives the
+        None, a non-negative int (or a sequence of them), a SeedSequence or a
+        Generator (what :func:`numpy.random.default_rng` accepts); the same seed gives the
         same response.
 
     Returns
@@ -68,4 +71,4 @@ def simulate_new_response(model: LMM, seed: int | np.random.SeedSequence | None 
         One value per observation used in the fit (rows dropped for missing values
         get none).
     """
-    return simulate_response(model, np.random.default_rng(seed))
+    return simulate_response(model, np.random.default_rng(check_seed(seed, generators=True)))

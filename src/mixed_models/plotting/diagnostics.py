@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from mixed_models.display.summary import fit_rows
-from mixed_models.plotting._backend import axes_or_new, pyplot
+from mixed_models.plotting._backend import axes_or_new, check_bins, figure_or_new
 
 POINT = {"s": 14, "alpha": 0.7, "color": "#1f5a94", "edgecolors": "none"}
 GUIDE = {"color": "#b03a2e", "linewidth": 1.0}
@@ -38,6 +38,7 @@ def residuals_vs_fitted(model: Any, ax: Any = None) -> Any:
 
 def residual_histogram(model: Any, ax: Any = None, bins: int | str = "auto") -> Any:
     """Histogram of the scaled residuals with the standard normal density over it."""
+    check_bins(bins)
     ax = axes_or_new(ax)
     scaled = fit_rows(model).scaled
     ax.hist(scaled, bins=bins, density=True, color="#9ab8d6", edgecolor="white")
@@ -85,8 +86,7 @@ def diagnostic_panel(model: Any, fig: Any = None) -> Any:
 
     groups = list(model.n_groups)
     n_rows = 2 + (len(groups) + 1) // 2
-    if fig is None:
-        fig = pyplot().figure(figsize=(10, 3.6 * n_rows), layout="constrained")
+    fig = figure_or_new(fig, (10, 3.6 * n_rows))
     axes = fig.subplots(n_rows, 2, squeeze=False)
     for draw, ax in zip((residuals_vs_fitted, qq_plot, residual_histogram,
                          observed_vs_fitted), axes[:2].ravel()):

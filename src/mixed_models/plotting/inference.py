@@ -12,20 +12,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixed_models.errors import InvalidArgumentError, NotFoundError
-from mixed_models.plotting._backend import axes_or_new, pyplot
+from mixed_models._validate import check_level, check_positive_int, shown
+from mixed_models.errors import DataTypeError, InvalidArgumentError, NotFoundError
+from mixed_models.plotting._backend import axes_or_new, check_bins, figure_or_new, label
 
 LINE = {"color": "#1f5a94", "linewidth": 1.6}
 GUIDE = {"color": "#b03a2e", "linewidth": 1.0, "linestyle": "--"}
 
 
 def _check_level(level: float) -> float:
-    if not 0.0 < level < 1.0:
-        raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
-    return stats.norm.ppf(0.5 + level / 2)
+    return stats.norm.ppf(0.5 + check_level(level) / 2)
+
+
+def _check_table(name: str, table: object, made_by: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise DataTypeError(f"{name} must be the data frame that {made_by} returns, got "
+                            f"{shown(table)} ({type(table).__name__})")
 
 
 def _trace(profile: pd.DataFrame, parameter: str | None) -> tuple[str, pd.DataFrame]:
+    _check_table("profile", profile, "model.profile()")
     missing = {"parameter", "zeta", "value"} - set(profile.columns)
     if missing:
         raise InvalidArgumentError(
@@ -58,7 +64,7 @@ def profile_zeta(profile: pd.DataFrame, parameter: str | None = None, ax: Any = 
     ax.axhline(0.0, color="#999999", linewidth=0.8)
     for crossing in _crossings(value, zeta, (-z, z)):
         ax.axvline(crossing, **GUIDE)
-    ax.set(xlabel=parameter, ylabel="zeta", title=f"Profile: {parameter}")
+    ax.set(xlabel=label(parameter), ylabel="zeta", title=f"Profile: {label(parameter)}")
     return ax
 
 
@@ -73,10 +79,11 @@ def _crossings(value: np.ndarray, zeta: np.ndarray, levels: tuple[float, ...]) -
 def profile_panel(profile: pd.DataFrame, fig: Any = None, level: float = 0.95,
                   columns: int = 3) -> Any:
     """:func:`profile_zeta` for every parameter of the table, in a grid; returns the Figure."""
+    check_positive_int("columns", columns)
+    _trace(profile, None)  # the columns a profile table has
     names = list(dict.fromkeys(profile["parameter"]))
     rows = -(-len(names) // columns)
-    if fig is None:
-        fig = pyplot().figure(figsize=(3.4 * columns, 2.9 * rows), layout="constrained")
+    fig = figure_or_new(fig, (3.4 * columns, 2.9 * rows))
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for name, ax in zip(names, axes):
         profile_zeta(profile, name, ax=ax, level=level)
@@ -93,6 +100,8 @@ def bootstrap_distribution(replicates: pd.DataFrame, column: str | None = None,
     when given); failed replicates (NaN) are left out. Returns the Axes.
     """
     _check_level(level)
+    check_bins(bins)
+    _check_table("replicates", replicates, "model.bootstrap(...)")
     column = replicates.columns[0] if column is None else column
     if column not in replicates.columns:
         raise NotFoundError(f"the bootstrap table has no column {column!r}; it has: "
@@ -107,6 +116,6 @@ def bootstrap_distribution(replicates: pd.DataFrame, column: str | None = None,
         ax.axvline(q, **GUIDE)
     if estimate is not None:
         ax.axvline(estimate, color="#1a1a1a", linewidth=1.4)
-    ax.set(xlabel=str(column), ylabel="Replicates",
-           title=f"Bootstrap: {column} ({values.size} replicates)")
+    ax.set(xlabel=label(column), ylabel="Replicates",
+           title=f"Bootstrap: {label(column)} ({values.size} replicates)")
     return ax

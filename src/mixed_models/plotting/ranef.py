@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixed_models.errors import InvalidArgumentError, NotFoundError
-from mixed_models.plotting._backend import axes_or_new
+from mixed_models._validate import check_level
+from mixed_models.errors import NotFoundError
+from mixed_models.plotting._backend import axes_or_new, label
 
 MAX_LABELLED_LEVELS = 60
 
@@ -24,8 +25,7 @@ def caterpillar_data(model: Any, group: str | None = None, term: str | None = No
     ``table`` is ``model.ran_ef_table()`` when the caller has it already (it is costly
     for large models).
     """
-    if not 0.0 < level < 1.0:
-        raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
+    check_level(level)
     table = model.ran_ef_table() if table is None else table
     groups = list(dict.fromkeys(table["group"]))
     group = groups[0] if group is None else group
@@ -55,17 +55,18 @@ def caterpillar(model: Any, group: str | None = None, term: str | None = None,
     :func:`caterpillar_data`.
     """
     data = caterpillar_data(model, group, term, level, table)
-    if ax is None:
-        ax = axes_or_new(None, figsize=(5.0, max(3.0, min(0.22 * len(data) + 1.2, 12.0))))
+    ax = axes_or_new(ax, figsize=(5.0, max(3.0, min(0.22 * len(data) + 1.2, 12.0))))
     y = np.arange(len(data))
     ax.hlines(y, data["lower"], data["upper"], color="#7f9fc0", linewidth=1.2)
     ax.scatter(data["value"], y, s=16, color="#1f5a94", zorder=3)
     ax.axvline(0.0, color="#b03a2e", linewidth=1.0)
     if len(data) <= MAX_LABELLED_LEVELS:
-        ax.set_yticks(y, data["level"], fontsize=8 if len(data) > 20 else 9)
+        ax.set_yticks(y, [label(v) for v in data["level"]],
+                      fontsize=8 if len(data) > 20 else 9)
     else:
         ax.set_yticks([])
     group, term = data.attrs["group"], data.attrs["term"]
+    group, term = label(group), label(term)
     ax.set(xlabel=f"Conditional mode of {term} ({level:.0%} interval)", ylabel=group,
            title=f"Random effects: {group} ({term})")
     return ax
