@@ -54,9 +54,9 @@ if package == "mixed_models":
     imported = time.perf_counter()
     objective = LMM.from_formula(formula, frame, reml=reml).deviance
 elif package == "mixedlm":
-    import mixedlm
+    from mixedlm import lmer  # its modules load on first use: fetch what a fit needs
     imported = time.perf_counter()
-    model = mixedlm.lmer(formula, frame, REML=reml)
+    model = lmer(formula, frame, REML=reml)
     objective = model.REMLcrit if reml else model.deviance
     objective = objective() if callable(objective) else objective
 else:
