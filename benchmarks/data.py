@@ -6,6 +6,11 @@
 * ``kb07``: 56 subjects x 32 items (1792 rows), three two-level factors spkr, prec,
   load varying within subjects and within items, for the maximal model
   ``rt ~ 1 + spkr + prec + load + (1+spkr+prec+load|subj) + (1+spkr+prec+load|item)``.
+
+The GLMM cases' data are derived from the package's bundled data sets, as lme4's
+reference fits have them: ``cbpp`` plus ``prop`` = incidence / size (for a peer without
+``cbind()``), ``verbagg01`` with ``r2`` as 0/1 (1 = Y), ``grouseticks_scaled`` plus
+``sHEIGHT`` = R's ``scale(HEIGHT)``.
 """
 
 from __future__ import annotations
@@ -84,6 +89,33 @@ def kb07(seed: int = 7) -> pd.DataFrame:
         "spkr": [names[v] for v in spkr], "prec": np.where(prec == 1, "maintain", "break"),
         "load": np.where(load == 1, "yes", "no"),
     })
+
+
+def cbpp() -> pd.DataFrame:
+    """lme4's cbpp with the proportion of incidences as a column."""
+    frame = _bundled("cbpp")
+    frame["prop"] = frame["incidence"] / frame["size"]
+    return frame
+
+
+def verbagg01() -> pd.DataFrame:
+    """lme4's VerbAgg with the binary response r2 as 0/1."""
+    frame = _bundled("verbagg")
+    frame["r2"] = (frame["r2"] == "Y").astype(int)
+    return frame
+
+
+def grouseticks_scaled() -> pd.DataFrame:
+    """lme4's grouseticks with HEIGHT centred and scaled by its SD (n - 1)."""
+    frame = _bundled("grouseticks")
+    height = frame["HEIGHT"]
+    frame["sHEIGHT"] = (height - height.mean()) / height.std(ddof=1)
+    return frame
+
+
+def _bundled(name: str) -> pd.DataFrame:
+    from mixed_models import datasets
+    return datasets.load(name)
 
 
 def _correlated(rng, levels: int, sds: list[float], rho: float) -> np.ndarray:
