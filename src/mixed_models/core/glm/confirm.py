@@ -75,17 +75,50 @@ def _derivatives(f: Callable[[np.ndarray], float], x: np.ndarray, f0: float,
     return grad, hess, evals
 
 
+def _gradient(f, x, f0, h, free):
+    grad = np.empty(len(x))
+    for i in range(len(x)):
+        e = np.zeros(len(x))
+        e[i] = h[i]
+        grad[i] = (f(x + e) - f(x - e)) / (2 * h[i]) if free[i] else (f(x + e) - f0) / h[i]
+    return grad, int(len(x) + np.sum(free))
+
+
+def _line_search(f, x, f0, d, idx, lower, halvings: int = 4):
+    """The first of the steps d, d/2, ... (kept above the bounds) that lowers f."""
+    step = 1.0
+    for n in range(1, halvings + 1):
+        trial = x.copy()
+        trial[idx] = np.maximum(x[idx] + step * d, lower[idx])
+        ft = f(trial)
+        if ft < f0:
+            return trial, ft, n
+        step *= 0.5
+    return None, f0, halvings
+
+
 def newton_confirm(f: Callable[[np.ndarray], float], x: np.ndarray, lower: np.ndarray,
-                   h: float = 1e-3, tol: float = 1e-7, max_steps: int = 4) -> NewtonCheck:
-    """Check (and polish) a minimum of ``f`` over ``x >= lower`` by Newton steps."""
+                   h: float = 1e-3, tol: float = 1e-7, max_steps: int = 4,
+                   reuse: float = 1e-3) -> NewtonCheck:
+    """Check (and polish) a minimum of ``f`` over ``x >= lower`` by Newton steps.
+
+    After a step whose predicted decrease was below ``reuse`` only the gradient is
+    recomputed and the Hessian kept (near a minimum it hardly changes).
+    """
     x = np.asarray(x, dtype=float).copy()
     f0 = f(x)
     evaluations, steps, messages = 1, 0, []
+    hess = None
+    predicted = np.inf
     while True:
         gap = x - lower
         free = gap > _BOUND_GAP
         hs = np.where(free, np.minimum(h, gap / 2), h)
-        grad, hess, n = _derivatives(f, x, f0, hs, free)
+        if hess is not None and predicted < reuse and np.array_equal(free, last_free):
+            grad, n = _gradient(f, x, f0, hs, free)
+        else:
+            grad, hess, n = _derivatives(f, x, f0, hs, free)
+        last_free = free
         evaluations += n
         idx = np.flatnonzero(free)
         g, hh = grad[idx], hess[np.ix_(idx, idx)]
@@ -103,11 +136,9 @@ def newton_confirm(f: Callable[[np.ndarray], float], x: np.ndarray, lower: np.nd
                                messages)
         if steps >= max_steps:
             break
-        trial = x.copy()
-        trial[idx] = np.maximum(x[idx] + d, lower[idx])
-        ft = f(trial)
-        evaluations += 1
-        if not ft < f0:
+        trial, ft, n = _line_search(f, x, f0, d, idx, lower)
+        evaluations += n
+        if trial is None:
             break
         x, f0, steps = trial, ft, steps + 1
     messages.append(f"Newton steps did not confirm the optimum (predicted decrease "

@@ -13,7 +13,8 @@ alone (its log-determinant is lme4's ldL2); the whole factor solves for (u, beta
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
+import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from mixed_models.core.glm.system import WeightedDesign
 
@@ -66,27 +67,85 @@ class GlmFactor:
 
     # --- factorization --------------------------------------------------------------------
 
-    def update(self, a11: np.ndarray, a21: np.ndarray, a22: np.ndarray) -> None:
-        """Factor M for the blocks of one set of weights."""
+    def update(self, a11: np.ndarray, a21z, a21x: np.ndarray, a22: np.ndarray) -> None:
+        """Factor M for the blocks of one set of weights (see ``WeightedDesign.blocks``)."""
         d = self.design
         lam = self.lam_lead
-        size = d.lead.size
         qr = d.q_rest
-        if size == 1:
+        if d.lead.size == 1:
             l11 = np.sqrt(lam[0, 0] ** 2 * a11[:, 0, 0] + 1.0)
             self.l11 = l11.reshape(-1, 1, 1)
-            m21 = self.rest_lam_t(a21) * lam[0, 0]
-            g = m21.T / l11[:, None]
+            self.gscale = lam[0, 0] / l11
+            self.a21z, self.a21x = a21z, a21x
+            schur = a22 - self._lead_products(self.gscale * self.gscale)
+            self.g = None
         else:
-            m11 = np.einsum("ts,ltr,rk->lsk", lam, a11, lam) + np.eye(size)
+            m11 = np.einsum("ts,ltr,rk->lsk", lam, a11, lam) + np.eye(d.lead.size)
             self.l11 = np.linalg.cholesky(m11)
-            m21 = self.rest_lam_t(a21).reshape(d.m, d.lead.n_levels, size) @ lam
+            a21 = np.vstack([a21z.toarray() if sp.issparse(a21z) else a21z, a21x])
+            m21 = self.rest_lam_t(a21).reshape(d.m, d.lead.n_levels, d.lead.size) @ lam
             g = np.linalg.solve(self.l11, m21.transpose(1, 2, 0)).reshape(d.lead.q, d.m)
-        m22 = self.rest_lam_t(self.rest_lam_t(a22).T)
+            self.g = g
+            schur = None
+        if schur is None:
+            m22 = self.rest_lam_t(self.rest_lam_t(a22).T) - self.g.T @ self.g
+        else:
+            m22 = self.rest_lam_t(self.rest_lam_t(schur).T)
         m22[np.arange(qr), np.arange(qr)] += 1.0
-        m22 -= g.T @ g
-        self.g = g
-        self.l22 = scipy.linalg.cholesky(m22, lower=True, check_finite=False)
+        l22, info = lapack.dpotrf(m22, lower=1, clean=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"the matrix is not positive definite (pivot {info})")
+        self.l22 = l22
+
+    def _lead_products(self, c: np.ndarray) -> np.ndarray:
+        """A21 diag(c) A21' for a scalar lead term (A coordinates, before Lambda)."""
+        d = self.design
+        qr = d.q_rest
+        out = np.empty((d.m, d.m))
+        ax = self.a21x
+        out[qr:, qr:] = (ax * c) @ ax.T
+        if qr == 0:
+            return out
+        az = self.a21z
+        if sp.issparse(az):
+            data = az.data
+            vals = data[d.pair_e1] * data[d.pair_e2] * c[d.pair_col]
+            zz = np.zeros((qr, qr))
+            zz.flat[d.pair_targets] = np.bincount(d.pair_inverse, vals, len(d.pair_targets))
+            zx = sp.csr_matrix((data * c[az.indices], az.indices, az.indptr),
+                               shape=az.shape) @ ax.T
+        else:
+            azc = az * c
+            zz = azc @ az.T
+            zx = azc @ ax.T
+        out[:qr, :qr] = zz
+        out[:qr, qr:] = zx
+        out[qr:, :qr] = zx.T
+        return out
+
+    def _g_t_times(self, y1: np.ndarray, k: int) -> np.ndarray:
+        """G[:, :k]' y1."""
+        if self.g is not None:
+            return self.g[:, :k].T @ y1
+        v = self.gscale * y1
+        qr = self.design.q_rest
+        out = np.concatenate([self.a21z @ v, self.a21x @ v]) if qr else self.a21x @ v
+        return self.rest_lam_t(out)[:k] if qr else out[:k]
+
+    def _g_times(self, x2: np.ndarray) -> np.ndarray:
+        """G[:, :k] x2 for x2 of length k."""
+        k = len(x2)
+        if self.g is not None:
+            return self.g[:, :k] @ x2
+        qr = self.design.q_rest
+        full = np.zeros(self.design.m)
+        full[:k] = x2
+        if qr:
+            full[:qr] = self.rest_lam(full[:qr])
+            out = self.a21z.T @ full[:qr] + self.a21x.T @ full[qr:]
+        else:
+            out = self.a21x.T @ full
+        return self.gscale * out
 
     def logdet(self) -> float:
         """log det(Lambda' Z' W Z Lambda + I): lme4's ldL2 (X part excluded)."""
@@ -105,8 +164,8 @@ class GlmFactor:
 
     def solve(self, r_lead: np.ndarray, r_rest: np.ndarray, joint: bool) -> tuple[np.ndarray,
                                                                                      np.ndarray]:
-        """Solve M x = r: the random-effects system (``joint=False``; ``r_rest`` holds the
-        rest terms' entries only) or the system in (u, beta) (``r_rest`` of length m)."""
+        """Solve M x = r: the random-effects system (``joint=False``; only the first
+        ``q_rest`` entries of ``r_rest`` are read) or the system in (u, beta)."""
         d = self.design
         k = d.m if joint else d.q_rest
         size = d.lead.size
@@ -114,12 +173,13 @@ class GlmFactor:
             y1 = r_lead.ravel() / self.l11[:, 0, 0]
         else:
             y1 = np.linalg.solve(self.l11, r_lead[:, :, None])[:, :, 0].ravel()
-        g = self.g[:, :k]
-        l22 = self.l22[:k, :k]
-        y2 = scipy.linalg.solve_triangular(l22, r_rest[:k] - g.T @ y1, lower=True,
-                                           check_finite=False)
-        x2 = scipy.linalg.solve_triangular(l22, y2, lower=True, trans="T", check_finite=False)
-        t = (y1 - g @ x2).reshape(d.lead.n_levels, size)
+        if k:
+            x2, info = lapack.dpotrs(self.l22[:k, :k], r_rest[:k] - self._g_t_times(y1, k),
+                                     lower=1)
+            t = (y1 - self._g_times(x2)).reshape(d.lead.n_levels, size)
+        else:
+            x2 = np.zeros(0)
+            t = y1.reshape(d.lead.n_levels, size)
         if size == 1:
             x1 = t / self.l11[:, 0, :]
         else:

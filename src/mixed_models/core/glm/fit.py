@@ -23,6 +23,7 @@ from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm
 from mixed_models.core.glm.laplace import JointObjective, LaplaceObjective, laplace_deviance
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsState, pirls
 from mixed_models.core.glm.agq import agq_deviance
+from mixed_models.core.threads import blas_threads_for
 
 
 @dataclass
@@ -33,17 +34,27 @@ class GlmmSettings:
     ----------
     ftol_rel, ftol_abs, xtol_abs
         BOBYQA stopping tolerances (both stages).
+    stage1_ftol_abs, polish_ftol_abs
+        Looser absolute tolerances of the nAGQ = 0 stage (only a start for the joint
+        search) and of the joint search when Newton steps polish its end point.
     max_evaluations
         Limit per stage.
     confirm
         Run the Newton confirmation (and compute the Hessian) after stage 2.
+    newton_first, newton_steps
+        Try finite-difference Newton steps from the nAGQ = 0 optimum before BOBYQA
+        (with ``confirm``); BOBYQA runs only when they do not converge.
     """
 
     ftol_rel: float = 1e-12
     ftol_abs: float = 1e-10
     xtol_abs: float = 1e-9
+    stage1_ftol_abs: float = 1e-4
+    polish_ftol_abs: float = 1e-6
     max_evaluations: int = 20_000
     confirm: bool = True
+    newton_first: bool = True
+    newton_steps: int = 6
 
 
 @dataclass
@@ -130,7 +141,7 @@ def glm_start(problem: GlmmProblem, max_iter: int = 50, tol: float = 1e-10) -> n
 
 
 def bobyqa(fun, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
-           settings: GlmmSettings) -> StageResult:
+           settings: GlmmSettings, ftol_abs: float | None = None) -> StageResult:
     """Minimize ``fun`` from ``x0`` with nlopt's BOBYQA; non-finite values count as worse
     than the start."""
     f0 = fun(x0)
@@ -147,7 +158,7 @@ def bobyqa(fun, x0: np.ndarray, lower: np.ndarray, step: np.ndarray,
     opt.set_min_objective(wrapped)
     opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
     opt.set_ftol_rel(settings.ftol_rel)
-    opt.set_ftol_abs(settings.ftol_abs)
+    opt.set_ftol_abs(settings.ftol_abs if ftol_abs is None else ftol_abs)
     opt.set_xtol_abs(settings.xtol_abs)
     opt.set_maxeval(settings.max_evaluations)
     opt.set_initial_step(step)
@@ -168,11 +179,13 @@ def _theta_step(theta: np.ndarray) -> np.ndarray:
 
 
 def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,
-              theta0: np.ndarray | None = None) -> tuple[StageResult, JointObjective]:
+              theta0: np.ndarray | None = None,
+              final: bool = True) -> tuple[StageResult, JointObjective]:
     """Stage 1: theta minimizing the objective at the joint modes of (u, beta)."""
     theta0 = problem.theta_initial() if theta0 is None else np.asarray(theta0, dtype=float)
     joint = JointObjective(problem, beta0)
-    result = bobyqa(joint, theta0, problem.theta_lower(), _theta_step(theta0), settings)
+    result = bobyqa(joint, theta0, problem.theta_lower(), _theta_step(theta0), settings,
+                    None if final else settings.stage1_ftol_abs)
     joint(result.x)
     return result, joint
 
@@ -201,12 +214,16 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, settings: GlmmSettings | None
     theta0, beta0
         Starting values (default: theta 1/0, beta from the GLM fit).
     """
-    settings = settings or GlmmSettings()
+    with blas_threads_for(problem.design.m):
+        return _fit_glmm(problem, n_agq, settings or GlmmSettings(), theta0, beta0)
+
+
+def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
     if n_agq < 0:
         raise ValueError(f"n_agq must be 0, 1 (Laplace) or a number of nodes, got {n_agq}")
     objective = AgqObjective(problem, n_agq) if n_agq > 1 else LaplaceObjective(problem)
     beta_start = glm_start(problem) if beta0 is None else np.asarray(beta0, dtype=float)
-    stage1, joint = fit_nagq0(problem, settings, beta_start, theta0)
+    stage1, joint = fit_nagq0(problem, settings, beta_start, theta0, final=n_agq == 0)
     state = joint.state
     if n_agq == 0:
         value = laplace_deviance(problem, state)
@@ -224,12 +241,25 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, settings: GlmmSettings | None
 
     lower = np.concatenate([(problem.theta_lower() - stage1.x), np.full(len(scale), -np.inf)])
     step = np.concatenate([_theta_step(stage1.x), np.full(len(scale), 0.2)])
-    stage2 = bobyqa(scaled, np.zeros(len(origin)), lower, step, settings)
-    v, check, messages = stage2.x, None, []
-    if settings.confirm:
-        check = newton_confirm(scaled, v, lower)
-        v = check.x
-        messages.extend(check.messages)
+    zero = np.zeros(len(origin))
+    stage2, check, messages = None, None, []
+    if settings.confirm and settings.newton_first:
+        # from the nAGQ = 0 optimum a few Newton steps usually reach the optimum
+        check = newton_confirm(scaled, zero, lower, max_steps=settings.newton_steps)
+        if not check.confirmed:
+            messages.append("Newton steps from the nAGQ = 0 optimum did not converge; "
+                            "BOBYQA took over")
+    if check is None or not check.confirmed:
+        start = zero if check is None else check.x
+        first = check
+        stage2 = bobyqa(scaled, start, lower, step, settings,
+                        settings.polish_ftol_abs if settings.confirm else None)
+        if first is not None:
+            stage2.evaluations += first.evaluations
+        check = newton_confirm(scaled, stage2.x, lower) if settings.confirm else None
+        if check is not None:
+            messages.extend(check.messages)
+    v = stage2.x if check is None else check.x
     x = origin + units * v
     theta, beta = x[:n_theta], x[n_theta:]
     final = pirls(problem, theta, beta, objective.state.u_lead, objective.state.u_rest)

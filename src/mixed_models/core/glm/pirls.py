@@ -19,6 +19,7 @@ from mixed_models.core.crossprod import TermData
 from mixed_models.core.glm.factor import GlmFactor
 from mixed_models.core.glm.family import Family
 from mixed_models.core.glm.system import WeightedDesign
+from mixed_models.core.threads import blas_threads_for
 from mixed_models.errors import MixedModelsError
 
 
@@ -164,6 +165,11 @@ def pirls(problem: GlmmProblem, theta: np.ndarray, beta: np.ndarray,
         When no step lowers the penalized deviance and the decrement is still large, or
         after ``max_iter`` iterations.
     """
+    with blas_threads_for(problem.design.m):
+        return _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings)
+
+
+def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings):
     d = problem.design
     fam = problem.family
     factor = GlmFactor(d, problem.lams(theta))

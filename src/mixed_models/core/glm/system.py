@@ -67,14 +67,20 @@ class WeightedDesign:
         self.q_rest = int(sum(sizes))
         self.m = self.q_rest + self.p
         self.q = self.lead.q + self.q_rest
-        self._zt_lead = _transposed_z(self.lead)
-        self._zt_rest = sp.vstack([_transposed_z(t) for t in self.rest]).tocsr() \
-            if self.rest else None
+        self._lead_idx, self._lead_z = _stacked([self.lead], [0])
+        self._rest_idx, self._rest_z = _stacked(self.rest, self.rest_offsets)
+        self._lead_zt = _transposed(self._lead_idx, self._lead_z, self.lead.q)
+        self._rest_zt = _transposed(self._rest_idx, self._rest_z, self.q_rest)
         self._lead_pairs = [(s, t) for s in range(self.lead.size) for t in range(s + 1)]
         self._lead_factors = np.vstack([self.lead.z[:, s] * self.lead.z[:, t]
                                         for s, t in self._lead_pairs])
+        self._lead_pair_idx = (self.lead.codes[None, :] + self.lead.n_levels *
+                               np.arange(len(self._lead_pairs))[:, None]).ravel()
         self._cross = self._cross_products()
         self._rest_rest = self._rest_products()
+        self.sparse_cross = self._use_sparse_cross()
+        if self.sparse_cross:
+            self._cross_pattern()
 
     def _rest_rows(self, term: TermData, offset: int, s: int) -> np.ndarray:
         return offset + term.codes * term.size + s
@@ -98,64 +104,112 @@ class WeightedDesign:
                 rows.append(self._rest_rows(t1, o1, s1))
                 cols.append(self._rest_rows(t2, o2, s2))
                 facs.append(t1.z[:, s1] * t2.z[:, s2])
-        return _Products.build(rows, cols, facs, self.m)
+        return _Products.build(rows, cols, facs, self.q_rest)
 
-    def blocks(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _use_sparse_cross(self) -> bool:
+        """Sparse Z_rest' W Z_lead when its column products are far fewer than dense ones."""
+        if self._cross is None or self.lead.size != 1:
+            return False
+        cols = self._cross.targets % self.lead.q
+        pairs = int(np.sum(np.bincount(cols, minlength=self.lead.q) ** 2))
+        return 4 * pairs < self.q_rest * self.q_rest * self.lead.q
+
+    def _cross_pattern(self) -> None:
+        """CSR pattern of Z_rest' W Z_lead and, per lead column, its pairs of entries."""
+        q1, qr = self.lead.q, self.q_rest
+        rows, cols = self._cross.targets // q1, self._cross.targets % q1
+        self.cross_indices = cols.astype(np.int32)
+        self.cross_indptr = np.searchsorted(rows, np.arange(qr + 1)).astype(np.int32)
+        by_col = np.argsort(cols, kind="stable")
+        starts = np.searchsorted(cols[by_col], np.arange(q1 + 1))
+        e1, e2 = [], []
+        for lev in range(q1):
+            members = by_col[starts[lev]:starts[lev + 1]]
+            e1.append(np.repeat(members, len(members)))
+            e2.append(np.tile(members, len(members)))
+        self.pair_e1 = np.concatenate(e1)
+        self.pair_e2 = np.concatenate(e2)
+        self.pair_col = cols[self.pair_e1]
+        keys = rows[self.pair_e1] * qr + rows[self.pair_e2]
+        self.pair_targets, self.pair_inverse = np.unique(keys, return_inverse=True)
+        self.pair_inverse = self.pair_inverse.ravel()
+
+    def blocks(self, w: np.ndarray):
         """The blocks of [Z X]' W [Z X] for weights ``w``.
 
         Returns
         -------
         a11
             Lead term's diagonal block, shape (levels, S, S).
-        a21
-            [Z_rest X]' W Z_lead, dense, shape (m, q_lead).
+        a21z
+            Z_rest' W Z_lead, (q_rest, q_lead): dense, or a CSR matrix when
+            ``sparse_cross``.
+        a21x
+            X' W Z_lead, dense (p, q_lead).
         a22
             [Z_rest X]' W [Z_rest X], dense, shape (m, m).
         """
         lead = self.lead
+        npairs = len(self._lead_pairs)
+        sums = np.bincount(self._lead_pair_idx, (self._lead_factors * w).ravel(),
+                           npairs * lead.n_levels).reshape(npairs, lead.n_levels)
         a11 = np.empty((lead.n_levels, lead.size, lead.size))
-        sums = np.bincount(
-            np.tile(lead.codes, len(self._lead_pairs)) +
-            np.repeat(np.arange(len(self._lead_pairs)) * lead.n_levels, self.n),
-            (self._lead_factors * w).ravel(), len(self._lead_pairs) * lead.n_levels,
-        ).reshape(len(self._lead_pairs), lead.n_levels)
         for k, (s, t) in enumerate(self._lead_pairs):
             a11[:, s, t] = sums[k]
             a11[:, t, s] = sums[k]
         wx = self.x * w[:, None]
-        a21 = np.zeros((self.m, lead.q))
-        a22 = np.zeros((self.m, self.m))
         qr = self.q_rest
-        if self._cross is not None:
-            a21.flat[self._cross.targets] = self._cross.sums(w)
-        a21[qr:] = (self._zt_lead @ wx).T
-        if self._rest_rest is not None:
-            a22.flat[self._rest_rest.targets] = self._rest_rest.sums(w)
-            zx = self._zt_rest @ wx
-            a22[:qr, qr:] = zx
-            a22[qr:, :qr] = zx.T
+        a21x = (self._lead_zt @ wx).T
+        a22 = np.zeros((self.m, self.m))
         a22[qr:, qr:] = wx.T @ self.x
-        return a11, a21, a22
+        if self._cross is None:
+            return a11, np.zeros((0, lead.q)), a21x, a22
+        cross = self._cross.sums(w)
+        if self.sparse_cross:
+            a21z = sp.csr_matrix((cross, self.cross_indices, self.cross_indptr),
+                                 shape=(qr, lead.q))
+        else:
+            a21z = np.zeros((qr, lead.q))
+            a21z.flat[self._cross.targets] = cross
+        rr = np.zeros((qr, qr))
+        rr.flat[self._rest_rest.targets] = self._rest_rest.sums(w)
+        a22[:qr, :qr] = rr
+        zx = (self._rest_zt @ wx).T
+        a22[qr:, :qr] = zx
+        a22[:qr, qr:] = zx.T
+        return a11, a21z, a21x, a22
 
     def zt_times(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Z_lead' v (levels x S) and [Z_rest X]' v (m) for a vector over the rows."""
-        lead = self._zt_lead @ v
+        lead = np.bincount(self._lead_idx.ravel(), (self._lead_z * v).ravel(), self.lead.q)
         rest = self.x.T @ v
-        if self._zt_rest is not None:
-            rest = np.concatenate([self._zt_rest @ v, rest])
+        if self.q_rest:
+            zr = np.bincount(self._rest_idx.ravel(), (self._rest_z * v).ravel(), self.q_rest)
+            rest = np.concatenate([zr, rest])
         return lead.reshape(self.lead.n_levels, self.lead.size), rest
 
     def z_times(self, b_lead: np.ndarray, b_rest: np.ndarray) -> np.ndarray:
         """Z b for random effects on the b scale (lead block and rest block)."""
-        out = self._zt_lead.T @ b_lead.ravel()
-        if self._zt_rest is not None:
-            out = out + self._zt_rest.T @ b_rest
+        out = np.sum(b_lead.ravel()[self._lead_idx] * self._lead_z, axis=0)
+        if self.q_rest:
+            out += np.sum(b_rest[self._rest_idx] * self._rest_z, axis=0)
         return out
 
 
-def _transposed_z(term: TermData) -> sp.csr_matrix:
-    """Z' of one term as a sparse q x n matrix (S nonzeros per column)."""
-    n, size = term.z.shape
-    rows = (term.codes[:, None] * size + np.arange(size)).ravel()
-    cols = np.repeat(np.arange(n), size)
-    return sp.csr_matrix((term.z.ravel(), (rows, cols)), shape=(term.q, n))
+def _stacked(terms: list[TermData], offsets: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of the terms, each row's index into b and its z value: (K, n) each."""
+    idx, zs = [], []
+    for term, off in zip(terms, offsets):
+        for s in range(term.size):
+            idx.append(off + term.codes * term.size + s)
+            zs.append(term.z[:, s])
+    if not idx:
+        return np.zeros((0, 0), dtype=np.intp), np.zeros((0, 0))
+    return np.vstack(idx).astype(np.intp), np.vstack(zs)
+
+
+def _transposed(idx: np.ndarray, z: np.ndarray, q: int) -> sp.csr_matrix:
+    """Z' of a group of terms as a sparse q x n matrix."""
+    n = idx.shape[1] if idx.size else 0
+    cols = np.tile(np.arange(n), idx.shape[0])
+    return sp.csr_matrix((z.ravel(), (idx.ravel(), cols)), shape=(q, n))
