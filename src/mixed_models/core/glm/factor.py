@@ -13,7 +13,6 @@ alone (its log-determinant is lme4's ldL2); the whole factor solves for (u, beta
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from mixed_models.core.glm.system import WeightedDesign
@@ -37,11 +36,18 @@ class GlmFactor:
         self.l11: np.ndarray | None = None
         self.g: np.ndarray | None = None
         self.l22: np.ndarray | None = None
+        self.dvec = None
+        if design.rest_scalar:
+            lam_values = np.array([lam[0, 0] for lam in self.lam_rest])
+            self.dvec = np.concatenate([lam_values[design.rest_term_of_row], np.ones(design.p)])
 
     # --- Lambda on the rest block -------------------------------------------------------
 
     def rest_lam_t(self, mat: np.ndarray) -> np.ndarray:
         """Lambda_rest' applied to the random-effect rows of ``mat`` (X rows unchanged)."""
+        if self.dvec is not None:
+            k = mat.shape[0]
+            return mat * (self.dvec[:k] if mat.ndim == 1 else self.dvec[:k, None])
         out = mat.copy()
         for term, off, lam in zip(self.design.rest, self.design.rest_offsets, self.lam_rest):
             block = mat[off:off + term.q]
@@ -55,6 +61,8 @@ class GlmFactor:
 
     def rest_lam(self, u_rest: np.ndarray) -> np.ndarray:
         """Lambda_rest u for the rest terms' spherical effects (b scale)."""
+        if self.dvec is not None:
+            return u_rest * self.dvec[:len(u_rest)]
         out = np.empty_like(u_rest)
         for term, off, lam in zip(self.design.rest, self.design.rest_offsets, self.lam_rest):
             out[off:off + term.q] = (u_rest[off:off + term.q].reshape(term.n_levels, term.size)
@@ -82,13 +90,15 @@ class GlmFactor:
         else:
             m11 = np.einsum("ts,ltr,rk->lsk", lam, a11, lam) + np.eye(d.lead.size)
             self.l11 = np.linalg.cholesky(m11)
-            a21 = np.vstack([a21z.toarray() if sp.issparse(a21z) else a21z, a21x])
+            a21 = np.vstack([a21z, a21x])
             m21 = self.rest_lam_t(a21).reshape(d.m, d.lead.n_levels, d.lead.size) @ lam
             g = np.linalg.solve(self.l11, m21.transpose(1, 2, 0)).reshape(d.lead.q, d.m)
             self.g = g
             schur = None
         if schur is None:
             m22 = self.rest_lam_t(self.rest_lam_t(a22).T) - self.g.T @ self.g
+        elif self.dvec is not None:
+            m22 = schur * np.outer(self.dvec, self.dvec)
         else:
             m22 = self.rest_lam_t(self.rest_lam_t(schur).T)
         m22[np.arange(qr), np.arange(qr)] += 1.0
@@ -107,13 +117,12 @@ class GlmFactor:
         if qr == 0:
             return out
         az = self.a21z
-        if sp.issparse(az):
-            data = az.data
-            vals = data[d.pair_e1] * data[d.pair_e2] * c[d.pair_col]
+        if d.sparse_cross:
+            vals = az[d.pair_e1] * az[d.pair_e2] * c[d.pair_col]
             zz = np.zeros((qr, qr))
             zz.flat[d.pair_targets] = np.bincount(d.pair_inverse, vals, len(d.pair_targets))
-            zx = sp.csr_matrix((data * c[az.indices], az.indices, az.indptr),
-                               shape=az.shape) @ ax.T
+            scaled = (az * c[d.cross_cols])[None, :] * ax[:, d.cross_cols]
+            zx = np.bincount(d.cross_rows_p, scaled.ravel(), qr * d.p).reshape(d.p, qr).T
         else:
             azc = az * c
             zz = azc @ az.T
@@ -123,13 +132,27 @@ class GlmFactor:
         out[qr:, :qr] = zx.T
         return out
 
+    def _az_times(self, v: np.ndarray) -> np.ndarray:
+        """Z_rest' W Z_lead v."""
+        d = self.design
+        if d.sparse_cross:
+            return np.bincount(d.cross_rows, self.a21z * v[d.cross_cols], d.q_rest)
+        return self.a21z @ v
+
+    def _az_t_times(self, v: np.ndarray) -> np.ndarray:
+        """Z_lead' W Z_rest v."""
+        d = self.design
+        if d.sparse_cross:
+            return np.bincount(d.cross_cols, self.a21z * v[d.cross_rows], d.lead.q)
+        return self.a21z.T @ v
+
     def _g_t_times(self, y1: np.ndarray, k: int) -> np.ndarray:
         """G[:, :k]' y1."""
         if self.g is not None:
             return self.g[:, :k].T @ y1
         v = self.gscale * y1
         qr = self.design.q_rest
-        out = np.concatenate([self.a21z @ v, self.a21x @ v]) if qr else self.a21x @ v
+        out = np.concatenate([self._az_times(v), self.a21x @ v]) if qr else self.a21x @ v
         return self.rest_lam_t(out)[:k] if qr else out[:k]
 
     def _g_times(self, x2: np.ndarray) -> np.ndarray:
@@ -142,7 +165,7 @@ class GlmFactor:
         full[:k] = x2
         if qr:
             full[:qr] = self.rest_lam(full[:qr])
-            out = self.a21z.T @ full[:qr] + self.a21x.T @ full[qr:]
+            out = self._az_t_times(full[:qr]) + self.a21x.T @ full[qr:]
         else:
             out = self.a21x.T @ full
         return self.gscale * out

@@ -11,6 +11,7 @@ inside the density term.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special
@@ -65,6 +66,11 @@ class Family(ABC):
         """True when every mean is inside the family's range."""
         return bool(np.all(np.isfinite(mu)))
 
+    def deviance_function(self, y: np.ndarray, wt: np.ndarray) -> Callable[[np.ndarray], float]:
+        """mu -> the sum of deviance residuals for this y and weights (families override it
+        with the parts that do not depend on mu computed once)."""
+        return lambda mu: float(np.sum(self.deviance_residuals(y, mu, wt)))
+
     def saturated_m2_log_density(self, y: np.ndarray, wt: np.ndarray) -> float:
         """-2 log f(y | mu = y): the density term of the saturated model."""
         return self.m2_log_density(y, y, wt)
@@ -89,7 +95,7 @@ class Binomial(Family):
         return mu * (1.0 - mu)
 
     def valid_mu(self, mu):
-        return bool(np.all(np.isfinite(mu)) and np.all(mu > 0) and np.all(mu < 1))
+        return bool(mu.min() > 0 and mu.max() < 1)
 
     def deviance_residuals(self, y, mu, wt):
         return 2.0 * wt * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
@@ -107,6 +113,11 @@ class Binomial(Family):
     def starting_mu(self, y, wt):
         return (wt * y + 0.5) / (wt + 1.0)
 
+    def deviance_function(self, y, wt):
+        wy, wn = wt * y, wt * (1.0 - y)
+        const = 2.0 * float(np.sum(wt * (special.xlogy(y, y) + special.xlogy(1.0 - y, 1.0 - y))))
+        return lambda mu: const - 2.0 * float(wy @ np.log(mu) + wn @ np.log1p(-mu))
+
 
 class Poisson(Family):
     """Counts."""
@@ -119,7 +130,8 @@ class Poisson(Family):
         return mu
 
     def valid_mu(self, mu):
-        return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
+        # min and max are NaN when any mu is: the comparisons are then False
+        return bool(mu.min() > 0 and mu.max() < np.inf)
 
     def deviance_residuals(self, y, mu, wt):
         return 2.0 * wt * (special.xlogy(y, y / np.where(y > 0, mu, 1.0)) - (y - mu))
@@ -130,6 +142,11 @@ class Poisson(Family):
 
     def starting_mu(self, y, wt):
         return y + 0.1
+
+    def deviance_function(self, y, wt):
+        wy = wt * y
+        const = 2.0 * float(np.sum(wt * (special.xlogy(y, y) - y)))
+        return lambda mu: const - 2.0 * float(wy @ np.log(mu)) + 2.0 * float(wt @ mu)
 
 
 class Gamma(Family):
@@ -144,7 +161,8 @@ class Gamma(Family):
         return mu * mu
 
     def valid_mu(self, mu):
-        return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
+        # min and max are NaN when any mu is: the comparisons are then False
+        return bool(mu.min() > 0 and mu.max() < np.inf)
 
     def deviance_residuals(self, y, mu, wt):
         ratio = np.where(y == 0, 1.0, y / mu)
@@ -178,7 +196,8 @@ class InverseGaussian(Family):
         return mu ** 3
 
     def valid_mu(self, mu):
-        return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
+        # min and max are NaN when any mu is: the comparisons are then False
+        return bool(mu.min() > 0 and mu.max() < np.inf)
 
     def deviance_residuals(self, y, mu, wt):
         return wt * (y - mu) ** 2 / (y * mu * mu)
@@ -226,7 +245,8 @@ class NegativeBinomial(Family):
         return mu + mu * mu / self.shape
 
     def valid_mu(self, mu):
-        return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
+        # min and max are NaN when any mu is: the comparisons are then False
+        return bool(mu.min() > 0 and mu.max() < np.inf)
 
     def deviance_residuals(self, y, mu, wt):
         th = self.shape

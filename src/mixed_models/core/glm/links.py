@@ -36,6 +36,10 @@ class Link(ABC):
     def mu_eta(self, eta: np.ndarray) -> np.ndarray:
         """The derivative dmu/deta at eta."""
 
+    def mu_eta_at(self, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """dmu/deta at eta when mu = inverse(eta) is known (links override it to reuse mu)."""
+        return self.mu_eta(eta)
+
     def valid_eta(self, eta: np.ndarray) -> bool:
         """True when every eta is in the link's domain."""
         return bool(np.all(np.isfinite(eta)))
@@ -60,6 +64,9 @@ class Logit(Link):
         e = np.exp(-np.abs(eta))
         out = e / (1.0 + e) ** 2
         return np.where(np.abs(eta) > _LOGIT_THRESH, _EPS, out)
+
+    def mu_eta_at(self, eta, mu):
+        return np.where(np.abs(eta) > _LOGIT_THRESH, _EPS, mu * (1.0 - mu))
 
 
 class Probit(Link):
@@ -113,6 +120,9 @@ class Log(Link):
 
     def mu_eta(self, eta):
         return np.maximum(np.exp(eta), _EPS)
+
+    def mu_eta_at(self, eta, mu):
+        return mu
 
 
 class Identity(Link):

@@ -62,6 +62,7 @@ class GlmmProblem:
         self.theta_slices = [slice(a, a + c) for a, c in zip(np.cumsum([0] + counts), counts)]
         self.n_theta = int(sum(counts))
         self.saturated = _saturated(family, self.y, self.weights)
+        self._deviance = family.deviance_function(self.y, self.weights)
 
     @property
     def n_fixed(self) -> int:
@@ -86,7 +87,7 @@ class GlmmProblem:
         mu = fam.link.inverse(eta)
         if not fam.valid_mu(mu):
             return np.inf, mu
-        return float(np.sum(fam.deviance_residuals(self.y, mu, self.weights))) + u_sq, mu
+        return self._deviance(mu) + u_sq, mu
 
     def m2_log_density(self, mu: np.ndarray, deviance: float) -> float:
         """-2 log f(y | mu), from the deviance where the saturated density is known."""
@@ -190,7 +191,7 @@ def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvi
                                    f"the {fam.name} family's range")
     previous = np.inf
     for iteration in range(1, max_iter + 1):
-        mu_eta = fam.link.mu_eta(eta)
+        mu_eta = fam.link.mu_eta_at(eta, mu)
         w = problem.weights * mu_eta * mu_eta / fam.variance(mu)
         wr = w * (problem.y - mu) / mu_eta
         factor.update(*d.blocks(w))

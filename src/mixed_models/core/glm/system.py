@@ -67,6 +67,10 @@ class WeightedDesign:
         self.q_rest = int(sum(sizes))
         self.m = self.q_rest + self.p
         self.q = self.lead.q + self.q_rest
+        # with scalar rest terms Lambda_rest is diagonal: the rest term of each row
+        self.rest_scalar = all(t.size == 1 for t in self.rest)
+        self.rest_term_of_row = np.repeat(np.arange(len(self.rest)), sizes).astype(np.intp) \
+            if self.rest_scalar else None
         self._lead_idx, self._lead_z = _stacked([self.lead], [0])
         self._rest_idx, self._rest_z = _stacked(self.rest, self.rest_offsets)
         self._lead_zt = _transposed(self._lead_idx, self._lead_z, self.lead.q)
@@ -118,8 +122,9 @@ class WeightedDesign:
         """CSR pattern of Z_rest' W Z_lead and, per lead column, its pairs of entries."""
         q1, qr = self.lead.q, self.q_rest
         rows, cols = self._cross.targets // q1, self._cross.targets % q1
-        self.cross_indices = cols.astype(np.int32)
-        self.cross_indptr = np.searchsorted(rows, np.arange(qr + 1)).astype(np.int32)
+        self.cross_rows = rows.astype(np.intp)
+        self.cross_cols = cols.astype(np.intp)
+        self.cross_rows_p = (rows[None, :] + qr * np.arange(self.p)[:, None]).ravel()
         by_col = np.argsort(cols, kind="stable")
         starts = np.searchsorted(cols[by_col], np.arange(q1 + 1))
         e1, e2 = [], []
@@ -142,8 +147,8 @@ class WeightedDesign:
         a11
             Lead term's diagonal block, shape (levels, S, S).
         a21z
-            Z_rest' W Z_lead, (q_rest, q_lead): dense, or a CSR matrix when
-            ``sparse_cross``.
+            Z_rest' W Z_lead, (q_rest, q_lead): dense, or when ``sparse_cross`` its
+            nonzero entries, at ``cross_rows`` and ``cross_cols``.
         a21x
             X' W Z_lead, dense (p, q_lead).
         a22
@@ -166,8 +171,7 @@ class WeightedDesign:
             return a11, np.zeros((0, lead.q)), a21x, a22
         cross = self._cross.sums(w)
         if self.sparse_cross:
-            a21z = sp.csr_matrix((cross, self.cross_indices, self.cross_indptr),
-                                 shape=(qr, lead.q))
+            a21z = cross
         else:
             a21z = np.zeros((qr, lead.q))
             a21z.flat[self._cross.targets] = cross
