@@ -16,7 +16,7 @@ import pandas as pd
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
-from mixed_models.core.glm.family import Family, NegativeBinomial, make_family
+from mixed_models.core.glm.family import NegativeBinomial, make_family
 from mixed_models.core.glm.pirls import GlmmProblem
 
 FOLDER = Path(__file__).resolve().parents[2] / "data" / "reference_glmm"
@@ -28,6 +28,7 @@ class Case:
     problem: GlmmProblem
     fit: dict
     n_agq: int
+    levels: list[np.ndarray]
 
     @property
     def theta(self) -> np.ndarray:
@@ -51,11 +52,16 @@ def _dummies(col: pd.Series) -> np.ndarray:
     return np.column_stack([(col == lev).to_numpy(float) for lev in levels[1:]])
 
 
+_LEVELS: dict[int, np.ndarray] = {}
+
+
 def _term(col: pd.Series, z: np.ndarray | None = None) -> TermData:
     levels, codes = np.unique(col.to_numpy(), return_inverse=True)
+    codes = codes.astype(np.intp)
+    _LEVELS[id(codes)] = levels
     z = np.ones((len(col), 1)) if z is None else z
     cov = CovarianceStructure.unstructured(z.shape[1])
-    return TermData(codes.astype(np.intp), z, len(levels), cov)
+    return TermData(codes, z, len(levels), cov)
 
 
 def _num(col: pd.Series) -> np.ndarray:
@@ -110,8 +116,11 @@ def case(model_id: str) -> Case:
     fit = json.loads((FOLDER / "fits" / f"{model_id}.json").read_text())
     x, terms, y, weights, offset, family = _arrays(model_id, fit)
     problem = GlmmProblem(terms, x, y, family, weights=weights, offset=offset)
-    return Case(model_id, problem, fit, int(_scalar(fit["nAGQ"])))
+    levels = [_LEVELS[id(t.codes)] for t in terms]
+    return Case(model_id, problem, fit, int(_scalar(fit["nAGQ"])), levels)
 
 
-def family_of(c: Case) -> Family:
-    return c.problem.family
+def reference_order(c: Case, k: int) -> np.ndarray:
+    """Indices that put term k's levels in the order of the reference's ranef."""
+    position = {str(v): i for i, v in enumerate(c.levels[k])}
+    return np.array([position[str(v)] for v in c.fit["ranef"][k]["levels"]])

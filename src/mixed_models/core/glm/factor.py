@@ -208,3 +208,17 @@ class GlmFactor:
         else:
             x1 = np.linalg.solve(np.swapaxes(self.l11, 1, 2), t[:, :, None])[:, :, 0]
         return x1, x2
+
+    def g_rest(self) -> np.ndarray:
+        """G' restricted to the random effects: the (q_rest x q_lead) lower-left block of
+        the random-effects factor, dense."""
+        d = self.design
+        qr = d.q_rest
+        if self.g is not None:
+            return self.g[:, :qr].T
+        if d.sparse_cross:
+            az = np.zeros((qr, d.lead.q))
+            az[d.cross_rows, d.cross_cols] = self.a21z
+        else:
+            az = self.a21z
+        return self.rest_lam_t(az) * self.gscale[None, :]
