@@ -60,3 +60,17 @@ def test_agq_refuses_vector_terms():
     c = case("contraception_binomial")
     with pytest.raises(ValueError, match="single scalar"):
         fit_glmm(c.problem, n_agq=5)
+
+
+def test_negative_binomial_shape_is_estimated():
+    from mixed_models.core.glm.nbinom import fit_negative_binomial
+    c = case("grouseticks_nb")
+    result = fit_negative_binomial(c.problem)
+    assert result.confirmed
+    assert result.fit.objective <= c.fit["objective"] + 1e-6
+    assert abs(result.shape / c.fit["dispersion"]["value"] - 1) < 5e-3
+    se = np.array(c.fit["se_accurate"])
+    assert np.max(np.abs(result.fit.beta - c.beta) / se) < 1e-3
+    k = len(result.fit.theta)
+    vcov = np.linalg.inv(result.check.hessian / 2.0)
+    np.testing.assert_allclose(np.sqrt(np.diag(vcov)[k:-1]), se, rtol=5e-3)

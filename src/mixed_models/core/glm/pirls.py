@@ -11,6 +11,7 @@ Laplace objective of the oracle is evaluated at the exact mode.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,14 @@ class GlmmProblem:
         self.n_theta = int(sum(counts))
         self.saturated = _saturated(family, self.y, self.weights)
         self._deviance = family.deviance_function(self.y, self.weights)
+
+    def with_family(self, family: Family) -> GlmmProblem:
+        """The same arrays with another family (the design is shared, not copied)."""
+        other = copy.copy(self)
+        other.family = family
+        other.saturated = _saturated(family, self.y, self.weights)
+        other._deviance = family.deviance_function(self.y, self.weights)
+        return other
 
     @property
     def n_fixed(self) -> int:
