@@ -74,3 +74,14 @@ def test_negative_binomial_shape_is_estimated():
     k = len(result.fit.theta)
     vcov = np.linalg.inv(result.check.hessian / 2.0)
     np.testing.assert_allclose(np.sqrt(np.diag(vcov)[k:-1]), se, rtol=5e-3)
+
+
+@pytest.mark.parametrize("model_id", ["cbpp_binomial", "verbagg_binomial"])
+def test_beta_covariances(model_id):
+    from mixed_models.core.glm.fit import beta_covariance, beta_covariance_given_theta
+    c = case(model_id)
+    fit = fit_glmm(c.problem, n_agq=c.n_agq)
+    np.testing.assert_allclose(np.sqrt(np.diag(beta_covariance(fit))), c.fit["se_accurate"],
+                               rtol=5e-3)
+    rx = beta_covariance_given_theta(c.problem, fit)
+    np.testing.assert_allclose(rx, np.array(c.fit["vcov_rx"]), rtol=1e-4, atol=1e-9)

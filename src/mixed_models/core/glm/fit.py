@@ -272,3 +272,27 @@ def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
     confirmed = check is not None and check.confirmed
     return GlmmFit(theta, beta, full, relative, n_agq, final, stage1, state.beta, stage2, check,
                    confirmed, messages)
+
+
+def beta_covariance(fit: GlmmFit) -> np.ndarray:
+    """Wald covariance of beta: the beta block of (H / 2)^-1, H the Hessian of the objective
+    over the free (theta, beta) at the optimum (lme4's ``vcov``; theta entries held at a
+    bound are left out)."""
+    if fit.check is None:
+        raise ValueError("the fit has no Hessian: fit with GlmmSettings(confirm=True)")
+    k = len(fit.theta)
+    free = np.asarray(fit.check.free).copy()
+    free[k:] = True
+    hess = fit.check.hessian[np.ix_(free, free)]
+    vcov = np.linalg.inv(hess / 2.0)
+    nb = len(fit.beta)
+    return vcov[-nb:, -nb:]
+
+
+def beta_covariance_given_theta(problem: GlmmProblem, fit: GlmmFit) -> np.ndarray:
+    """Covariance of beta with theta held at its estimate, from the (u, beta) factor at the
+    modes (lme4's ``vcov(use.hessian = FALSE)``)."""
+    state = pirls(problem, fit.theta, fit.beta, fit.state.u_lead, fit.state.u_rest)
+    qr = state.factor.design.q_rest
+    rx_inv = np.linalg.inv(state.factor.l22[qr:, qr:])
+    return rx_inv.T @ rx_inv
