@@ -38,7 +38,8 @@ class _WarmStart:
         start = self.state
         u_lead = None if start is None else start.u_lead
         u_rest = None if start is None else start.u_rest
-        state = pirls(self.problem, theta, beta, u_lead, u_rest, joint=joint)
+        chord = None if start is None else start.factor
+        state = pirls(self.problem, theta, beta, u_lead, u_rest, joint=joint, chord=chord)
         self.state = state
         return state
 

@@ -150,7 +150,8 @@ def linear_predictor(problem: GlmmProblem, factor: GlmFactor, beta: np.ndarray,
 def pirls(problem: GlmmProblem, theta: np.ndarray, beta: np.ndarray,
           u_lead: np.ndarray | None = None, u_rest: np.ndarray | None = None,
           joint: bool = False, tol: float = 1e-24, max_iter: int = 100,
-          max_halvings: int = 40) -> PirlsState:
+          max_halvings: int = 40, chord: GlmFactor | None = None,
+          chord_steps: int = 2) -> PirlsState:
     """The conditional modes for ``theta`` (with ``beta`` fixed, or updated when ``joint``).
 
     Parameters
@@ -163,6 +164,10 @@ def pirls(problem: GlmmProblem, theta: np.ndarray, beta: np.ndarray,
         Starting spherical random effects (None: zeros).
     joint
         Update beta together with u (lme4's nAGQ = 0 step).
+    chord, chord_steps
+        A factor from nearby parameters (the previous evaluation's): up to
+        ``chord_steps`` steps with it, before any new factorization, bring a warm start
+        closer to the mode at the cost of a solve each.
     tol
         Stop when the Newton decrement falls below ``tol * max(1, penalized deviance)``
         or stops falling at the rounding floor. The deviance moves with the square root
@@ -176,10 +181,24 @@ def pirls(problem: GlmmProblem, theta: np.ndarray, beta: np.ndarray,
         after ``max_iter`` iterations.
     """
     with blas_threads_for(problem.design.m):
-        return _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings)
+        return _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings,
+                      chord, chord_steps)
 
 
-def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings):
+def _newton_rhs(problem: GlmmProblem, factor: GlmFactor, eta, mu, u_lead, u_rest):
+    """IRLS weights and the right side Lambda' Z' W r - u (and X' W r) at a point."""
+    fam = problem.family
+    mu_eta = fam.link.mu_eta_at(eta, mu)
+    w = problem.weights * mu_eta * mu_eta / fam.variance(mu)
+    r_lead, r_rest = problem.design.zt_times(w * (problem.y - mu) / mu_eta)
+    r_lead = r_lead @ factor.lam_lead - u_lead
+    r_rest = factor.rest_lam_t(r_rest)
+    r_rest[:len(u_rest)] -= u_rest
+    return w, r_lead, r_rest
+
+
+def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvings, chord,
+           chord_steps):
     d = problem.design
     fam = problem.family
     factor = GlmFactor(d, problem.lams(theta))
@@ -197,17 +216,22 @@ def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvi
         pdev, mu = problem.penalized_deviance(eta, u_sq)
         if not np.isfinite(pdev):
             raise PirlsError(f"the linear predictor at beta = {beta} gives means outside "
-                                   f"the {fam.name} family's range")
+                             f"the {fam.name} family's range")
+    for _ in range(0 if chord is None else chord_steps):
+        _, r_lead, r_rest = _newton_rhs(problem, factor, eta, mu, u_lead, u_rest)
+        dl, dr = chord.solve(r_lead, r_rest, joint)
+        nl, nr = u_lead + dl, u_rest + dr[:d.q_rest]
+        nb = beta + dr[d.q_rest:] if joint else beta
+        new_eta = linear_predictor(problem, factor, nb, nl, nr)
+        new_sq = float(np.sum(nl ** 2) + nr @ nr)
+        new_pdev, new_mu = problem.penalized_deviance(new_eta, new_sq)
+        if not new_pdev < pdev:
+            break
+        u_lead, u_rest, beta, eta, mu, pdev, u_sq = nl, nr, nb, new_eta, new_mu, new_pdev, new_sq
     previous = np.inf
     for iteration in range(1, max_iter + 1):
-        mu_eta = fam.link.mu_eta_at(eta, mu)
-        w = problem.weights * mu_eta * mu_eta / fam.variance(mu)
-        wr = w * (problem.y - mu) / mu_eta
+        w, r_lead, r_rest = _newton_rhs(problem, factor, eta, mu, u_lead, u_rest)
         factor.update(*d.blocks(w))
-        r_lead, r_rest = d.zt_times(wr)
-        r_lead = r_lead @ factor.lam_lead - u_lead
-        r_rest = factor.rest_lam_t(r_rest)
-        r_rest[:d.q_rest] -= u_rest
         dl, dr = factor.solve(r_lead, r_rest, joint)
         k = len(dr)
         decrement = float(np.sum(r_lead * dl) + r_rest[:k] @ dr)
@@ -235,4 +259,4 @@ def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvi
         u_lead, u_rest, beta = nl, nr, nb
         eta, mu, pdev, u_sq = new_eta, new_mu, new_pdev, new_sq
     raise PirlsError(f"PIRLS did not converge in {max_iter} iterations at theta = "
-                           f"{np.asarray(theta)}")
+                     f"{np.asarray(theta)}")
