@@ -85,3 +85,23 @@ def test_beta_covariances(model_id):
                                rtol=5e-3)
     rx = beta_covariance_given_theta(c.problem, fit)
     np.testing.assert_allclose(rx, np.array(c.fit["vcov_rx"]), rtol=1e-4, atol=1e-9)
+
+
+def test_zero_variance_is_held_at_the_bound():
+    from mixed_models.core.covariance import CovarianceStructure
+    from mixed_models.core.crossprod import TermData
+    from mixed_models.core.glm.family import make_family
+    from mixed_models.core.glm.pirls import GlmmProblem
+    rng = np.random.default_rng(11)
+    n, levels = 400, 20
+    codes = np.arange(n) % levels
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = rng.poisson(np.exp(0.5 + 0.3 * x[:, 1])).astype(float)   # no group effect
+    term = TermData(codes, np.ones((n, 1)), levels, CovarianceStructure.unstructured(1))
+    problem = GlmmProblem([term], x, y, make_family("poisson"))
+    fit = fit_glmm(problem)
+    tight = fit_glmm(problem, settings=GlmmSettings(newton_first=False))
+    assert fit.objective <= tight.objective + 1e-6
+    assert fit.theta[0] == 0.0
+    assert not fit.check.free[0] and fit.check.gradient[0] >= -1e-6
+    assert fit.confirmed

@@ -21,7 +21,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsError, PirlsState
-from mixed_models.core.glm.laplace import _WarmStart
+from mixed_models.core.glm.laplace import WarmStartObjective
 
 MAX_NODES = 25
 
@@ -80,7 +80,7 @@ def agq_deviance(problem: GlmmProblem, state: PirlsState, n_nodes: int) -> tuple
     return objective, objective + problem.saturated
 
 
-class AgqObjective(_WarmStart):
+class AgqObjective(WarmStartObjective):
     """(theta, beta) -> lme4's nAGQ objective (full -2 log-likelihood when ``full``)."""
 
     def __init__(self, problem: GlmmProblem, n_nodes: int, full: bool = True):

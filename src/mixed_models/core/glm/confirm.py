@@ -106,6 +106,8 @@ def newton_confirm(f: Callable[[np.ndarray], float], x: np.ndarray, lower: np.nd
     recomputed and the Hessian kept (near a minimum it hardly changes).
     """
     x = np.asarray(x, dtype=float).copy()
+    # a parameter within rounding of its bound is put on it (a variance of exactly 0)
+    x = np.where(x - lower < _BOUND_GAP, lower, x)
     f0 = f(x)
     evaluations, steps, messages = 1, 0, []
     hess = None

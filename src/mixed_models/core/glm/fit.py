@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 import nlopt
 import numpy as np
 
-from mixed_models.core.glm.agq import AgqObjective
+from mixed_models.core.glm.agq import AgqObjective, agq_deviance
 from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm
 from mixed_models.core.glm.laplace import JointObjective, LaplaceObjective, laplace_deviance
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsState, pirls
-from mixed_models.core.glm.agq import agq_deviance
 from mixed_models.core.threads import blas_threads_for
 
 
@@ -190,7 +189,7 @@ def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,
     return result, joint
 
 
-def _beta_scale(state: PirlsState) -> np.ndarray:
+def beta_scale(state: PirlsState) -> np.ndarray:
     """Standard errors of beta given theta, from the X part of the joint factor."""
     qr = state.factor.design.q_rest
     rx = state.factor.l22[qr:, qr:]
@@ -230,7 +229,7 @@ def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
         return GlmmFit(stage1.x, state.beta, value, value, 0, state, stage1, state.beta, None,
                        None, stage1.return_code > 0)
     n_theta = problem.n_theta
-    scale = _beta_scale(state)
+    scale = beta_scale(state)
     origin = np.concatenate([stage1.x, state.beta])
     units = np.concatenate([np.ones(n_theta), scale])
     objective.state = state

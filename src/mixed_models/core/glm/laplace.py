@@ -25,7 +25,7 @@ def laplace_deviance(problem: GlmmProblem, state: PirlsState) -> float:
     return state.factor.logdet() + state.u_sq + problem.m2_log_density(state.mu, state.deviance)
 
 
-class _WarmStart:
+class WarmStartObjective:
     """Keeps the last conditional modes to start the next PIRLS run from."""
 
     def __init__(self, problem: GlmmProblem):
@@ -44,7 +44,7 @@ class _WarmStart:
         return state
 
 
-class LaplaceObjective(_WarmStart):
+class LaplaceObjective(WarmStartObjective):
     """(theta, beta) -> Laplace objective; ``inf`` where PIRLS finds no mode."""
 
     def __call__(self, theta: np.ndarray, beta: np.ndarray) -> float:
@@ -55,7 +55,7 @@ class LaplaceObjective(_WarmStart):
         return laplace_deviance(self.problem, state)
 
 
-class JointObjective(_WarmStart):
+class JointObjective(WarmStartObjective):
     """theta -> Laplace objective at the joint modes of (u, beta): lme4's nAGQ = 0 fit."""
 
     def __init__(self, problem: GlmmProblem, beta: np.ndarray):

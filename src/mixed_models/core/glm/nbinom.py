@@ -15,7 +15,7 @@ from scipy.optimize import minimize_scalar
 
 from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm
 from mixed_models.core.glm.family import NegativeBinomial, Poisson
-from mixed_models.core.glm.fit import GlmmFit, GlmmSettings, _beta_scale, bobyqa, fit_glmm
+from mixed_models.core.glm.fit import GlmmFit, GlmmSettings, beta_scale, bobyqa, fit_glmm
 from mixed_models.core.glm.laplace import LaplaceObjective, laplace_deviance
 from mixed_models.core.glm.pirls import GlmmProblem, pirls
 from mixed_models.core.threads import blas_threads_for
@@ -75,7 +75,7 @@ def _fit(problem: GlmmProblem, settings: GlmmSettings, link: str) -> NegativeBin
     n_theta = len(fit0.theta)
     # beta in units of its standard error given theta, as in the two-stage fit
     joint = pirls(nb0, fit0.theta, fit0.beta, joint=True)
-    units = np.concatenate([np.ones(n_theta), _beta_scale(joint), [1.0]])
+    units = np.concatenate([np.ones(n_theta), beta_scale(joint), [1.0]])
     origin = np.concatenate([fit0.theta, fit0.beta, [start.x]])
     shape_obj.state = fit0.state
 
