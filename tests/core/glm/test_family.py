@@ -100,3 +100,15 @@ def test_swapping_success_and_failure_flips_beta(scale, shift, seed):
     a = laplace_deviance(p, pirls(p, theta, beta))
     b = laplace_deviance(swapped, pirls(swapped, theta, -beta))
     assert abs(a - b) < 1e-8 * max(1.0, abs(a))
+
+
+@pytest.mark.parametrize("family, y, message", [
+    ("binomial", [0.0, 1.5], "between 0 and 1"),
+    ("poisson", [1.0, -1.0], "non-negative counts"),
+    ("Gamma", [1.0, 0.0], "positive"),
+    ("inverse.gaussian", [2.0, np.nan], "finite"),
+])
+def test_responses_outside_the_family_are_refused(family, y, message):
+    from mixed_models.errors import DataError
+    with pytest.raises(DataError, match=message):
+        make_family(family).check_response(np.array(y), np.ones(len(y)))

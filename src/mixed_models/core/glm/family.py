@@ -17,6 +17,7 @@ import numpy as np
 from scipy import special
 
 from mixed_models.core.glm.links import Link, make_link
+from mixed_models.errors import DataError
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -66,6 +67,22 @@ class Family(ABC):
         """True when every mean is inside the family's range."""
         return bool(np.all(np.isfinite(mu)))
 
+    def check_response(self, y: np.ndarray, wt: np.ndarray) -> None:
+        """Raise DataError unless y and the prior weights suit the family."""
+        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(wt))):
+            raise DataError(f"the {self.name} response and weights must be finite")
+        if np.any(wt < 0):
+            raise DataError(f"prior weights must not be negative; the smallest is {wt.min()!r}")
+        low, high, what = self.response_range
+        bad = (y < low) | (y > high) if not self.open_low else (y <= low) | (y > high)
+        if np.any(bad):
+            first = y[np.argmax(bad)]
+            raise DataError(f"the {self.name} family needs a response {what}; "
+                            f"found {first!r} ({int(bad.sum())} such values)")
+
+    response_range = (-np.inf, np.inf, "that is finite")
+    open_low = False
+
     def deviance_function(self, y: np.ndarray, wt: np.ndarray) -> Callable[[np.ndarray], float]:
         """mu -> the sum of deviance residuals for this y and weights (families override it
         with the parts that do not depend on mu computed once)."""
@@ -90,6 +107,7 @@ class Binomial(Family):
     name = "binomial"
     canonical = "logit"
     links = ("logit", "probit", "cloglog", "cauchit", "log")
+    response_range = (0.0, 1.0, "between 0 and 1 (a proportion of successes)")
 
     def variance(self, mu):
         return mu * (1.0 - mu)
@@ -125,6 +143,7 @@ class Poisson(Family):
     name = "poisson"
     canonical = "log"
     links = ("log", "sqrt", "identity")
+    response_range = (0.0, np.inf, "of non-negative counts")
 
     def variance(self, mu):
         return mu
@@ -156,6 +175,8 @@ class Gamma(Family):
     canonical = "inverse"
     links = ("inverse", "log", "identity")
     has_dispersion = True
+    response_range = (0.0, np.inf, "that is positive")
+    open_low = True
 
     def variance(self, mu):
         return mu * mu
@@ -191,6 +212,8 @@ class InverseGaussian(Family):
     canonical = "1/mu^2"
     links = ("1/mu^2", "inverse", "log", "identity")
     has_dispersion = True
+    response_range = (0.0, np.inf, "that is positive")
+    open_low = True
 
     def variance(self, mu):
         return mu ** 3
@@ -229,6 +252,7 @@ class NegativeBinomial(Family):
     canonical = "log"
     links = ("log", "sqrt", "identity")
     has_dispersion = True
+    response_range = (0.0, np.inf, "of non-negative counts")
 
     def __init__(self, shape: float, link: str | Link | None = None):
         if not np.isfinite(shape) or shape <= 0:

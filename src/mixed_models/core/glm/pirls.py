@@ -58,6 +58,7 @@ class GlmmProblem:
         self.offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
         if self.y.shape != (n,) or self.weights.shape != (n,) or self.offset.shape != (n,):
             raise ValueError(f"y, weights and offset must have one value per row of X ({n})")
+        family.check_response(self.y, self.weights)
         self.terms = terms
         counts = [t.covariance.n_theta for t in terms]
         self.theta_slices = [slice(a, a + c) for a, c in zip(np.cumsum([0] + counts), counts)]
