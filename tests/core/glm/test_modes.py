@@ -11,7 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from glmm_oracle import case, reference_order  # noqa: E402
 
-from mixed_models.core.glm.modes import conditional_variances, lme4_sigma, random_effects  # noqa: E402,E501
+from mixed_models.core.glm.modes import (  # noqa: E402
+    conditional_variances, lme4_sigma, random_effects,
+)
 from mixed_models.core.glm.pirls import pirls  # noqa: E402
 
 

@@ -116,7 +116,8 @@ class Binomial(Family):
         return bool(mu.min() > 0 and mu.max() < 1)
 
     def deviance_residuals(self, y, mu, wt):
-        return 2.0 * wt * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
+        return 2.0 * wt * (special.xlogy(y, y / mu)
+                           + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
 
     def m2_log_density(self, y, mu, wt):
         # R: weights m = trials; rows of zero trials contribute nothing
