@@ -22,9 +22,9 @@ _BOUND_GAP = 1e-7
 class NewtonCheck:
     """Derivatives at the end point and what the Newton steps did.
 
-    ``gradient`` and ``hessian`` are over all parameters (NaN where a parameter sits on its
-    bound, except the one-sided slope in ``gradient``); after :meth:`rescale` they are in
-    the caller's natural units.
+    ``x``, ``gradient`` and ``hessian`` are over all parameters (the Hessian is NaN where a
+    parameter sits on its bound; ``gradient`` holds its one-sided slope there); after
+    :meth:`rescale` they are in the caller's natural units.
     """
 
     x: np.ndarray
@@ -38,8 +38,10 @@ class NewtonCheck:
     confirmed: bool
     messages: list[str] = field(default_factory=list)
 
-    def rescale(self, units: np.ndarray) -> None:
-        """Derivatives with respect to x = units * v instead of v."""
+    def rescale(self, units: np.ndarray, origin: np.ndarray | None = None) -> None:
+        """To natural units x = origin + units * v from the optimizer's v."""
+        if origin is not None:
+            self.x = origin + units * self.x
         self.gradient = self.gradient / units
         self.hessian = self.hessian / np.outer(units, units)
 

@@ -267,7 +267,7 @@ def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
     else:
         relative = full = laplace_deviance(problem, final)
     if check is not None:
-        check.rescale(units)
+        check.rescale(units, origin)
     confirmed = check is not None and check.confirmed
     return GlmmFit(theta, beta, full, relative, n_agq, final, stage1, state.beta, stage2, check,
                    confirmed, messages)

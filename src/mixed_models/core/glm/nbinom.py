@@ -96,7 +96,7 @@ def _fit(problem: GlmmProblem, settings: GlmmSettings, link: str) -> NegativeBin
         evaluations += run.evaluations + check.evaluations
         messages.extend(check.messages)
     x = origin + units * check.x
-    check.rescale(units)
+    check.rescale(units, origin)
     shape = float(np.exp(x[-1]))
     final_problem = problem.with_family(NegativeBinomial(shape, link))
     state = pirls(final_problem, x[:n_theta], x[n_theta:-1], shape_obj.state.u_lead,
