@@ -2,13 +2,14 @@
 
 1. beta from the GLM without random effects (IRLS).
 2. theta by BOBYQA on the nAGQ = 0 objective: PIRLS updates u and beta together, so the
-   search is over theta alone (lme4's first stage).
-3. (theta, beta) by BOBYQA on the Laplace or AGQ objective, beta measured in units of its
-   standard error from stage 2 so that the quadratic model sees a round problem.
-4. Confirmation (:mod:`core.glm.confirm`): central-difference gradient and Hessian at the
-   end point, Newton steps while they lower the objective; the optimum is confirmed when
-   the Hessian of the free parameters is positive definite and the predicted Newton
-   decrease is negligible. The Hessian is kept: its inverse gives the Wald covariance.
+   search is over theta alone (lme4's first stage). With n_agq = 0 this is the fit.
+3. (theta, beta) on the Laplace or AGQ objective, beta measured in units of its standard
+   error given theta from stage 2, so that the problem looks round. From the stage-2 point
+   finite-difference Newton steps (:mod:`core.glm.confirm`) usually reach the optimum in
+   two or three steps; when they do not, BOBYQA takes over and the Newton check follows.
+4. The optimum is confirmed when the Hessian of the free parameters is positive definite,
+   the predicted Newton decrease is below 1e-7 and no parameter held at a bound would
+   leave it. The Hessian at the optimum is kept: its inverse gives the Wald covariance.
 """
 
 from __future__ import annotations
