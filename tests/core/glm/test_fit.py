@@ -105,3 +105,28 @@ def test_zero_variance_is_held_at_the_bound():
     assert fit.theta[0] == 0.0
     assert not fit.check.free[0] and fit.check.gradient[0] >= -1e-6
     assert fit.confirmed
+
+
+@pytest.mark.parametrize("family, link", [("inverse.gaussian", "log"), ("Gamma", "inverse"),
+                                          ("binomial", "cloglog"), ("poisson", "sqrt")])
+def test_families_without_a_reference_fit_agree_across_optimizers(family, link):
+    from mixed_models.core.covariance import CovarianceStructure
+    from mixed_models.core.crossprod import TermData
+    from mixed_models.core.glm.family import make_family
+    from mixed_models.core.glm.pirls import GlmmProblem
+    rng = np.random.default_rng(3)
+    n, levels = 300, 15
+    codes = np.arange(n) % levels
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    mu = np.exp(0.5 + 0.3 * x[:, 1] + 0.4 * rng.normal(size=levels)[codes])
+    y = {"inverse.gaussian": lambda: rng.wald(mu, 5.0),
+         "Gamma": lambda: rng.gamma(4.0, mu / 4.0),
+         "binomial": lambda: (rng.random(n) < 1 - np.exp(-mu / 4)).astype(float),
+         "poisson": lambda: rng.poisson(mu).astype(float)}[family]()
+    term = TermData(codes, np.ones((n, 1)), levels, CovarianceStructure.unstructured(1))
+    problem = GlmmProblem([term], x, y, make_family(family, link))
+    newton = fit_glmm(problem)
+    bobyqa_first = fit_glmm(problem, settings=GlmmSettings(newton_first=False))
+    assert newton.confirmed and bobyqa_first.confirmed
+    assert abs(newton.objective - bobyqa_first.objective) < 1e-6
+    assert newton.theta[0] > 0.1
