@@ -7,10 +7,20 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import reference  # noqa: E402
+
+# Hypothesis runs the same examples on every machine and every run: a property test that
+# fails fails again, and a green run is not luck. The profile is loaded here, before any
+# test module builds its settings, so their own settings inherit it. Another profile
+# (e.g. a randomized "explore" run) can be chosen with --hypothesis-profile.
+settings.register_profile("deterministic", derandomize=True, deadline=None, database=None,
+                          print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile("deterministic")
 
 _FITS: dict[object, object] = {}
 

@@ -100,7 +100,7 @@ def test_na_exclude_pads_fitted_and_residuals(alien):
     assert np.isnan(excluded.fitted()[[3, 10]]).all()
     assert np.isnan(excluded.residuals[[3, 10]]).all()
     np.testing.assert_allclose(np.delete(excluded.residuals, [3, 10]), dropped.residuals)
-    assert excluded.deviance == dropped.deviance
+    assert excluded.deviance == pytest.approx(dropped.deviance, rel=1e-12)
 
 
 def test_model_pickles_and_reloads_with_identical_results(alien):
@@ -109,8 +109,9 @@ def test_model_pickles_and_reloads_with_identical_results(alien):
     assert again.fix_ef == model.fix_ef and again.ran_ef == model.ran_ef
     assert again.deviance == model.deviance
     pd.testing.assert_frame_equal(again.var_corr(), model.var_corr())
-    np.testing.assert_array_equal(again.fitted(), model.fitted())
-    assert again.dev_fun(model.theta) == model.dev_fun(model.theta)
+    # recomputed by BLAS (whose thread count may follow the size): equal to rounding
+    np.testing.assert_allclose(again.fitted(), model.fitted(), rtol=1e-12)
+    assert again.dev_fun(model.theta) == pytest.approx(model.dev_fun(model.theta), rel=1e-12)
 
 
 def test_control_is_recorded(alien):

@@ -71,7 +71,7 @@ def test_unseen_levels_can_be_refused(fitted):
 
 
 def test_prediction_without_newdata_is_the_fitted_values(sleep):
-    np.testing.assert_array_equal(sleep.predict(), sleep.fitted())
+    np.testing.assert_allclose(sleep.predict(), sleep.fitted(), rtol=1e-12)
     table = sleep.predict_with_intervals()
     np.testing.assert_allclose(table["fit"], sleep.fitted(), rtol=1e-12)
 

@@ -27,7 +27,8 @@ def test_reloads_to_the_api_numbers(fitted, tmp_path):
     assert [r["sd"] for r in data["fixed_effects"]["rows"]] == table["sd"].tolist()
     ran = pd.DataFrame(data["ran_ef"])
     np.testing.assert_array_equal(ran["value"], model.ran_ef_table()["value"])
-    np.testing.assert_array_equal(ran["cond_sd"], model.ran_ef_table()["cond_sd"])
+    # conditional SDs are recomputed by LAPACK on each call: equal to rounding
+    np.testing.assert_allclose(ran["cond_sd"], model.ran_ef_table()["cond_sd"], rtol=1e-12)
     vc = model.var_corr()
     assert [r["vcov"] for r in data["var_corr"]] == vc["vcov"].tolist()
     assert data["fitted"] == model.fitted().tolist()

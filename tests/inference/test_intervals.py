@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,46 @@ def test_bootstrap_entry_points(fitted):
     assert {"wald_lower", "profile_upper", "bootstrap_percentile_lower",
             "bootstrap_studentized_upper"} <= set(table.columns)
     np.testing.assert_allclose(table["wald_lower"], model.fix_ef_conf_int(level=0.9)["lower"])
+
+
+def _trace(value, zeta, lower=-1.0, upper=1.0):
+    import pandas as pd
+
+    out = pd.DataFrame({"parameter": "cor", "zeta": zeta, "value": value})
+    out.attrs.update(lower={"cor": lower}, upper={"cor": upper})
+    return out
+
+
+# (values, zetas, expected lower, expected upper): synthetic traces, zeta linear in the
+# value where it is not flat, so the crossings are known exactly
+TRACES = [
+    # through the bounds on both sides without reaching +-1.96: the bounds
+    ([-1.0, -0.5, 0.0, 0.5, 1.0], [-1.0, -0.5, 0.0, 0.5, 1.0], -1.0, 1.0),
+    # crosses -1.96 at -0.6, then drops onto a floor at -1.2 up to the bound
+    ([-1.0, -0.9, -0.7, -0.5, -0.3, 0.0, 0.3, 1.0],
+     [-1.2, -1.2, -2.24, -1.6, -0.96, 0.0, 0.96, 3.2], -0.6125, 0.6125),
+    # a plateau beyond the target: the crossing before it
+    ([-1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6],
+     [-2.4, -2.4, -2.4, -1.6, -0.8, 0.0, 0.8, 1.6, 2.4], -0.49, 0.49),
+]
+
+
+@pytest.mark.parametrize("value, zeta, lower, upper", TRACES)
+def test_profile_limits_are_crossings_or_bounds(value, zeta, lower, upper):
+    from mixed_models.inference.intervals import profile_intervals
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = profile_intervals(_trace(value, zeta)).loc["cor"]
+    assert got["lower"] == pytest.approx(lower, abs=2e-3)
+    assert got["upper"] == pytest.approx(upper, abs=2e-3)
+
+
+def test_a_trace_that_stops_short_gives_no_limit_and_says_so():
+    from mixed_models.errors import ConvergenceWarning
+    from mixed_models.inference.intervals import profile_intervals
+
+    trace = _trace([-1.0, -0.5, 0.0, 0.2, 0.4], [-1.0, -0.5, 0.0, 0.6, 1.2])
+    with pytest.warns(ConvergenceWarning, match="stops at 0.4"):
+        got = profile_intervals(trace).loc["cor"]
+    assert got["lower"] == -1.0 and np.isnan(got["upper"])

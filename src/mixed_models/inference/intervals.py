@@ -5,8 +5,11 @@ every parameter as lme4's ``confint``: the SDs and correlations of the random ef
 and sigma (named as in :mod:`.sdcor`), then the fixed effects. Profile intervals are
 read off the zeta traces exactly as lme4 reads them: a natural cubic spline of zeta
 against the parameter, inverted piecewise (R's ``backSpline``) and evaluated at
-+-qnorm((1 + level) / 2); a limit beyond the trace is the parameter's bound (0 for an
-SD, +-1 for a correlation). Wald intervals exist for the fixed effects only; the
++-qnorm((1 + level) / 2). A trace that is not monotone (an inner fit that fell onto
+another branch) is read at its first crossing of the target, walking out from the
+estimate. A limit is the parameter's bound (0 for an SD, +-1 for a correlation) only
+where the trace reaches that bound without zeta reaching the target; a trace that stops
+short of both is no limit: NaN, with a warning. Wald intervals exist for the fixed effects only; the
 variance parameters get NaN, as in lme4.
 """
 
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import stats
-from scipy.interpolate import CubicSpline
+from scipy.interpolate import CubicSpline, PchipInterpolator
 
 from mixed_models.errors import ConvergenceWarning, InvalidArgumentError, ModelError
 from mixed_models.inference.profile import profile
@@ -60,34 +63,85 @@ def profile_intervals(trace: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     z = float(stats.norm.ppf((1 + level) / 2))
     names, lower, upper = [], [], []
     for name, points in trace.groupby("parameter", sort=False):
-        lo, hi = _invert(points["value"].to_numpy(), points["zeta"].to_numpy(), [-z, z], name)
+        bounds = (trace.attrs["lower"][name], trace.attrs["upper"][name])
+        lo, hi = _invert(points["value"].to_numpy(), points["zeta"].to_numpy(), [-z, z],
+                         name, bounds)
         names.append(name)
-        lower.append(trace.attrs["lower"][name] if np.isnan(lo) else lo)
-        upper.append(trace.attrs["upper"][name] if np.isnan(hi) else hi)
-    out = _frame(names, lower, upper, level, "profile")
-    for bound, column in (("lower", "lower"), ("upper", "upper")):
-        infinite = np.isinf(out[column])
-        out.loc[infinite, column] = np.nan  # a fixed effect has no bound: unknown limit
-    return out
+        lower.append(lo)
+        upper.append(hi)
+    return _frame(names, lower, upper, level, "profile")
 
 
-def _invert(value: np.ndarray, zeta: np.ndarray, targets: list[float],
-            name: str) -> tuple[float, ...]:
+def _invert(value: np.ndarray, zeta: np.ndarray, targets: list[float], name: str,
+            bounds: tuple[float, float]) -> tuple[float, ...]:
     ok = np.isfinite(value) & np.isfinite(zeta)
     order = np.argsort(value[ok], kind="stable")
     x, y = value[ok][order], zeta[ok][order]
     x, first = np.unique(x, return_index=True)
     y = y[first]
-    result = back_spline(x, y, targets)
-    if result is not None:
-        return result
-    if np.all(np.diff(y) >= -NON_MONOTONE_TOL):
-        warnings.warn(f"bad spline fit for the profile of {name}: using linear interpolation",
-                      ConvergenceWarning, stacklevel=4)
-        return tuple(np.interp(t, y, x, left=np.nan, right=np.nan) for t in targets)
-    warnings.warn(f"non-monotonic profile for {name}: no interval", ConvergenceWarning,
-                  stacklevel=4)
-    return (np.nan, np.nan)
+    if len(x) < 2:
+        return tuple(_short(x, y, t, name, bounds) for t in targets)
+    if np.all(np.diff(y) > 0):
+        if len(x) < 4:
+            warnings.warn(f"bad spline fit for the profile of {name}: using linear "
+                          "interpolation", ConvergenceWarning, stacklevel=4)
+        return tuple(_first_crossing(x, y, t, name, bounds) for t in targets)
+    if np.any(np.diff(y) < -NON_MONOTONE_TOL):
+        warnings.warn(f"non-monotonic profile for {name}: each limit is the trace's first "
+                      "crossing out from the estimate", ConvergenceWarning, stacklevel=4)
+    return tuple(_first_crossing(x, y, t, name, bounds) for t in targets)
+
+
+def _first_crossing(x: np.ndarray, y: np.ndarray, target: float, name: str,
+                    bounds: tuple[float, float]) -> float:
+    """Where zeta first passes ``target`` going out from the estimate (zeta = 0).
+
+    Read off lme4's inverse spline of the strictly monotone stretch of the trace around
+    that crossing (the whole trace when it is monotone). The spline can swing outside
+    the two points that bracket the crossing (next to a steep end, such as a drop onto
+    a floor); then a monotone cubic (PCHIP) of the stretch is read instead.
+    """
+    step = 1 if target > 0 else -1
+    centre = int(np.argmin(np.abs(y)))
+    i = centre + step
+    while 0 <= i < len(x) and not step * y[i] >= step * target:
+        i += step
+    if not 0 <= i < len(x):
+        return _short(x, y, target, name, bounds)
+    a, b = sorted((i, i - step))  # the crossing is between them, and y[a] < y[b]
+    # the stretch leaves out a plateau (equal zeta: a boundary where the parameter has
+    # no effect), whose corner a spline would round off
+    flat = np.isclose(y[:-1], y[1:], rtol=1e-9, atol=1e-9)
+    plateau = np.append(flat, False) | np.insert(flat, 0, False)
+    if plateau[a] or plateau[b]:
+        return float(np.interp(target, y[[a, b]], x[[a, b]]))
+    lo, hi = a, b
+    while lo > 0 and y[lo - 1] < y[lo] and not plateau[lo - 1]:
+        lo -= 1
+    while hi < len(x) - 1 and y[hi + 1] > y[hi] and not plateau[hi + 1]:
+        hi += 1
+    xs, ys = x[lo:hi + 1], y[lo:hi + 1]
+    result = back_spline(xs, ys, [target])
+    low, high = sorted((x[a], x[b]))
+    if result is not None and low <= result[0] <= high:
+        return float(result[0])
+    if len(xs) >= 3:
+        return float(PchipInterpolator(ys, xs)(target))
+    return float(np.interp(target, y[[a, b]], x[[a, b]]))
+
+
+def _short(x: np.ndarray, y: np.ndarray, target: float, name: str,
+           bounds: tuple[float, float]) -> float:
+    """The limit of a trace that ends before zeta reaches ``target``: the parameter's
+    bound if the trace got there, otherwise no limit (NaN, with a warning)."""
+    end = len(x) - 1 if target > 0 else 0
+    bound = bounds[1] if target > 0 else bounds[0]
+    if len(x) and x[end] == bound:
+        return float(bound)
+    last = f" at {x[end]:.6g} (zeta {y[end]:.3g})" if len(x) else ""
+    warnings.warn(f"the profile of {name} stops{last} before zeta reaches {target:.3g}: "
+                  "no limit on that side", ConvergenceWarning, stacklevel=5)
+    return float("nan")
 
 
 def back_spline(x: np.ndarray, y: np.ndarray, targets: list[float]) -> tuple | None:

@@ -9,6 +9,13 @@ Points are placed as lme4 places them: from the estimate, steps of about
 ``delta_cutoff`` times the final cutoff in zeta, each found by extrapolating the last
 two points, until |zeta| passes sqrt(chi2_{1-alphamax}(number of parameters)) or the
 parameter reaches a bound.
+
+A correlation has no effect once either of the SDs it correlates is zero, so the
+deviance there is a constant: each point of a correlation's trace is the better of the
+inner fit and that floor. Without it, an inner fit started from the previous point can
+stay on a branch whose deviance has risen above the floor, and the trace jumps down
+when the fit finally falls onto the boundary. Where zeta stops growing (a plateau on
+such a floor) the steps double instead of crawling at the minimum step.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ INNER_XTOL = 1e-10
 # First step of the inner fits, relative to each parameter: each starts from the
 # previous point's optimum, which is close.
 FIRST_STEP = 0.02
+# Bisections of the gap where a correlation's trace meets its floor: the kink is then
+# located to 1/32 of the gap.
+KINK_BISECTIONS = 5
 
 
 @dataclass(eq=False)
@@ -82,7 +92,8 @@ def _setup(model: LMM) -> _Setup:
 
     def beta(vp: np.ndarray) -> np.ndarray:
         theta = theta_of(vp)
-        factor.update(theta)
+        if theta is None or not factor.update(theta):
+            return np.full(problem.n_fixed, np.nan)
         return problem.estimates_from(factor, theta).beta
 
     var = np.append(scale.from_theta(ml.theta, ml.sigma), ml.sigma)
@@ -161,11 +172,11 @@ class _Tracer:
         num = last[column] - prev[column]
         denom = last[0] - prev[0]
         if not np.isfinite(denom) or denom == 0:
-            step = MIN_STEP
+            step = max(MIN_STEP, 2.0 * abs(num))  # a plateau: zeta is flat to the bound
         else:
             step = self.delta * num / denom
             if step < 0:
-                step = MIN_STEP
+                step = max(MIN_STEP, 2.0 * abs(num))
             elif abs(step) > MAX_MULT * abs(num):
                 step = MAX_MULT * abs(num)
         return float(min(upper, max(lower, last[column] + np.sign(num) * step)))
@@ -181,19 +192,21 @@ def _zeta(setup: _Setup, value: float, estimate: float, deviance: float) -> floa
 
 def _profile_variance(setup: _Setup, w: int, tracer: _Tracer) -> list[np.ndarray]:
     n_var = setup.n_var
-    others = np.arange(n_var) != w
     estimate = setup.estimate[w]
+    floors = [_held_minimum(setup, setup.estimate[:n_var], {w: estimate, k: 0.0})
+              for k in _sd_partners(setup.scale, w)]
+    on_floor: set[float] = set()
 
     def zeta_at(value: float, start_row: np.ndarray) -> np.ndarray:
-        vp = start_row[1:n_var + 1].copy()
-        vp[w] = value
-
-        def objective(x: np.ndarray) -> float:
-            vp[others] = x
-            return setup.deviance(vp)
-
-        x, dev = bounded_minimum(objective, vp[others], setup.lower[others], setup.upper[others])
-        vp[others] = x
+        vp, dev = _held_minimum(setup, start_row[1:n_var + 1], {w: value})
+        for floor_vp, floor_dev in floors:
+            if floor_dev < dev:
+                candidate = floor_vp.copy()
+                candidate[w] = value
+                candidate_dev = setup.deviance(candidate)
+                if candidate_dev < dev:
+                    vp, dev = candidate, candidate_dev
+                    on_floor.add(value)
         return np.concatenate([[_zeta(setup, value, estimate, dev)], vp, setup.beta(vp)])
 
     row0 = np.concatenate([[0.0], setup.estimate])
@@ -202,7 +215,63 @@ def _profile_variance(setup: _Setup, w: int, tracer: _Tracer) -> list[np.ndarray
     rows = tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=False)
     if estimate > lower:
         rows += tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=True)
-    return rows
+    return rows + _kink_points(rows, w + 1, on_floor, zeta_at)
+
+
+def _kink_points(rows: list[np.ndarray], column: int, on_floor: set[float],
+                 zeta_at: Callable[[float, np.ndarray], np.ndarray]) -> list[np.ndarray]:
+    """Points bisecting each gap between a point of the trace on the floor and its
+    neighbour off it: zeta has a kink there, which a spline through the two ends would
+    smooth over (and a limit may lie in the gap)."""
+    ordered = sorted(rows, key=lambda r: r[column])
+    extra = []
+    for a, b in zip(ordered, ordered[1:]):
+        if (a[column] in on_floor) == (b[column] in on_floor):
+            continue
+        branch, floor = (b, a) if a[column] in on_floor else (a, b)
+        for _ in range(KINK_BISECTIONS):
+            mid = 0.5 * (branch[column] + floor[column])
+            row = zeta_at(mid, branch)
+            extra.append(row)
+            if mid in on_floor:
+                floor = row
+            else:
+                branch = row
+    return extra
+
+
+def _held_minimum(setup: _Setup, start: np.ndarray,
+                  held: dict[int, float]) -> tuple[np.ndarray, float]:
+    """The variance parameters minimizing the deviance with the entries ``held`` fixed,
+    the others started from ``start``; and that deviance."""
+    vp = np.array(start, dtype=float)
+    free = np.ones(setup.n_var, dtype=bool)
+    for index, value in held.items():
+        vp[index] = value
+        free[index] = False
+
+    def objective(x: np.ndarray) -> float:
+        vp[free] = x
+        return setup.deviance(vp)
+
+    x, dev = bounded_minimum(objective, vp[free], setup.lower[free], setup.upper[free])
+    vp[free] = x
+    return vp, dev
+
+
+def _sd_partners(scale: SdCorScale, w: int) -> list[int]:
+    """The entries of the two SDs that correlation entry ``w`` correlates (the
+    correlation has no effect when either is zero); none for an SD or sigma."""
+    start = 0
+    for pat in scale.patterns:
+        if start <= w < start + pat.n_theta:
+            row, col = pat.rows[w - start], pat.cols[w - start]
+            if row == col:
+                return []
+            return [start + j for j in range(pat.n_theta)
+                    if pat.rows[j] == pat.cols[j] and pat.rows[j] in (row, col)]
+        start += pat.n_theta
+    return []
 
 
 def _profile_fixed(setup: _Setup, j: int, tracer: _Tracer) -> list[np.ndarray]:
