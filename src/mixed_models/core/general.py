@@ -70,7 +70,11 @@ class MixedProblem(Protocol):
     def start(self) -> np.ndarray: ...
     def rectify(self, theta: np.ndarray) -> np.ndarray: ...
     def singular(self, theta: np.ndarray, tol: float) -> bool: ...
-    def theta_units(self) -> np.ndarray | None: ...
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray: ...
+    @property
+    def internal(self) -> MixedProblem: ...
+    def theta_to_internal(self, theta: np.ndarray) -> np.ndarray: ...
+    def result_to_original(self, result: OptimizationResult) -> OptimizationResult: ...
     def objective(self, theta: np.ndarray) -> float: ...
     def detached_objective(self) -> Callable[[np.ndarray], float]: ...
     def optimize(self, settings: OptimizerSettings | None = None,
@@ -281,9 +285,24 @@ class GeneralProblem:
         """True when an entry bounded below by 0 ended below ``tol``."""
         return bool(np.any(np.asarray(theta)[self.diagonal_mask()] < tol))
 
-    def theta_units(self) -> None:
-        """None: the user's parametrization has no columns to measure theta against."""
-        return None
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray:
+        """The entries bounded below by 0: nothing is known of where the user's
+        function continues beyond its bounds."""
+        return self.diagonal_mask()
+
+    @property
+    def internal(self) -> GeneralProblem:
+        """The problem the optimizer works on: this one (the user's parametrization has
+        no columns to centre or scale)."""
+        return self
+
+    def theta_to_internal(self, theta: np.ndarray) -> np.ndarray:
+        """theta unchanged (see ``internal``)."""
+        return np.asarray(theta, dtype=float)
+
+    def result_to_original(self, result: OptimizationResult) -> OptimizationResult:
+        """``result`` unchanged (see ``internal``)."""
+        return result
 
     def objective(self, theta: np.ndarray) -> float:
         """REML criterion or ML deviance at theta; inf where it is undefined or theta is
