@@ -79,6 +79,10 @@ class LmmProblem:
     def _original_blocks(self) -> tuple[np.ndarray, crossprod.CrossProducts]:
         y_adj = self.y if self.offset is None else self.y - self.offset
         beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
+        source = self.__dict__.get("_response_of")
+        if source is not None:  # a refit with another response shares the Z and X blocks
+            return beta_shift, crossprod.with_response(source.cp, self.x, y_work,
+                                                       self.weights)
         return beta_shift, cross_products(self.terms, self.x, y_work, self.weights)
 
     @functools.cached_property
@@ -139,6 +143,7 @@ class LmmProblem:
         if self.reparam is not None:
             for cached in ("beta_shift", "cp", "factor"):
                 new.__dict__.pop(cached, None)
+            new._response_of = self.__dict__.get("_response_of", self)
             new.internal = self.internal.with_response(y)
             return new
         y_adj = y if self.offset is None else y - self.offset
