@@ -15,6 +15,7 @@ import pytest
 
 from mixed_models import LMM, datasets, errors
 from mixed_models.control import Control
+from mixed_models.core import memory
 
 DOC = Path(__file__).parents[1] / "docs" / "bad_inputs.md"
 
@@ -91,12 +92,16 @@ CASES = [
     Case("unknown check action", 'Control(check_singular="stop")', errors.InvalidArgumentError),
     Case("unknown optimizer", 'Control(optimizer="nelder-mead")', errors.InvalidArgumentError),
     Case("unknown data set", 'datasets.load("alien")', errors.NotFoundError),
+    # core
+    Case("a dense block larger than the memory cap",
+         'memory.limited(1e-7, LMM.from_formula, "Aggression ~ Age + (1 | Location) + '
+         '(1 | Species)", df)', errors.ResourceError),
 ]
 
 
 def run(case: Case) -> Exception:
     namespace = {"LMM": LMM, "Control": Control, "datasets": datasets, "np": np,
-                 "df": alien(), "F": F}
+                 "df": alien(), "F": F, "memory": memory}
     with pytest.raises(case.error) as info:
         eval(case.code, namespace)  # noqa: S307 - the cases are this file's own strings
     return info.value
@@ -110,7 +115,7 @@ def first_line(exc: Exception) -> str:
 def test_bad_input_raises_a_library_error(case):
     exc = run(case)
     assert isinstance(exc, errors.MixedModelsError)
-    assert isinstance(exc, (ValueError, TypeError, KeyError))
+    assert isinstance(exc, (ValueError, TypeError, KeyError, MemoryError))
 
 
 def test_docs_table_shows_the_real_messages():
@@ -141,8 +146,8 @@ this page): the message is the first line of what the library raised. `df` is th
 `alien_species` data with a row-number column `id`, and `F` is
 `"Aggression ~ Age + Species + (Age | Location)"`. Every error class derives from
 `mixed_models.errors.MixedModelsError` and from the builtin that fits (`ValueError`,
-`KeyError` or `TypeError`). Formula errors also print the formula with a caret under
-the offending character.
+`KeyError`, `TypeError`, or `MemoryError` for a model too large to fit). Formula errors
+also print the formula with a caret under the offending character.
 
 | input | call | error | message |
 |---|---|---|---|

@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dpotrf
 
+from mixed_models.core import memory
 from mixed_models.core.factor import profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates
@@ -106,6 +107,10 @@ class GeneralCrossProducts:
 def general_cross_products(zt: sp.csr_matrix, x: np.ndarray, y: np.ndarray,
                            weights: np.ndarray | None) -> GeneralCrossProducts:
     """The cross-products of a model given as matrices (y has the offset subtracted)."""
+    q = zt.shape[0]
+    memory.require(memory.dense_bytes(q + x.shape[1] + 1, copies=3),
+                   f"the dense {q} x {q} cross-product of the {q} random effects",
+                   "Give fewer random effects (columns of Z).")
     w = np.ones(len(y)) if weights is None else weights
     xy = np.column_stack([x, y])
     ztw = zt.multiply(w[None, :]).tocsr()

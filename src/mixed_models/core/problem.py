@@ -104,14 +104,27 @@ class LmmProblem:
     def theta_to_internal(self, theta: np.ndarray) -> np.ndarray:
         """theta of the original columns -> theta of ``internal``'s."""
         theta = np.asarray(theta, dtype=float)
-        return theta if self.reparam is None else \
-            self.reparam.theta_to_internal(theta, self.theta_slices)
+        if self.reparam is None:
+            return theta
+        known = self.__dict__.get("_mapped")
+        if known is not None and np.array_equal(known[0], theta):
+            return known[1].copy()
+        return self.reparam.theta_to_internal(theta, self.theta_slices)
 
     def theta_to_original(self, theta: np.ndarray) -> np.ndarray:
-        """theta of ``internal``'s columns -> theta of the original ones."""
+        """theta of ``internal``'s columns -> theta of the original ones.
+
+        The last pair mapped is remembered: the original theta of a covariate far from
+        zero is ill-conditioned (an intercept SD 1e4 times the slope's at a correlation
+        of -1 + 1e-8), so mapping it back would lose the digits the optimizer found, and
+        the estimates at the fitted theta come from the internal one itself.
+        """
         theta = np.asarray(theta, dtype=float)
-        return theta if self.reparam is None else \
-            self.reparam.theta_to_original(theta, self.theta_slices)
+        if self.reparam is None:
+            return theta
+        original = self.reparam.theta_to_original(theta, self.theta_slices)
+        self._mapped = (original.copy(), theta.copy())
+        return original
 
     def result_to_original(self, result: OptimizationResult) -> OptimizationResult:
         """An optimization of ``internal`` as one of this problem: theta mapped back and

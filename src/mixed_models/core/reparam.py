@@ -70,13 +70,15 @@ def _is_diagonal(t: np.ndarray) -> bool:
 
 def triangular(m: np.ndarray, rotation: bool = False):
     """The lower-triangular L with L L' = M M' and a non-negative diagonal (and, with
-    ``rotation``, the orthogonal Q with M = L Q'); entries of a column of L that are
-    rounding next to M's size are zeros, so a singular factor stays exactly singular."""
+    ``rotation``, the orthogonal Q with M = L Q'); entries of a row of L that are
+    rounding next to the size of M's row are zeros, so a singular factor stays exactly
+    singular (row i of L has the norm of row i of M)."""
     q, r = np.linalg.qr(m.T)
     signs = np.where(np.diag(r) < 0, -1.0, 1.0)
     lower = r.T * signs
     q = q * signs
-    lower[np.abs(lower) <= _ROUNDING_ZERO * max(float(np.abs(m).max(initial=0.0)), 1e-300)] = 0.0
+    row_size = np.linalg.norm(m, axis=1, keepdims=True)
+    lower[np.abs(lower) <= _ROUNDING_ZERO * row_size] = 0.0
     return (lower, q) if rotation else lower
 
 
