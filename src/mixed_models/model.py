@@ -377,7 +377,9 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
     @property
     def singular(self) -> bool:
         """True for a boundary fit (some lambda diagonal entry below 1e-4, as lme4; for
-        cs/ar1 terms also a correlation at the edge of its range)."""
+        cs/ar1 terms also a correlation at the edge of its range), judged in the
+        centred and scaled columns the fit works in, so that a covariate's units and
+        origin do not change the answer."""
         return self._problem.singular(self.theta, SINGULAR_TOL)
 
     @property
