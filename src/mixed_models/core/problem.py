@@ -159,6 +159,7 @@ class LmmProblem:
             new._response_of = self.__dict__.get("_response_of", self)
             new.internal = self.internal.with_response(y)
             return new
+        new.internal = new
         y_adj = y if self.offset is None else y - self.offset
         new.beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
         new.cp = crossprod.with_response(self.cp, self.x, y_work, self.weights)
