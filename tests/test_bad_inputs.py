@@ -15,6 +15,7 @@ import pytest
 
 from mixed_models import LMM, datasets, errors
 from mixed_models.control import Control
+from mixed_models.core import memory
 
 DOC = Path(__file__).parents[1] / "docs" / "bad_inputs.md"
 
@@ -118,12 +119,16 @@ CASES = [
          errors.DataTypeError),
     Case("refit to data that is not a data frame",
          "LMM.from_formula(F, df).refit(newdata=[1, 2])", errors.DataTypeError),
+    # core
+    Case("a dense block larger than the memory cap",
+         'memory.limited(1e-7, LMM.from_formula, "Aggression ~ Age + (1 | Location) + '
+         '(1 | Species)", df)', errors.ResourceError),
 ]
 
 
 def run(case: Case) -> Exception:
     namespace = {"LMM": LMM, "Control": Control, "datasets": datasets, "np": np,
-                 "df": alien(), "F": F}
+                 "df": alien(), "F": F, "memory": memory}
     with pytest.raises(case.error) as info:
         eval(case.code, namespace)  # noqa: S307 - the cases are this file's own strings
     return info.value
@@ -137,7 +142,7 @@ def first_line(exc: Exception) -> str:
 def test_bad_input_raises_a_library_error(case):
     exc = run(case)
     assert isinstance(exc, errors.MixedModelsError)
-    assert isinstance(exc, (ValueError, TypeError, KeyError))
+    assert isinstance(exc, (ValueError, TypeError, KeyError, MemoryError))
 
 
 def test_docs_table_shows_the_real_messages():
@@ -168,8 +173,8 @@ this page): the message is the first line of what the library raised. `df` is th
 `alien_species` data with a row-number column `id`, and `F` is
 `"Aggression ~ Age + Species + (Age | Location)"`. Every error class derives from
 `mixed_models.errors.MixedModelsError` and from the builtin that fits (`ValueError`,
-`KeyError` or `TypeError`). Formula errors also print the formula with a caret under
-the offending character.
+`KeyError`, `TypeError`, or `MemoryError` for a model too large to fit). Formula errors
+also print the formula with a caret under the offending character.
 
 | input | call | error | message |
 |---|---|---|---|

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,89 @@ def _problem(data, weights):
     design = build_design(parse_formula(FORMULA), data, weights=weights)
     return LmmProblem([r.term_data() for r in design.random], design.fixed.matrix, design.y,
                       design.weights, design.offset)
+
+
+# --- a random-slope covariate moved and rescaled (the model is unchanged) ----------------
+#
+# x -> c x + a leaves y ~ x + (x | g) the same model: ML deviances are equal, the REML
+# criterion moves by 2 log|c| (log|R_X|^2 with a column of X scaled by c), the slope is
+# divided by c, the intercept loses slope * a / c, and the random effects' covariance
+# becomes A Sigma A' with A = [[1, -a/c], [0, 1/c]].
+OBJECTIVE_RTOL = 1e-8
+SHIFT_SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+_BASE_FITS: dict = {}
+
+
+def _sleepstudy():
+    from mixed_models.datasets import load
+
+    return load("sleepstudy").assign(Days=lambda d: d["Days"].astype(float))
+
+
+def _base_fit(key, data, formula, reml):
+    if (key, reml) not in _BASE_FITS:
+        _BASE_FITS[(key, reml)] = fit(data, formula, reml=reml)
+    return _BASE_FITS[(key, reml)]
+
+
+def assert_moved_fit(base, moved, shift, scale):
+    expected = base.deviance + (2 * np.log(abs(scale)) if base.reml else 0.0)
+    assert moved.deviance == pytest.approx(expected, rel=OBJECTIVE_RTOL)
+    assert moved.optimization_result.confirmed
+    (b0, b1), (m0, m1) = base.fix_ef.values(), moved.fix_ef.values()
+    assert m1 == pytest.approx(b1 / scale, rel=1e-6)
+    assert m0 == pytest.approx(b0 - b1 * shift / scale, rel=1e-6, abs=1e-6 * abs(b0))
+    se_b, se_m = base.fix_ef_summary()["sd"].to_numpy(), moved.fix_ef_summary()["sd"].to_numpy()
+    assert se_m[1] == pytest.approx(se_b[1] / abs(scale), rel=1e-5)
+    a = np.array([[1.0, -shift / scale], [0.0, 1.0 / scale]])
+    expected_cov = a @ base.sigma_mat.to_numpy() @ a.T
+    got = moved.sigma_mat.to_numpy()
+    # compared as correlations and relative variances: the entries differ by 1e16 in size
+    d = np.sqrt(np.diag(expected_cov))
+    np.testing.assert_allclose(np.diag(got) / d**2, 1.0, rtol=2e-5)
+    np.testing.assert_allclose(got / np.outer(d, d), expected_cov / np.outer(d, d), atol=2e-5)
+    assert moved.singular == base.singular
+
+
+# (shift, scale, reml): the covariate becomes (x + shift) * scale. Shifting before scaling
+# keeps x's digits; x * 1e-8 + 1e4 would store only four significant digits of x (another
+# data set, whose slope column the rank check rightly takes for a copy of the intercept).
+moves = st.tuples(st.floats(-1e4, 1e4), st.floats(-8, 8).map(lambda e: 10.0**e),
+                  st.booleans()).map(lambda m: (m[0] * m[1], m[1], m[2]))
+
+
+@SHIFT_SETTINGS
+@given(moves)
+def test_sleepstudy_days_moved_and_rescaled(move):
+    shift, scale, reml = move
+    data = _sleepstudy()
+    formula = "Reaction ~ Days + (Days | Subject)"
+    base = _base_fit("sleepstudy", data, formula, reml)
+    moved = fit(data.assign(Days=data["Days"] * scale + shift), formula, reml=reml)
+    assert_moved_fit(base, moved, shift, scale)
+
+
+@SHIFT_SETTINGS
+@given(grouped_data(), moves)
+def test_random_slope_covariate_moved_and_rescaled(data, move):
+    shift, scale, reml = move
+    base = fit(data, reml=reml)
+    moved = fit(data.assign(x=data["x"] * scale + shift), reml=reml)
+    assert_moved_fit(base, moved, shift, scale)
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs"])
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("shift, scale", [(1000.0, 1.0), (0.0, 1e-8)])
+def test_sleepstudy_days_far_from_zero_or_tiny_reach_the_optimum(shift, scale, reml,
+                                                                  optimizer):
+    from mixed_models.control import Control
+
+    data = _sleepstudy()
+    formula = "Reaction ~ Days + (Days | Subject)"
+    base = _base_fit("sleepstudy", data, formula, reml)
+    moved = fit(data.assign(Days=data["Days"] * scale + shift), formula, reml=reml,
+                control=Control(optimizer=optimizer))
+    assert_moved_fit(base, moved, shift, scale)
+    assert not moved.singular

@@ -85,6 +85,11 @@ class OptionalDependencyError(MixedModelsError, ImportError):
     """A feature needs an optional package that is not installed (e.g. matplotlib)."""
 
 
+class ResourceError(MixedModelsError, MemoryError):
+    """A model that needs more memory than is available or allowed (checked before the
+    allocation is made)."""
+
+
 class MixedModelsWarning(UserWarning):
     """Base class of every warning raised by mixed_models."""
 
@@ -126,5 +131,6 @@ __all__ = [
     "OptionalDependencyError",
     "RankDeficiencyWarning",
     "RefitWarning",
+    "ResourceError",
     "SingularFitWarning",
 ]

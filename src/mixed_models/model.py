@@ -179,20 +179,25 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
         # polish=False: bootstrap refits, where the Newton polish costs 60% more
         # evaluations for changes far below the replicates' spread.
         model = object.__new__(cls)
-        model._problem = problem
+        # the optimizer works in centred and scaled columns (core.reparam); its result is
+        # mapped back to the original ones below
+        model._problem = problem.internal
         model._design = design
         model._settings = settings
         model._control = control or Control()
         model._start_point = start_point
-        start = start_theta(problem) if start_point is None else np.asarray(start_point, dtype=float)
+        start = start_theta(problem.internal) if start_point is None else \
+            problem.theta_to_internal(np.asarray(start_point, dtype=float))
         if polish and model._newton_confirms():
             rest = model._fit_by_blocked_gradient(start)
             if rest is not None:
                 model._fit_confirmed_by_newton(*rest)
         else:
-            model._optimization = problem.optimize(settings, start)
+            model._optimization = problem.internal.optimize(settings, start)
             if polish:
                 model._polish()
+        model._problem = problem
+        model._optimization = problem.result_to_original(model._optimization)
         if not np.isfinite(model._optimization.objective):
             raise DataError(
                 "the objective is not finite at the optimum: the random effects reproduce the "
@@ -372,7 +377,9 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
     @property
     def singular(self) -> bool:
         """True for a boundary fit (some lambda diagonal entry below 1e-4, as lme4; for
-        cs/ar1 terms also a correlation at the edge of its range)."""
+        cs/ar1 terms also a correlation at the edge of its range), judged in the
+        centred and scaled columns the fit works in, so that a covariate's units and
+        origin do not change the answer."""
         return self._problem.singular(self.theta, SINGULAR_TOL)
 
     @property
@@ -419,10 +426,14 @@ class LMM(FittingMethods, InferenceMethods, DisplayMethods):
 
     def convergence_check(self) -> Derivatives:
         """Finite-difference gradient and Hessian of the objective at the estimate, and
-        the Newton decrement (the decrease a Newton step promises, in objective units)."""
+        the Newton decrement (the decrease a Newton step promises, in objective units).
+
+        Taken over the theta of the internal centred and scaled columns, where the
+        optimizer works (the same as ``theta`` when no column needed it)."""
         problem = self._problem
-        return derivatives(problem.detached_objective(), self.theta, problem.diagonal_mask(),
-                           problem.theta_units())
+        theta = problem.theta_to_internal(self.theta)  # where the optimizer worked
+        return derivatives(problem.internal.detached_objective(), theta,
+                           problem.internal.bounded_mask(theta))
 
     def ran_ef_summary(self) -> pd.DataFrame:
         """Random-effect SDs on the diagonal and correlations off it, per grouping factor."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,22 @@ def test_a_response_of_the_wrong_length_or_with_nan_is_refused():
     y[4] = np.nan
     with pytest.raises(DataError, match="finite"):
         problem.with_response(y)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_fit_works_on_the_new_response(name):
+    # with or without internal columns, the problem the optimizer is given is the new one
+    rng = np.random.default_rng(3)
+    terms, x, weights, offset = _case(name, rng)
+    n = len(x)
+    y1, y2 = rng.normal(size=n) * 3 + 10, rng.normal(size=n) * 2 - 1
+    intercept_only = [dataclasses.replace(t, z=np.ones((n, 1))) if t.size == 1 else t
+                      for t in terms]
+    for x_used, terms_used in ((x, terms), (x[:, :1], intercept_only)):
+        swapped = LmmProblem(terms_used, x_used, y1, weights, offset).with_response(y2)
+        fresh = LmmProblem(terms_used, x_used, y2, weights, offset)
+        theta = np.abs(rng.normal(size=fresh.n_theta)) + 0.05
+        inner = swapped.theta_to_internal(theta)
+        assert swapped.internal.objective(inner) == pytest.approx(
+            fresh.internal.objective(fresh.theta_to_internal(theta)), rel=1e-12)
+        assert swapped.internal.y is swapped.y

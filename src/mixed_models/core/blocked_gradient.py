@@ -178,18 +178,12 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
             return 1e300, np.zeros_like(theta)  # outside the positive definite region
         return value, grad
 
-    unit = _units(problem)
     # theta_k = 0 is a stationary point of every scalar term (the objective depends on
     # theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k
     theta, _ = lbfgs_off_zeros(problem, fun, np.asarray(start, dtype=float),
-                               lambda x, at_zero: np.where(at_zero, KICK * unit, x), unit)
+                               lambda x, at_zero: np.where(at_zero, KICK, x))
     theta = problem.rectify(theta)
     return theta, problem.objective(theta), calls[0] + 1
-
-
-def _units(problem) -> np.ndarray:
-    unit = problem.theta_units()
-    return np.ones(problem.n_theta) if unit is None else unit
 
 
 def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, int]:
@@ -202,13 +196,12 @@ def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, 
     theta = np.asarray(theta, dtype=float)
     reml = problem.reml
     value, grad = objective_and_gradient(problem.factor, theta, reml)
-    unit = _units(problem)
-    step = difference_steps(theta, unit)
+    step = difference_steps(theta)
     free = theta > step  # all entries are SDs; those at zero stay there
     for probes, i in enumerate(np.flatnonzero(~free), start=1):
         # a zero SD is a minimum only if the objective rises off it (curvature >= 0)
         off = theta.copy()
-        off[i] = ZERO_PROBE * unit[i]
+        off[i] = ZERO_PROBE
         if objective_and_gradient(problem.factor, off, reml)[1][i] < 0.0:
             problem.objective(theta)  # leave the factor at the returned theta
             return theta, value, np.inf, 2 + probes

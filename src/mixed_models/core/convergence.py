@@ -46,7 +46,7 @@ class Derivatives:
 
 
 def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
-                diagonal: np.ndarray, unit: np.ndarray | None = None) -> Derivatives:
+                diagonal: np.ndarray) -> Derivatives:
     """Finite-difference gradient and Hessian of ``fun`` at ``theta``.
 
     The gradient is Richardson-extrapolated from central differences at two steps, so
@@ -57,7 +57,7 @@ def derivatives(fun: Callable[[np.ndarray], float], theta: np.ndarray,
     """
     theta = np.asarray(theta, dtype=float)
     k = len(theta)
-    step = difference_steps(theta, unit)
+    step = difference_steps(theta)
     at_bound = diagonal & (theta < step)
     f0 = fun(theta)
     grad = np.zeros(k)
@@ -117,8 +117,7 @@ class Polished:
 
 
 def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta: float,
-                  diagonal: np.ndarray, max_steps: int = 3,
-                  unit: np.ndarray | None = None) -> Polished:
+                  diagonal: np.ndarray, max_steps: int = 3) -> Polished:
     """Refine an optimum with Newton steps on finite-difference derivatives.
 
     A derivative-free optimizer stops when function values no longer tell points apart,
@@ -139,12 +138,12 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
     best, f_best = theta, f_theta
     first_decrement = None
     for _ in range(max_steps):
-        d = derivatives(counted, theta, diagonal, unit)
+        d = derivatives(counted, theta, diagonal)
         if first_decrement is None:
             first_decrement = d.decrement
         if d.decrement <= DECREMENT_NEGLIGIBLE * max(1.0, abs(f_best)):
             break
-        free = ~(diagonal & (theta < difference_steps(theta, unit)))
+        free = ~(diagonal & (theta < difference_steps(theta)))
         if not np.any(free):
             break
         step = _bounded_newton_step(d, theta, diagonal, free)
@@ -171,11 +170,11 @@ def newton_polish(fun: Callable[[np.ndarray], float], theta: np.ndarray, f_theta
                     else first_decrement)
 
 
-def difference_steps(theta: np.ndarray, unit: np.ndarray | None) -> np.ndarray:
-    """Difference steps: RELATIVE_STEP of each entry, or of its natural size ``unit``
-    (default 1) when the entry is smaller, so that a theta of 1e-6 belonging to a
-    random-effect column on a scale of 1e6 is not differenced with a step of 1e-4."""
-    return RELATIVE_STEP * np.maximum(np.abs(theta), 1.0 if unit is None else unit)
+def difference_steps(theta: np.ndarray) -> np.ndarray:
+    """Difference steps: RELATIVE_STEP of each entry, or of 1 when the entry is smaller
+    (theta is measured in the internal columns, mean 0 and root mean square 1, where 1
+    is its natural size)."""
+    return RELATIVE_STEP * np.maximum(np.abs(theta), 1.0)
 
 
 def _line_search(fun: Callable[[np.ndarray], float], theta: np.ndarray, step: np.ndarray,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from mixed_models.core import memory
 from mixed_models.core.covariance import CovarianceStructure
 
 # The lead-to-rest block is kept dense below this many entries or above this density.
@@ -139,6 +140,7 @@ class CrossProductAccumulator:
         self.rest_offsets = list(np.cumsum([0] + [terms[i].q for i in self.order[1:]])[:-1])
         self.q_rest = sum(terms[i].q for i in self.order[1:])
         m = self.q_rest + n_fixed + 1
+        _check_memory(terms, self.order, m)
         self.a11 = np.zeros((lead.n_levels, lead.size, lead.size))
         self.ax1 = np.zeros((n_fixed + 1, lead.q))
         self.avv = np.zeros((m, m))
@@ -217,6 +219,21 @@ class CrossProductAccumulator:
                 block.nnz >= _DENSE_FRACTION * block.shape[0] * block.shape[1]:
             return block.toarray(), levels
         return block, levels
+
+
+def _check_memory(terms: list[TermData], order: list[int], m: int) -> None:
+    """Refuse (core.memory) a rest block the machine cannot hold: the block itself, the
+    Schur complement factored in its place at every evaluation and a product of the
+    same size, before anything is allocated."""
+    rest = ", ".join(f"{terms[i].n_levels} levels x {terms[i].size} column(s)"
+                     for i in order[1:])
+    memory.require(
+        memory.dense_bytes(m, copies=3),
+        f"the dense {m} x {m} block of the random effects after the first term ({rest})",
+        "Use fewer levels (merge rare levels, or fit a subsample), a nested instead of a "
+        "crossed design, or fewer random-effect columns per level; the term with the most "
+        "levels is eliminated first without this block. A cap is set by the environment "
+        f"variable {memory.ENVIRONMENT_VARIABLE}.")
 
 
 def with_response(cp: CrossProducts, x: np.ndarray, y: np.ndarray,

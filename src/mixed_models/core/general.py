@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import dpotrf
 
+from mixed_models.core import memory
 from mixed_models.core.factor import profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates
@@ -70,7 +71,11 @@ class MixedProblem(Protocol):
     def start(self) -> np.ndarray: ...
     def rectify(self, theta: np.ndarray) -> np.ndarray: ...
     def singular(self, theta: np.ndarray, tol: float) -> bool: ...
-    def theta_units(self) -> np.ndarray | None: ...
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray: ...
+    @property
+    def internal(self) -> MixedProblem: ...
+    def theta_to_internal(self, theta: np.ndarray) -> np.ndarray: ...
+    def result_to_original(self, result: OptimizationResult) -> OptimizationResult: ...
     def objective(self, theta: np.ndarray) -> float: ...
     def detached_objective(self) -> Callable[[np.ndarray], float]: ...
     def optimize(self, settings: OptimizerSettings | None = None,
@@ -102,6 +107,10 @@ class GeneralCrossProducts:
 def general_cross_products(zt: sp.csr_matrix, x: np.ndarray, y: np.ndarray,
                            weights: np.ndarray | None) -> GeneralCrossProducts:
     """The cross-products of a model given as matrices (y has the offset subtracted)."""
+    q = zt.shape[0]
+    memory.require(memory.dense_bytes(q + x.shape[1] + 1, copies=3),
+                   f"the dense {q} x {q} cross-product of the {q} random effects",
+                   "Give fewer random effects (columns of Z).")
     w = np.ones(len(y)) if weights is None else weights
     xy = np.column_stack([x, y])
     ztw = zt.multiply(w[None, :]).tocsr()
@@ -281,9 +290,24 @@ class GeneralProblem:
         """True when an entry bounded below by 0 ended below ``tol``."""
         return bool(np.any(np.asarray(theta)[self.diagonal_mask()] < tol))
 
-    def theta_units(self) -> None:
-        """None: the user's parametrization has no columns to measure theta against."""
-        return None
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray:
+        """The entries bounded below by 0: nothing is known of where the user's
+        function continues beyond its bounds."""
+        return self.diagonal_mask()
+
+    @property
+    def internal(self) -> GeneralProblem:
+        """The problem the optimizer works on: this one (the user's parametrization has
+        no columns to centre or scale)."""
+        return self
+
+    def theta_to_internal(self, theta: np.ndarray) -> np.ndarray:
+        """theta unchanged (see ``internal``)."""
+        return np.asarray(theta, dtype=float)
+
+    def result_to_original(self, result: OptimizationResult) -> OptimizationResult:
+        """``result`` unchanged (see ``internal``)."""
+        return result
 
     def objective(self, theta: np.ndarray) -> float:
         """REML criterion or ML deviance at theta; inf where it is undefined or theta is

@@ -137,8 +137,8 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
 
 
 def lbfgs_off_zeros(problem, fun, start: np.ndarray,
-                    kick: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                    unit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                    kick: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                    ) -> tuple[np.ndarray, float]:
     """:func:`lbfgs_b` from ``start``, restarted (at most KICKS times) from
     ``kick(theta, at_zero)`` while the end point has zero diagonal entries and the
     restart lowers the objective.
@@ -146,13 +146,13 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
     A zero column of lambda is a stationary point (the objective depends on its square
     there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
     """
-    theta, value = lbfgs_b(problem, fun, start, unit)
+    theta, value = lbfgs_b(problem, fun, start)
     diagonal = problem.diagonal_mask()
     for _ in range(KICKS):
         at_zero = diagonal & (theta == 0.0)
         if not np.any(at_zero):
             break
-        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero), unit)
+        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero))
         if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
             break
         theta, value = kicked, kicked_value
@@ -188,7 +188,7 @@ def gradient_polish(problem, theta: np.ndarray) -> tuple[np.ndarray, float, int]
         return None
     fun, calls = _objective_with_gradient(problem)
     with _threads(problem):
-        x, f = lbfgs_b(problem, fun, np.asarray(theta, dtype=float), problem.theta_units())
+        x, f = lbfgs_b(problem, fun, np.asarray(theta, dtype=float))
     evaluations = calls[0]
     if len(x) <= MAX_RESTARTED_THETA and np.any(problem.diagonal_mask() & (x == 0.0)):
         # A zero variance can be a local optimum of its own (lme4's BOBYQA stops there
@@ -232,22 +232,15 @@ def _objective_with_gradient(problem):
     return fun, calls
 
 
-def lbfgs_b(problem, fun, theta: np.ndarray,
-           unit: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """L-BFGS-B in phi = theta / unit (theta itself when ``unit`` is None)."""
+def lbfgs_b(problem, fun, theta: np.ndarray) -> tuple[np.ndarray, float]:
+    """L-BFGS-B from ``theta`` within the problem's bounds."""
     from scipy.optimize import minimize
 
-    unit = np.ones(len(theta)) if unit is None else unit
-
-    def scaled(phi: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = fun(phi * unit)
-        return value, grad * unit
-
-    bounds = [(lo / u if np.isfinite(lo) else None, hi / u if np.isfinite(hi) else None)
-              for lo, hi, u in zip(problem.lower_bounds(), problem.upper_bounds(), unit)]
-    result = minimize(scaled, theta / unit, jac=True, method="L-BFGS-B", bounds=bounds,
+    bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+              for lo, hi in zip(problem.lower_bounds(), problem.upper_bounds())]
+    result = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxcor": 20})
-    return result.x * unit, float(result.fun)
+    return result.x, float(result.fun)
 
 
 def _threads(problem):
@@ -262,5 +255,6 @@ def quasi_newton_result(problem, start: np.ndarray):
     from mixed_models.core.optimize import OptimizationResult
 
     theta, value, evaluations = quasi_newton(problem, start)
+    # not confirmed until the fitting methods check the end point
     return OptimizationResult("lbfgs", np.asarray(start, dtype=float), theta, value,
-                              evaluations, "SUCCESS", 0, [])
+                              evaluations, "SUCCESS", 0, [], confirmed=False)

@@ -109,8 +109,7 @@ class _Counted:
 def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagonal: np.ndarray,
                    rectify: Callable[[np.ndarray], np.ndarray],
                    settings: OptimizerSettings | None = None, lower: np.ndarray | None = None,
-                   upper: np.ndarray | None = None,
-                   unit: np.ndarray | None = None) -> OptimizationResult:
+                   upper: np.ndarray | None = None) -> OptimizationResult:
     """Minimize ``fun`` over theta.
 
     Parameters
@@ -129,10 +128,6 @@ def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagon
         Bounds of theta (default: lme4's, 0 below the diagonal entries and no others).
         Bounds beyond those (a correlation parameter in [-1, 1]) make NEWUOA, which is
         unconstrained, give way to BOBYQA; the result's messages say so.
-    unit
-        The natural size of each entry (None: 1). With it, the first run works in
-        theta / unit, so that a random-effect column on a scale of 1e6, whose theta is
-        near 1e-6, is resolved as finely as one on a scale of 1.
     """
     settings = settings or OptimizerSettings()
     if settings.optimizer not in OPTIMIZERS:
@@ -143,13 +138,13 @@ def minimize_theta(fun: Callable[[np.ndarray], float], start: np.ndarray, diagon
         raise FloatingPointError(f"the objective is not finite at the start theta {start}")
     counted = _Counted(fun, f0)
     bounds, messages = _bounds(diagonal, lower, upper, settings)
-    x, fx, code = _run(counted, start, diagonal, settings, unit, bounds)
+    x, fx, code = _run(counted, start, diagonal, settings, None, bounds)
     restarts = 0
     improved = True
     while improved and restarts < settings.max_restarts and \
             counted.count < settings.max_evaluations:
         x_new, f_new, code_new = _run(counted, x, diagonal, settings,
-                                      _restart_scale(x, unit), bounds)
+                                      _restart_scale(x), bounds)
         restarts += 1
         improved = f_new < fx - settings.restart_tol * max(1.0, abs(fx))
         if f_new < fx:
@@ -209,11 +204,11 @@ def _run(fun: _Counted, x0: np.ndarray, diagonal: np.ndarray, settings: Optimize
     return np.asarray(phi) * s, float(fx), code
 
 
-def _restart_scale(x: np.ndarray, unit: np.ndarray | None = None) -> np.ndarray:
+def _restart_scale(x: np.ndarray) -> np.ndarray:
     """Scale restarts by the size of each entry, so that ill-scaled thetas (an intercept
     SD a hundred times sigma next to a slope SD a tenth of it) get a well-conditioned
-    quadratic model; entries near zero by 1e-2 of their ``unit``."""
-    return np.maximum(np.abs(x), 1e-2 * (1.0 if unit is None else unit))
+    quadratic model; entries near zero by 1e-2."""
+    return np.maximum(np.abs(x), 1e-2)
 
 
 def _restart_step(phi: np.ndarray, scale: np.ndarray,

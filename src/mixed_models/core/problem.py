@@ -13,15 +13,13 @@ from collections.abc import Callable
 import numpy as np
 
 from mixed_models.core import crossprod
+from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import TermData, cross_products
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
+from mixed_models.core.reparam import Reparametrization, internal_columns
 from mixed_models.core.solve import Estimates, conditional_covariances, estimates
 from mixed_models.errors import DataError
-
-
-# Random-effect columns with a root mean square above this get theta scaled to them.
-EXTREME_COLUMN_SCALE = 1e3
 
 
 class LmmProblem:
@@ -43,11 +41,20 @@ class LmmProblem:
         Optimize the REML criterion (True) or the ML deviance.
     sigma
         A known residual SD (then it is not estimated), or None.
+    reparametrize
+        Fit in centred and scaled columns (core.reparam): ``internal`` is then the
+        same model in those columns, where the optimizer works; the methods here take
+        and return theta, beta and b in the original columns, computed there.
+
+    Notes
+    -----
+    ``cp`` and ``factor`` always hold the original columns' cross-products; with an
+    internal problem they are built only when asked for (by the inference methods).
     """
 
     def __init__(self, terms: list[TermData], x: np.ndarray, y: np.ndarray,
                  weights: np.ndarray | None = None, offset: np.ndarray | None = None,
-                 reml: bool = True, sigma: float | None = None):
+                 reml: bool = True, sigma: float | None = None, reparametrize: bool = True):
         self.terms = terms
         self.x = x
         self.y = y
@@ -55,10 +62,79 @@ class LmmProblem:
         self.offset = offset
         self.reml = reml
         self.sigma = sigma
-        y_adj = y if offset is None else y - offset
-        self.beta_shift, y_work = _least_squares_residual(x, y_adj, weights)
-        self.cp = cross_products(terms, x, y_work, weights)
+        starts = np.cumsum([0] + [t.covariance.n_theta for t in terms])
+        self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        self.reparam: Reparametrization | None = None
+        self.internal = self
+        if reparametrize:
+            reparam, inner_terms, inner_x = internal_columns(terms, x, reml)
+            if not reparam.is_identity:
+                self.reparam = reparam
+                self.internal = LmmProblem(inner_terms, inner_x, y, weights, offset, reml,
+                                           sigma, reparametrize=False)
+                return
+        self.beta_shift, self.cp = self._original_blocks()
         self.factor = BlockedCholesky(self.cp)
+
+    def _original_blocks(self) -> tuple[np.ndarray, crossprod.CrossProducts]:
+        y_adj = self.y if self.offset is None else self.y - self.offset
+        beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
+        source = self.__dict__.get("_response_of")
+        if source is not None:  # a refit with another response shares the Z and X blocks
+            return beta_shift, crossprod.with_response(source.cp, self.x, y_work,
+                                                       self.weights)
+        return beta_shift, cross_products(self.terms, self.x, y_work, self.weights)
+
+    @functools.cached_property
+    def beta_shift(self) -> np.ndarray:
+        """The least-squares fit of y on X that the cross-products leave out."""
+        return self._original_blocks()[0]
+
+    @functools.cached_property
+    def cp(self) -> crossprod.CrossProducts:
+        """Cross-products of the original columns."""
+        self.beta_shift, cp = self._original_blocks()
+        return cp
+
+    @functools.cached_property
+    def factor(self) -> BlockedCholesky:
+        """A factor of ``cp``."""
+        return BlockedCholesky(self.cp)
+
+    def theta_to_internal(self, theta: np.ndarray) -> np.ndarray:
+        """theta of the original columns -> theta of ``internal``'s."""
+        theta = np.asarray(theta, dtype=float)
+        if self.reparam is None:
+            return theta
+        known = self.__dict__.get("_mapped")
+        if known is not None and np.array_equal(known[0], theta):
+            return known[1].copy()
+        return self.reparam.theta_to_internal(theta, self.theta_slices)
+
+    def theta_to_original(self, theta: np.ndarray) -> np.ndarray:
+        """theta of ``internal``'s columns -> theta of the original ones.
+
+        The last pair mapped is remembered: the original theta of a covariate far from
+        zero is ill-conditioned (an intercept SD 1e4 times the slope's at a correlation
+        of -1 + 1e-8), so mapping it back would lose the digits the optimizer found, and
+        the estimates at the fitted theta come from the internal one itself.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if self.reparam is None:
+            return theta
+        original = self.reparam.theta_to_original(theta, self.theta_slices)
+        self._mapped = (original.copy(), theta.copy())
+        return original
+
+    def result_to_original(self, result: OptimizationResult) -> OptimizationResult:
+        """An optimization of ``internal`` as one of this problem: theta mapped back and
+        the REML criterion's change under the map of X added back."""
+        if self.reparam is None:
+            return result
+        return dataclasses.replace(
+            result, start=self.theta_to_original(result.start),
+            final=self.theta_to_original(result.final),
+            objective=result.objective + self.reparam.reml_shift)
 
     def with_response(self, y: np.ndarray) -> LmmProblem:
         """The same model with another response (for bootstrap and simulation refits).
@@ -77,6 +153,13 @@ class LmmProblem:
         new = object.__new__(LmmProblem)
         new.__dict__.update(self.__dict__)
         new.y = y
+        if self.reparam is not None:
+            for cached in ("beta_shift", "cp", "factor"):
+                new.__dict__.pop(cached, None)
+            new._response_of = self.__dict__.get("_response_of", self)
+            new.internal = self.internal.with_response(y)
+            return new
+        new.internal = new
         y_adj = y if self.offset is None else y - self.offset
         new.beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
         new.cp = crossprod.with_response(self.cp, self.x, y_work, self.weights)
@@ -96,7 +179,7 @@ class LmmProblem:
     @property
     def n_theta(self) -> int:
         """Number of covariance parameters."""
-        return self.factor.n_theta
+        return self.theta_slices[-1].stop if self.theta_slices else 0
 
     def diagonal_mask(self) -> np.ndarray:
         """Which theta entries sit on a lambda diagonal (bounded below by zero)."""
@@ -112,44 +195,38 @@ class LmmProblem:
 
     def singular(self, theta: np.ndarray, tol: float) -> bool:
         """True when some term's lambda has a diagonal entry below ``tol`` (a zero
-        variance or a correlation at the edge of its range), lme4's rule; with columns
-        above EXTREME_COLUMN_SCALE, each entry is first multiplied by its column's root
-        mean square, so that a slope on a scale of 1e6 is not called zero for being
-        1e-6."""
-        scaled = self.theta_units() is not None
-        return any(t.covariance.is_singular(theta[s], tol,
-                                            np.maximum(rms, 1.0) if scaled else None)
-                   for t, s, rms in zip(self.terms, self.factor.theta_slices,
-                                        self.column_rms()))
+        variance or a correlation at the edge of its range), lme4's rule, judged in the
+        internal columns (mean 0, root mean square 1), so that the answer does not
+        change with the units or the origin of a covariate."""
+        if self.reparam is not None:
+            return self.internal.singular(self.theta_to_internal(theta), tol)
+        return any(t.covariance.is_singular(theta[s], tol)
+                   for t, s in zip(self.terms, self.theta_slices))
 
-    def column_rms(self) -> list[np.ndarray]:
-        """Per term, the root mean square of each of its Z columns."""
-        return self._column_rms
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray:
+        """The diagonal entries whose lower bound 0 is a true boundary at ``theta``.
 
-    @functools.cached_property
-    def _column_rms(self) -> list[np.ndarray]:
-        # O(n) over the rows, asked for by every fit step: computed once (with_response
-        # shares the terms, so its copy of this stays valid)
-        return [np.sqrt(np.mean(t.z**2, axis=0)) for t in self.terms]
-
-    def theta_units(self) -> np.ndarray | None:
-        """Per theta entry, 1 / the root mean square of the Z column its lambda row
-        multiplies, when some column's exceeds EXTREME_COLUMN_SCALE (else None: the
-        optimizer works on theta itself, as lme4's does)."""
-        rms = self.column_rms()
-        if max(float(r.max(initial=0.0)) for r in rms) <= EXTREME_COLUMN_SCALE:
-            return None
-        units = []
-        for t, r in zip(self.terms, rms):
-            rows = getattr(t.covariance, "rows", None)
-            if rows is None:  # a structured covariance: its parameters are not rows
-                units.append(np.ones(t.covariance.n_theta))
-            else:
-                units.append(1.0 / np.maximum(r[rows], 1.0))
-        return np.concatenate(units)
+        A zero diagonal entry of a lambda column that has other nonzero entries is not
+        one: lambda with that column's sign flipped is the same model, so the objective
+        continues smoothly below zero (and falls there when it rises above). Only when
+        the rest of the column is zero is the objective even in the entry.
+        """
+        theta = np.asarray(theta, dtype=float)
+        mask = self.diagonal_mask()
+        for t, s in zip(self.terms, self.theta_slices):
+            cov = t.covariance
+            if not isinstance(cov, PatternCovariance):
+                continue
+            lam = cov.lam(theta[s])
+            others = np.abs(lam).sum(axis=0) - np.abs(np.diag(lam))
+            mask[s] = (cov.rows == cov.cols) & (others[cov.cols] == 0.0)
+        return mask
 
     def start(self) -> np.ndarray:
-        """lme4's starting theta (a variance-ratio start for intercept-only terms)."""
+        """lme4's starting theta (a variance-ratio start for intercept-only terms), in
+        the internal columns and mapped back to the original ones."""
+        if self.reparam is not None:
+            return self.theta_to_original(self.internal.start())
         theta = np.concatenate([t.covariance.initial() for t in self.terms])
         ratio = self._variance_ratio_start()
         return theta if ratio is None else ratio
@@ -170,10 +247,13 @@ class LmmProblem:
     def rectify(self, theta: np.ndarray) -> np.ndarray:
         """The equivalent theta with non-negative lambda diagonals."""
         return np.concatenate([t.covariance.rectify(theta[s]) for t, s
-                               in zip(self.terms, self.factor.theta_slices)])
+                               in zip(self.terms, self.theta_slices)])
 
     def objective(self, theta: np.ndarray) -> float:
         """REML criterion or ML deviance at theta; inf where it is undefined."""
+        if self.reparam is not None:
+            return self.internal.objective(self.theta_to_internal(theta)) + \
+                self.reparam.reml_shift
         return self._evaluate(self.factor, theta)
 
     def _evaluate(self, factor: BlockedCholesky, theta: np.ndarray) -> float:
@@ -183,24 +263,34 @@ class LmmProblem:
 
     def detached_objective(self) -> Callable[[np.ndarray], float]:
         """The objective with a factor of its own, so calls leave the fit untouched."""
+        if self.reparam is not None:
+            inner, shift = self.internal.detached_objective(), self.reparam.reml_shift
+            return lambda theta: inner(self.theta_to_internal(theta)) + shift
         factor = BlockedCholesky(self.cp)
         return lambda theta: self._evaluate(factor, np.asarray(theta, dtype=float))
 
     def optimize(self, settings: OptimizerSettings | None = None,
                  start: np.ndarray | None = None) -> OptimizationResult:
-        """Minimize the objective; the factor is left at the optimum."""
+        """Minimize the objective; the factor is left at the optimum. Works in the
+        internal columns; ``start`` and the result are in the original ones."""
+        if self.reparam is not None:
+            inner_start = None if start is None else self.theta_to_internal(start)
+            return self.result_to_original(self.internal.optimize(settings, inner_start))
         theta0 = self.start() if start is None else np.asarray(start, dtype=float)
         if settings is not None and settings.optimizer == "lbfgs":
             from mixed_models.core.gradient import quasi_newton_result
             return quasi_newton_result(self, theta0)
         result = minimize_theta(self.objective, theta0, self.diagonal_mask(), self.rectify,
-                                settings, self.lower_bounds(), self.upper_bounds(),
-                                self.theta_units())
+                                settings, self.lower_bounds(), self.upper_bounds())
         result.objective = self.objective(result.final)
         return result
 
     def estimates(self, theta: np.ndarray) -> Estimates:
         """beta, u, b at theta (refactors first)."""
+        if self.reparam is not None:
+            inner = self.theta_to_internal(theta)
+            return self.reparam.estimates_to_original(self.internal.estimates(inner), inner,
+                                                      self.theta_slices)
         if not self.factor.update(theta):
             raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
         return self.estimates_from(self.factor, theta)
@@ -218,6 +308,9 @@ class LmmProblem:
 
     def conditional_covariances(self, theta: np.ndarray) -> list[np.ndarray]:
         """Per term, (levels, S, S) covariance blocks of b given y, without sigma^2."""
+        if self.reparam is not None:
+            return self.reparam.covariances_to_original(
+                self.internal.conditional_covariances(self.theta_to_internal(theta)))
         self.factor.update(theta)
         return conditional_covariances(self.factor, np.asarray(theta, dtype=float))
 

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import solve_triangular
 
+from mixed_models.core import memory
 from mixed_models.core.factor import BlockedCholesky
 
 _LEVEL_CHUNK = 2048
@@ -164,6 +165,11 @@ def random_effects_precision(factor: BlockedCholesky,
     q = int(offsets[-1])
     lead_i = cp.order[0]
     lead = cp.terms[lead_i]
+    memory.require(memory.dense_bytes(q, copies=5),
+                   f"the dense {q} x {q} precision matrix of all random effects",
+                   "The per-level conditional covariances (ran_ef_table's cond_sd) need "
+                   "no such matrix; ask for this one only for models with fewer random "
+                   "effects.")
     internal = np.zeros((q, q))
     # internal order: lead term first, then the rest block
     a11 = sp.block_diag(list(cp.a11)).toarray() if lead.q else np.zeros((0, 0))
