@@ -98,6 +98,7 @@ def check_call(tokens: list[Token], formula: str) -> PythonCall:
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, RecursionError, MemoryError) as exc:
+        _check_adjacent(tokens, formula)  # the usual mistake, with a better position
         col = getattr(exc, "offset", None)
         where = _position(starts, tokens, (col or 1) - 1)
         raise FormulaError("this is not a valid function call (check its arguments and "
@@ -105,6 +106,22 @@ def check_call(tokens: list[Token], formula: str) -> PythonCall:
     checker = _Checker(tokens, starts, names, formula)
     checker.check(tree)
     return PythonCall(tree, checker.columns, tokens[0].position, checker.column_names)
+
+
+_ENDS = ("name", "number", "string", "logical")
+
+
+def _check_adjacent(tokens: list[Token], formula: str) -> None:
+    """Refuse an operand right after an operand (``Days .to_csv``, ``(x)(y)``), with the
+    position of the second one."""
+    for before, token in zip(tokens, tokens[1:]):
+        ends = before.kind in _ENDS or before.text == ")"
+        if ends and token.kind in _ENDS:
+            raise FormulaError(f"missing operator before '{token.text}'", formula,
+                               token.position)
+        if before.text == ")" and token.text == "(":
+            raise FormulaError("calling the result of a call is not allowed", formula,
+                               token.position)
 
 
 def _python_source(tokens: list[Token], formula: str) -> tuple[str, list[int], dict]:

@@ -100,9 +100,14 @@ def check_piece(text: str, formula: str, offset: int) -> Piece:
     tree = parser.sum(0)
     if parser.i < len(tokens):
         token = tokens[parser.i]
-        what = "')' without its '('" if token.text == ")" else f"'{token.text}'"
-        raise FormulaError(f"unexpected {what}; join terms with + (or * : / %in% ^)",
-                           formula, token.position)
+        if token.text == ")":
+            message = "unexpected ')' without its '('"
+        elif token.kind in ("name", "number") or token.text == "(":
+            message = (f"missing operator before '{token.text}'; join terms with + "
+                       "(or * : / %in% ^)")
+        else:
+            message = f"unexpected '{token.text}'"
+        raise FormulaError(message, formula, token.position)
     return Piece(tree, tuple(parser.columns))
 
 
