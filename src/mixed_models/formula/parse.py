@@ -51,8 +51,8 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise FormulaError("the formula has no response left of '~'", formula, 0)
     rhs = formula[tilde + 1 :]
     offset = tilde + 1
-    _check_balanced(rhs, formula, offset)
-    fixed, random, offsets = _extract_random_terms(rhs, formula, offset)
+    pairs = _check_balanced(rhs, formula, offset)
+    fixed, random, offsets = _extract_random_terms(rhs, formula, offset, pairs)
     if not random:
         raise FormulaError(
             "the formula has no random-effects term; add one such as (1 | group), "
@@ -101,7 +101,9 @@ def _find_tilde(formula: str) -> int:
     return tildes[0]
 
 
-def _check_balanced(rhs: str, formula: str, offset: int) -> None:
+def _check_balanced(rhs: str, formula: str, offset: int) -> dict[int, int]:
+    """Refuse unbalanced parentheses and quotes; return each '(' -> its ')'."""
+    pairs: dict[int, int] = {}
     opened: list[int] = []
     quote_at = None
     quote = None
@@ -117,21 +119,15 @@ def _check_balanced(rhs: str, formula: str, offset: int) -> None:
         elif ch == ")":
             if not opened:
                 raise FormulaError("unmatched ')'", formula, offset + i)
-            opened.pop()
+            pairs[opened.pop()] = i
     if quote:
         raise FormulaError(f"unclosed quote {quote}", formula, offset + quote_at)
     if opened:
         raise FormulaError("unmatched '('", formula, offset + opened[-1])
+    return pairs
 
 
-def _matching_paren(text: str, start: int) -> int:
-    for i, ch, depth in _scan(text[start:]):
-        if ch == ")" and depth == 0:
-            return start + i
-    raise AssertionError("parentheses were checked to balance")
-
-
-def _extract_random_terms(rhs: str, formula: str, offset: int):
+def _extract_random_terms(rhs: str, formula: str, offset: int, pairs: dict[int, int]):
     """Blank out the bar terms and ``offset()`` terms of ``rhs``.
 
     Returns (fixed, random terms, offset terms).
@@ -148,7 +144,7 @@ def _extract_random_terms(rhs: str, formula: str, offset: int):
             )
         if ch != "(" or depth != 0:
             continue
-        end = _matching_paren(rhs, i)
+        end = pairs[i]
         bars = [j for j, c, d in _scan(rhs[i + 1 : end]) if c == "|" and d == 0]
         word, start = _preceding_word(rhs, i)
         if not bars:
