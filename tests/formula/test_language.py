@@ -21,8 +21,7 @@ def _fit(formula, data, **kwargs):
 def test_caret_inside_i_is_a_power_as_in_r():
     caret = _fit("Reaction ~ Days + I(Days^2) + (Days | Subject)", SLEEP)
     power = _fit("Reaction ~ Days + I(Days**2) + (Days | Subject)", SLEEP)
-    assert np.allclose(caret.fix_ef_array if hasattr(caret, "fix_ef_array") else
-                       list(caret.fix_ef.values()), list(power.fix_ef.values()), rtol=1e-6)
+    assert np.allclose(list(caret.fix_ef.values()), list(power.fix_ef.values()), rtol=1e-6)
     assert list(caret.fix_ef.values())[2] == pytest.approx(0.337, abs=5e-4)
 
 
