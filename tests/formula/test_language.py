@@ -4,6 +4,8 @@ and parsing in linear time."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,6 +117,8 @@ def test_prediction_on_new_data_with_renamed_columns():
     data = SLEEP.rename(columns={"Days": "Sleep.Days"})
     model = _fit("Reaction ~ log1p(`Sleep.Days`) + (1 | Subject)", data)
     assert np.allclose(model.predict(data.head(5)), model.fitted()[:5], rtol=1e-8)
+    again = pickle.loads(pickle.dumps(model))  # bootstrap workers receive pickled models
+    assert np.allclose(again.predict(data.head(5)), model.fitted()[:5], rtol=1e-8)
 
 
 class Counting(str):

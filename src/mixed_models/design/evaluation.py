@@ -76,6 +76,8 @@ class SafeSpec:
         self.idents = idents
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("spec", "idents"):  # e.g. while unpickling
+            raise AttributeError(name)
         return getattr(self.spec, name)
 
     def get_model_matrix(self, data: pd.DataFrame, **kwargs: Any) -> Any:

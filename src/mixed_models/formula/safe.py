@@ -21,6 +21,8 @@ from mixed_models.formula.tokens import Token, tokenize
 
 #: Deepest nesting of parentheses accepted in one piece.
 MAX_NESTING = 50
+#: Largest power of a formula term: (a + b + ...)^k makes all interactions up to order k.
+MAX_POWER = 10
 
 # operator -> (precedence, what formulaic is given)
 _LEVELS = {"+": 1, "-": 1, "*": 2, "/": 2, "%in%": 3, ":": 4}
@@ -196,9 +198,10 @@ class _Parser:
         self.i += 1
         exponent = self.peek()
         if exponent is None or exponent.kind != "number" or not exponent.text.isdigit() \
-                or int(exponent.text) < 1:
-            raise self.fail("the power of a formula term, as in (a + b)^2, must be a "
-                            "positive whole number; use I(x^2) for arithmetic", exponent or token)
+                or not 1 <= int(exponent.text) <= MAX_POWER:
+            raise self.fail(f"the power of a formula term, as in (a + b)^2, must be a whole "
+                            f"number from 1 to {MAX_POWER}; use I(x^2) for arithmetic",
+                            exponent or token)
         self.i += 1
         return Power(base, exponent.text)
 
@@ -236,10 +239,10 @@ class _Parser:
 
     def call(self, name: Token) -> PythonCall:
         if name.text not in CALLS:
-            hint = (" offset() is a term of its own in the fixed part, joined with +"
+            hint = ("; offset() is a term of its own in the fixed part, joined with +"
                     if name.text == "offset" else "")
             raise self.fail(f"'{name.text}' is not a function a formula may call; the "
-                            f"functions are {', '.join(CALLS)}.{hint}", name)
+                            f"functions are {', '.join(CALLS)}{hint}", name)
         start, nesting = self.i - 1, 0
         while self.i < len(self.tokens):
             text = self.tokens[self.i].text if self.tokens[self.i].kind == "op" else ""
