@@ -70,6 +70,14 @@ def test_offset_of_a_transform():
     assert term.deviance == pytest.approx(argument.deviance, rel=1e-8)
 
 
+def test_prediction_evaluates_offset_terms_on_the_new_rows():
+    data = SLEEP.assign(exposure=SLEEP["Days"] + 1.0)
+    model = _fit("Reaction ~ Days + offset(log(exposure)) + (1 | Subject)", data)
+    assert np.allclose(model.predict(data.head(5)), model.fitted()[:5], rtol=1e-8)
+    both = _fit("Reaction ~ Days + offset(log(exposure)) + (1 | Subject)", data, offset="Days")
+    assert np.allclose(both.predict(data.head(5), offset="Days"), both.fitted()[:5], rtol=1e-8)
+
+
 NAMES = ["Treatment", "C", "Q", "I", "Sum", "Poly", "scale", "log", "np", "Intercept",
          "lambda", "Sleep.Days", "a b"]
 

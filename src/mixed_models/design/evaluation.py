@@ -30,6 +30,7 @@ from formulaic.transforms import TRANSFORMS, C, basis_spline, center, identity, 
 from formulaic.transforms import cyclic_cubic_spline, natural_cubic_spline
 from formulaic.transforms.contrasts import ContrastsRegistry
 
+from mixed_models.design.frame import missing_column_error
 from mixed_models.design.names import gem_name, split_interaction
 from mixed_models.errors import DataError, FormulaError
 from mixed_models.formula.calls import CALLS, CONTRASTS, contrast_identifier
@@ -113,6 +114,9 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
     """
     piece = (check_offset if as_offset else check_piece)(text, formula, offset)
     idents = identifiers(piece.column_names)
+    for name, position in piece.columns:
+        if name not in data.columns:
+            raise missing_column_error(name, [str(c) for c in data.columns], formula, position)
     rendered = piece.render(idents.__getitem__)
     spec_text = f"{rendered} ~ 1" if response else (f"0 + {rendered}" if as_offset else rendered)
     frame = _renamed(data, idents)
