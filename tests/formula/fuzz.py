@@ -138,6 +138,8 @@ def main(n: int) -> int:
             outcome = "FOREIGN " + type(exc).__name__
             failures.append((formula, repr(exc)))
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if sum(outcomes.values()) % 1000 == 0:  # long runs show where they are
+            print(f"  ... {sum(outcomes.values())}: {outcomes}", file=sys.stderr, flush=True)
     executed = outcomes.get("EXECUTED", 0)
     print(f"{n} formulas in {time.perf_counter() - start:.1f} s: {outcomes}; "
           f"{len(failures)} foreign exceptions, {executed} executed payloads")
