@@ -138,6 +138,10 @@ def _renamed(data: pd.DataFrame, idents: dict[str, str]) -> pd.DataFrame:
     """The columns a piece reads, under their identifiers (other columns left out)."""
     present = [name for name in idents if name in data.columns]
     frame = data.loc[:, present]
+    if frame.shape[1] != len(present):
+        twice = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+        raise DataError(f"the data has more than one column named {twice}; rename them so "
+                        "that each column the formula reads has one meaning")
     frame.columns = [idents[name] for name in present]
     return frame
 
