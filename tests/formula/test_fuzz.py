@@ -30,7 +30,7 @@ def test_formulas_give_a_fit_or_a_library_error(formula):
     assert fuzz.attempt(formula, FRAME) in ("fit", "error")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(fuzz.PAYLOADS), st.integers(0, 2**32 - 1))
 def test_payloads_anywhere_in_a_formula_never_run(payload, seed):
     rng = np.random.default_rng(seed)
