@@ -102,6 +102,8 @@ def test_intercept_column_is_not_the_intercept():
     data = _frame().assign(Intercept=_frame()["x"])
     model = _fit("y ~ Intercept + (1 | g)", data)
     assert list(model.fix_ef) == ["intercept", "Intercept"]
+    slope = _fit("y ~ 1 + (Intercept | g)", data)
+    assert slope._design.random[0].columns == ["intercept", "Intercept"]
 
 
 @pytest.mark.parametrize("transform", ["scale(x)", "center(x)", "poly(x, 2)", "bs(x, df=4)",
