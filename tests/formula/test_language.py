@@ -153,3 +153,11 @@ def test_parsing_copies_a_linear_number_of_characters(term):
         copied.append(Counting.copied / len(formula))
     # characters copied per character of the formula stay bounded as it grows 4x
     assert copied[1] < 1.5 * copied[0] + 2
+
+
+def test_anova_of_a_model_with_renamed_columns():
+    data = _frame().assign(Treatment=_frame()["f"], **{"Sleep.Days": _frame()["x"]})
+    renamed = _fit("y ~ Sleep.Days * Treatment + (1 | g)", data).anova()
+    plain = _fit("y ~ x * f + (1 | g)", _frame()).anova()
+    assert np.allclose(np.asarray(renamed, dtype=float), np.asarray(plain, dtype=float),
+                       rtol=1e-6, equal_nan=True)

@@ -86,6 +86,12 @@ class SafeSpec:
         return self.spec.get_model_matrix(_renamed(data, self.idents), context=SAFE_CONTEXT,
                                           **kwargs)
 
+    def matrix_of(self, text: str, data: pd.DataFrame) -> Any:
+        """A fresh matrix of ``text`` written in this spec's own terms (e.g. one of its
+        term labels), on ``data`` with the user's column names."""
+        return model_matrix(text, _renamed(data, self.idents), context=SAFE_CONTEXT,
+                            na_action="ignore")
+
 
 @dataclass(frozen=True, eq=False)
 class Evaluated:
