@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from mixed_models import LMM, datasets
+from mixed_models.errors import FormulaError
 from mixed_models.formula import parse_formula
 
 SLEEP = datasets.load("sleepstudy")
@@ -161,3 +162,18 @@ def test_anova_of_a_model_with_renamed_columns():
     plain = _fit("y ~ x * f + (1 | g)", _frame()).anova()
     assert np.allclose(np.asarray(renamed, dtype=float), np.asarray(plain, dtype=float),
                        rtol=1e-6, equal_nan=True)
+
+
+def test_integer_columns_do_not_wrap_around():
+    model = _fit("Reaction ~ I(Days^20) + (1 | Subject)", SLEEP)
+    as_float = SLEEP.assign(Days=SLEEP["Days"].astype(float))
+    expected = _fit("Reaction ~ I(Days^20) + (1 | Subject)", as_float)
+    assert SLEEP["Days"].dtype.kind == "i"
+    assert np.allclose(model._design.fixed.matrix[:, 1], as_float["Days"] ** 20)
+    assert np.allclose(list(model.fix_ef.values()), list(expected.fix_ef.values()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("power", ["I(9^9^9)", "I(x + 2^100000)", "I(x * 10**(3**40))"])
+def test_powers_of_numbers_alone_are_bounded(power):
+    with pytest.raises(FormulaError, match="power of numbers"):
+        parse_formula(f"y ~ {power} + (1 | g)")

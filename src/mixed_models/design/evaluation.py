@@ -72,24 +72,25 @@ class SafeSpec:
     Attributes other than :meth:`get_model_matrix` are formulaic's own.
     """
 
-    def __init__(self, spec: ModelSpec, idents: dict[str, str]):
+    def __init__(self, spec: ModelSpec, idents: dict[str, str], factors: set[str]):
         self.spec = spec
         self.idents = idents
+        self.factors = factors
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("spec", "idents"):  # e.g. while unpickling
+        if name.startswith("__") or name in ("spec", "idents", "factors"):  # e.g. while unpickling
             raise AttributeError(name)
         return getattr(self.spec, name)
 
     def get_model_matrix(self, data: pd.DataFrame, **kwargs: Any) -> Any:
         """The same columns on new data (same coding, same transforms' state)."""
-        return self.spec.get_model_matrix(_renamed(data, self.idents), context=SAFE_CONTEXT,
+        return self.spec.get_model_matrix(_renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
                                           **kwargs)
 
     def matrix_of(self, text: str, data: pd.DataFrame) -> Any:
         """A fresh matrix of ``text`` written in this spec's own terms (e.g. one of its
         term labels), on ``data`` with the user's column names."""
-        return model_matrix(text, _renamed(data, self.idents), context=SAFE_CONTEXT,
+        return model_matrix(text, _renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
                             na_action="ignore")
 
 
@@ -125,7 +126,7 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
             raise missing_column_error(name, [str(c) for c in data.columns], formula, position)
     rendered = piece.render(idents.__getitem__)
     spec_text = f"{rendered} ~ 1" if response else (f"0 + {rendered}" if as_offset else rendered)
-    frame = _renamed(data, idents)
+    frame = _renamed(data, idents, piece.factor_columns)
     try:
         matrices = model_matrix(spec_text, frame, context=SAFE_CONTEXT, na_action="ignore")
     except (FormulaicError, SyntaxError) as exc:
@@ -137,17 +138,27 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
     internal = [str(c) for c in matrix.columns]
     columns = [restore(c, reverse) for c in internal]
     names = [_gem(c, reverse) for c in internal]
-    return Evaluated(matrix, columns, names, SafeSpec(matrix.model_spec, idents))
+    return Evaluated(matrix, columns, names, SafeSpec(matrix.model_spec, idents, piece.factor_columns))
 
 
-def _renamed(data: pd.DataFrame, idents: dict[str, str]) -> pd.DataFrame:
-    """The columns a piece reads, under their identifiers (other columns left out)."""
+def _renamed(data: pd.DataFrame, idents: dict[str, str], factors: set[str]) -> pd.DataFrame:
+    """The columns a piece reads, under their identifiers (other columns left out).
+
+    Integer columns become floats, as every number is in R: numpy's integer arithmetic
+    would wrap around silently (``I(Days^30)``). Columns read inside ``C()`` keep their
+    type, since their values name the levels.
+    """
     present = [name for name in idents if name in data.columns]
-    frame = data.loc[:, present]
+    frame = data.loc[:, present].copy()
     if frame.shape[1] != len(present):
         twice = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
         raise DataError(f"the data has more than one column named {twice}; rename them so "
                         "that each column the formula reads has one meaning")
+    for name in present:
+        column = frame[name]
+        if name not in factors and pd.api.types.is_integer_dtype(column) \
+                and not pd.api.types.is_bool_dtype(column):
+            frame[name] = column.astype(float)
     frame.columns = [idents[name] for name in present]
     return frame
 

@@ -22,6 +22,8 @@ from mixed_models.formula.tokens import Token
 
 #: Deepest syntax tree accepted inside one call (keeps every later recursion shallow).
 MAX_DEPTH = 100
+#: Largest exponent of a power whose exponent holds no column.
+MAX_EXPONENT = 1000
 
 _FLAG, _INT, _NUMBER = "TRUE/FALSE", "an integer", "a number"
 
@@ -71,13 +73,15 @@ def contrast_identifier(name: str) -> str:
 class PythonCall:
     """A checked call: its syntax tree and the columns it reads.
 
-    ``columns`` lists (column name, position in the formula) in order of appearance.
+    ``columns`` lists (column name, position in the formula) in order of appearance;
+    ``factors`` are the columns read inside ``C()``.
     """
 
     tree: ast.Expression
     columns: list[tuple[str, int]]
     position: int
     _names: dict[str, str] = field(default_factory=dict)
+    factors: set[str] = field(default_factory=set)
 
     def render(self, ident: Callable[[str], str]) -> str:
         """Python source for formulaic with each column written as ``ident(name)``."""
@@ -97,7 +101,7 @@ def check_call(tokens: list[Token], formula: str) -> PythonCall:
     source, starts, names = _python_source(tokens, formula)
     try:
         tree = ast.parse(source, mode="eval")
-    except (SyntaxError, RecursionError, MemoryError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         _check_adjacent(tokens, formula)  # the usual mistake, with a better position
         col = getattr(exc, "offset", None)
         where = _position(starts, tokens, (col or 1) - 1)
@@ -105,7 +109,12 @@ def check_call(tokens: list[Token], formula: str) -> PythonCall:
                            "parentheses)", formula, where) from None
     checker = _Checker(tokens, starts, names, formula)
     checker.check(tree)
-    return PythonCall(tree, checker.columns, tokens[0].position, checker.column_names)
+    factors = {checker.column_names[n.id] for call in ast.walk(tree)
+               if isinstance(call, ast.Call) and call.func.id == "C"
+               for n in ast.walk(call.args[0])
+               if isinstance(n, ast.Name) and n.id in checker.column_names}
+    return PythonCall(tree, checker.columns, tokens[0].position, checker.column_names,
+                      factors)
 
 
 _ENDS = ("name", "number", "string", "logical")
@@ -197,6 +206,8 @@ class _Checker:
                 raise self.fail(f"the constant {node.value!r} is not allowed", node)
             return []
         if isinstance(node, ast.BinOp) and isinstance(node.op, _BINARY):
+            if isinstance(node.op, ast.Pow):
+                self.power(node)
             return [node.left, node.right]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
             return [node.operand]
@@ -208,6 +219,16 @@ class _Checker:
         raise self.fail(f"{what} is not allowed in a formula; allowed are column names, "
                         "numbers, + - * / ^ **, comparisons and the functions "
                         f"{', '.join(CALLS)}", node)
+
+    def power(self, node: ast.BinOp) -> None:
+        """A power of numbers alone is computed in Python's unbounded integers
+        (9 ** 9 ** 9 would run for ever): its exponent must be a small literal."""
+        if any(isinstance(n, ast.Name) for n in ast.walk(node.right)):
+            return  # a column: numpy computes it in floating point
+        value = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
+        if not (isinstance(value, ast.Constant) and abs(value.value) <= MAX_EXPONENT):
+            raise self.fail(f"a power of numbers needs a number from -{MAX_EXPONENT} to "
+                            f"{MAX_EXPONENT} as its exponent", node.right)
 
     def column(self, node: ast.Name, name: str) -> None:
         self.columns.append((name, self.where(node)))

@@ -82,6 +82,21 @@ class Piece:
         return _render(self.tree, ident)
 
     @property
+    def factor_columns(self) -> set[str]:
+        """Columns read inside ``C()`` (their values name levels)."""
+        found: set[str] = set()
+        stack = [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, PythonCall):
+                found |= node.factors
+            elif isinstance(node, Chain):
+                stack.extend(item for _, item in node.items)
+            elif isinstance(node, (Group, Power)):
+                stack.append(node.inner if isinstance(node, Group) else node.base)
+        return found
+
+    @property
     def column_names(self) -> list[str]:
         """Distinct column names, in order of first use."""
         return list(dict.fromkeys(name for name, _ in self.columns))
