@@ -123,6 +123,39 @@ CASES = [
     Case("a dense block larger than the memory cap",
          'memory.limited(1e-7, LMM.from_formula, "Aggression ~ Age + (1 | Location) + '
          '(1 | Species)", df)', errors.ResourceError),
+    # formulas
+    Case("a method of a column", """LMM.from_formula("Aggression ~ I(Age.to_csv('out.csv')) + """
+         """(1 | Location)", df)""", errors.FormulaError),
+    Case("a double-underscore name", 'LMM.from_formula("Aggression ~ I(Age.__class__) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("a function outside the whitelist", 'LMM.from_formula("Aggression ~ np.log(Age) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("a subscript", 'LMM.from_formula("Aggression ~ I(Age[0]) + (1 | Location)", df)',
+         errors.FormulaError),
+    Case("a {...} block", 'LMM.from_formula("Aggression ~ {Age + 1} + (1 | Location)", df)',
+         errors.FormulaError),
+    Case("a non-ASCII look-alike letter", 'LMM.from_formula("Aggression ~ \uff4cog(Age) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("too many arguments", 'LMM.from_formula("Aggression ~ log(Age, 2) + (1 | Location)", '
+         'df)', errors.FormulaError),
+    Case("an unknown keyword argument", 'LMM.from_formula("Aggression ~ scale(Age, ddof=0) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("a string in arithmetic", """LMM.from_formula("Aggression ~ I(Age == 'x') + """
+         """(1 | Location)", df)""", errors.FormulaError),
+    Case("an unknown contrast", 'LMM.from_formula("Aggression ~ C(Species, contr.evil) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("a number as a term", 'LMM.from_formula("Aggression ~ 2 + Age + (1 | Location)", df)',
+         errors.FormulaError),
+    Case("a power that is not a whole number", 'LMM.from_formula("Aggression ~ (Age + '
+         'Species)^Age + (1 | Location)", df)', errors.FormulaError),
+    Case("'.' for all columns", 'LMM.from_formula("Aggression ~ . + (1 | Location)", df)',
+         errors.FormulaError),
+    Case("offset() in a product", 'LMM.from_formula("Aggression ~ Age * offset(Age) + '
+         '(1 | Location)", df)', errors.FormulaError),
+    Case("offset() in a random term", 'LMM.from_formula("Aggression ~ Age + (offset(Age) | '
+         'Location)", df)', errors.FormulaError),
+    Case("an offset that is not finite", 'LMM.from_formula("Aggression ~ Age + '
+         'offset(log(Age - 1000)) + (1 | Location)", df)', errors.DataError),
 ]
 
 
@@ -152,8 +185,8 @@ def test_docs_table_shows_the_real_messages():
 def test_formula_errors_point_at_the_offending_character():
     exc = run(CASES[2])
     lines = str(exc).splitlines()
-    # formulaic marks the span 'Age Species'; the caret sits on its first character
-    assert lines[1][lines[2].index("^"):].startswith("Age Species")
+    # the caret sits on the term that follows another without an operator
+    assert lines[1][lines[2].index("^"):].startswith("Species")
 
 
 def render_doc() -> str:

@@ -36,6 +36,7 @@ from scipy.sparse.linalg import splu
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
+from mixed_models.design.evaluation import offset_values
 from mixed_models.design.frame import formula_variables, missing_column_error, to_pandas
 from mixed_models.errors import DataError, InvalidArgumentError, ModelError, NotFoundError
 from mixed_models.results import term_covariances
@@ -256,6 +257,15 @@ def _refuse_new_levels(group: str, codes: np.ndarray, absent: np.ndarray,
 
 
 def _new_offset(model: LMM, data: pd.DataFrame, offset: object) -> np.ndarray | None:
+    design = model._design
+    # offset() terms of the formula are evaluated on the new rows; offset= gives the rest
+    in_formula = offset_values(design.parsed.offsets, data, design.parsed.formula)
+    if design.given_offset is None and in_formula is not None:
+        if offset is not None:
+            raise InvalidArgumentError("offset= is only for a model fitted with an offset= "
+                                       "argument; the formula's offset() terms are evaluated "
+                                       "on the new data")
+        return in_formula
     if model._problem.offset is None:
         if offset is not None:
             raise InvalidArgumentError("offset= is only for a model fitted with an offset")
@@ -264,7 +274,8 @@ def _new_offset(model: LMM, data: pd.DataFrame, offset: object) -> np.ndarray | 
         raise InvalidArgumentError(
             "the model was fitted with an offset; pass the new rows' offset= (a column "
             "name of the new data, an array or a number)")
-    return _per_row(offset, data, len(data), "offset")
+    given = _per_row(offset, data, len(data), "offset")
+    return given if in_formula is None else given + in_formula
 
 
 def _new_weights(model: LMM, newdata: object, weights: object, n: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from mixed_models.design.checks import (
     check_scale,
     check_weights,
 )
+from mixed_models.design.evaluation import offset_values
 from mixed_models.design.fixed import FixedDesign, fixed_design, response_vector
 from mixed_models.design.frame import ModelFrame, model_frame
 from mixed_models.design.random import RandomDesign, random_designs
@@ -39,6 +40,9 @@ class ModelDesign:
     random
         One term per grouping factor, sorted by number of levels (largest first, as
         lme4 orders its terms; ties keep formula order).
+    given_offset
+        The ``offset=`` argument alone; ``offset`` adds the formula's ``offset()``
+        terms to it. A refit that re-reads the formula passes this one.
     """
 
     parsed: ParsedFormula
@@ -46,6 +50,7 @@ class ModelDesign:
     y: np.ndarray
     fixed: FixedDesign
     random: list[RandomDesign]
+    given_offset: np.ndarray | None = None
 
     @property
     def weights(self) -> np.ndarray | None:
@@ -64,6 +69,11 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
     """Evaluate the formula on the data and check what the fit will need."""
     control = control or Control()
     frame = model_frame(parsed, data, weights, offset, na_action)
+    given = frame.offset
+    in_formula = offset_values(parsed.offsets, frame.data, parsed.formula)
+    if in_formula is not None:  # offset(...) terms add to any offset= argument, as in R
+        total = in_formula if frame.offset is None else frame.offset + in_formula
+        frame = replace(frame, offset=total)
     check_finite(frame.data, frame.weights, frame.offset, frame.rows)
     check_weights(frame.weights, frame.rows)
     y = response_vector(parsed, frame.data)
@@ -73,4 +83,4 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)
     check_exact_fit(fixed.matrix, y, frame.offset)
-    return ModelDesign(parsed, frame, y, fixed, random)
+    return ModelDesign(parsed, frame, y, fixed, random, given)

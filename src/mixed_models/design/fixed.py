@@ -12,14 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
-from formulaic.errors import FormulaicError
-from formulaic.model_spec import ModelSpec
 
+from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece
 from mixed_models.design.names import gem_names
 from mixed_models.control import Action, enforce
 from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
-from mixed_models.formula.parse import formulaic_failure
 from mixed_models.formula.terms import ParsedFormula
 
 RANK_TOL = 1e-7
@@ -40,14 +37,15 @@ class FixedDesign:
     kept
         Indices of the kept columns among all the columns formulaic made.
     spec
-        formulaic's model spec, to build the same columns on new data.
+        formulaic's model spec (evaluated on the fit's column identifiers), to build
+        the same columns on new data.
     """
 
     matrix: np.ndarray
     names: list[str]
     dropped: list[str]
     kept: np.ndarray
-    spec: ModelSpec
+    spec: SafeSpec
 
     def for_data(self, data: pd.DataFrame) -> np.ndarray:
         """The kept columns evaluated on new data (same coding as the fit)."""
@@ -55,31 +53,28 @@ class FixedDesign:
         return np.asarray(mm, dtype=float)[:, self.kept]
 
 
-def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int):
-    """Run formulaic on ``text``, turning its errors into FormulaError/DataError."""
-    try:
-        return model_matrix(text, data, na_action="ignore")
-    except (FormulaicError, SyntaxError) as exc:
-        raise formulaic_failure(exc, formula, offset, text) from None
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
+def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int,
+             response: bool = False) -> Evaluated:
+    """Check ``text`` and run formulaic on it (see :mod:`mixed_models.design.evaluation`),
+    turning its errors into FormulaError/DataError."""
+    return evaluate_piece(text, data, formula, offset, response=response)
 
 
 def response_vector(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray:
     """The response as floats; refuses text and categorical responses."""
-    start = parsed.formula.index(parsed.response)
-    column = parsed.response
+    start = parsed.response_offset
+    column = parsed.response.strip("`")
     if column in data.columns and not _is_numeric(data[column]):
         raise DataError(
             f"the response '{column}' must be numeric, got values of type "
             f"{data[column].dtype} such as {data[column].iloc[0]!r}"
         )
-    mm = evaluate(f"{parsed.response} ~ 1", data, parsed.formula, start)
-    lhs = np.asarray(mm.lhs, dtype=float)
+    mm = evaluate(parsed.response, data, parsed.formula, start, response=True)
+    lhs = np.asarray(mm, dtype=float)
     if lhs.shape[1] != 1:
         raise DataError(
             f"the response '{parsed.response}' must be one numeric column; it gives "
-            f"{lhs.shape[1]} columns ({list(mm.lhs.columns)})"
+            f"{lhs.shape[1]} columns ({mm.columns})"
         )
     return lhs[:, 0]
 
@@ -97,7 +92,7 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame,
     text = parsed.fixed if parsed.fixed.strip() else "1"
     mm = evaluate(text, data, parsed.formula, parsed.fixed_offset)
     matrix = np.asarray(mm, dtype=float)
-    names = gem_names([str(c) for c in mm.columns])
+    names = mm.names if len(set(mm.names)) == len(mm.names) else gem_names(mm.columns)
     kept = independent_columns(matrix)
     dropped = [n for i, n in enumerate(names) if i not in set(kept)]
     if dropped:

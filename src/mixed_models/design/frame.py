@@ -13,16 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula
-from formulaic.errors import FormulaicError
-
 from mixed_models.errors import (
     DataError,
     DataTypeError,
     InvalidArgumentError,
     MissingColumnError,
 )
-from mixed_models.formula.parse import formulaic_failure
+from mixed_models.formula.safe import check_offset, check_piece
 from mixed_models.formula.terms import ParsedFormula
 
 NA_ACTIONS = ("drop", "exclude", "raise")
@@ -84,33 +81,28 @@ def to_pandas(data: object) -> pd.DataFrame:
 
 
 def formula_variables(text: str, formula: str, offset: int) -> set[str]:
-    """Names of the data columns a formulaic expression reads."""
-    try:
-        variables = Formula(text).required_variables
-    # formulaic's parser raises AttributeError on some malformed brackets, e.g. '(z [ h)'
-    except (FormulaicError, SyntaxError, AttributeError) as exc:
-        raise formulaic_failure(exc, formula, offset, text) from None
-    return {str(v) for v in variables}
+    """Names of the data columns a formula piece reads (also inside ``scale(x)``,
+    ``poly(x, 2)`` and the other transforms), after checking the piece."""
+    return set(check_piece(text, formula, offset).column_names)
 
 
 def required_columns(parsed: ParsedFormula) -> dict[str, int]:
     """Every column the formula reads, with the offset where it is first named."""
-    pieces = [(parsed.response, parsed.formula.index(parsed.response))]
-    if parsed.fixed.strip():
-        pieces.append((parsed.fixed, parsed.fixed_offset))
-    pieces += [(t.expr, t.expr_offset) for t in parsed.random]
     found: dict[str, int] = {}
-    for text, offset in pieces:
-        for name in sorted(formula_variables(text, parsed.formula, offset)):
-            found.setdefault(name, _name_position(parsed.formula, name, offset))
+    pieces = [check_piece(text, parsed.formula, offset) for text, offset in parsed.pieces()]
+    pieces += [check_offset(o.expr, parsed.formula, o.expr_offset) for o in parsed.offsets]
+    for piece in pieces:
+        for name, position in piece.columns:
+            found.setdefault(name, position)
     for term in parsed.random:
         for name in term.grouping:
-            found.setdefault(name, _name_position(parsed.formula, name, term.span[0]))
+            found.setdefault(name, _name_position(parsed.formula, name, *term.span))
     return found
 
 
-def _name_position(formula: str, name: str, start: int) -> int:
-    match = re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", formula[start:])
+def _name_position(formula: str, name: str, start: int, stop: int) -> int:
+    match = re.search(rf"(?<![\w.`]){re.escape(name)}(?![\w.`])|`{re.escape(name)}`",
+                      formula[start:stop])
     return start + match.start() if match else start
 
 

@@ -100,7 +100,7 @@ def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame) -> Random
     for term in terms:
         mm = evaluate(term.expr, data, formula, term.expr_offset)
         block = np.asarray(mm, dtype=float)
-        cols = gem_names([str(c) for c in mm.columns])
+        cols = mm.names if len(set(mm.names)) == len(mm.names) else gem_names(mm.columns)
         if not cols:
             raise FormulaError("the random-effects term has no columns", formula, term.span[0])
         clash = set(cols) & set(names)

@@ -3,9 +3,10 @@
 Only the lme4-specific syntax is handled here: the tilde, the parenthesized bar terms
 ``(expr | g)`` / ``(expr || g)``, lme4 2.x's covariance wrappers around them (``us(expr |
 g)``, ``diag(...)``, ``cs(...)``, ``ar1(...)``, with an optional ``hom = TRUE/FALSE``)
-and their grouping expressions (``a``, ``a:b``, ``a/b``). The fixed part and the left side of each bar stay strings that formulaic
-evaluates later; formulaic's own syntax errors are translated into
-:class:`~mixed_models.errors.FormulaError` with a position in the original formula.
+and their grouping expressions (``a``, ``a:b``, ``a/b``), and the ``offset(expr)`` terms of
+the fixed part. The response, the fixed part, the left side of each bar and each offset's
+expression stay strings; each is checked here by :mod:`mixed_models.formula.safe`
+(formulaic only ever evaluates a rendering of that checked tree).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import re
 
 from mixed_models.errors import FormulaError
-from mixed_models.formula.terms import ParsedFormula, RandomTerm
+from mixed_models.formula.safe import check_offset, check_piece
+from mixed_models.formula.terms import OffsetTerm, ParsedFormula, RandomTerm
 
 STRUCTURES = ("us", "diag", "cs", "ar1")
 _LOGICAL = {"TRUE": True, "T": True, "True": True, "FALSE": False, "F": False, "False": False}
@@ -49,15 +51,20 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise FormulaError("the formula has no response left of '~'", formula, 0)
     rhs = formula[tilde + 1 :]
     offset = tilde + 1
-    _check_balanced(rhs, formula, offset)
-    fixed, random = _extract_random_terms(rhs, formula, offset)
+    pairs = _check_balanced(rhs, formula, offset)
+    fixed, random, offsets = _extract_random_terms(rhs, formula, offset, pairs)
     if not random:
         raise FormulaError(
             "the formula has no random-effects term; add one such as (1 | group), "
             "or use a linear model for fixed effects only",
             formula,
         )
-    return ParsedFormula(formula, response, fixed, offset, tuple(random))
+    parsed = ParsedFormula(formula, response, fixed, offset, tuple(random), tuple(offsets))
+    for text, start in parsed.pieces():
+        check_piece(text, formula, start)
+    for term in offsets:
+        check_offset(term.expr, formula, term.expr_offset)
+    return parsed
 
 
 def _scan(text: str):
@@ -94,7 +101,9 @@ def _find_tilde(formula: str) -> int:
     return tildes[0]
 
 
-def _check_balanced(rhs: str, formula: str, offset: int) -> None:
+def _check_balanced(rhs: str, formula: str, offset: int) -> dict[int, int]:
+    """Refuse unbalanced parentheses and quotes; return each '(' -> its ')'."""
+    pairs: dict[int, int] = {}
     opened: list[int] = []
     quote_at = None
     quote = None
@@ -110,24 +119,22 @@ def _check_balanced(rhs: str, formula: str, offset: int) -> None:
         elif ch == ")":
             if not opened:
                 raise FormulaError("unmatched ')'", formula, offset + i)
-            opened.pop()
+            pairs[opened.pop()] = i
     if quote:
         raise FormulaError(f"unclosed quote {quote}", formula, offset + quote_at)
     if opened:
         raise FormulaError("unmatched '('", formula, offset + opened[-1])
+    return pairs
 
 
-def _matching_paren(text: str, start: int) -> int:
-    for i, ch, depth in _scan(text[start:]):
-        if ch == ")" and depth == 0:
-            return start + i
-    raise AssertionError("parentheses were checked to balance")
+def _extract_random_terms(rhs: str, formula: str, offset: int, pairs: dict[int, int]):
+    """Blank out the bar terms and ``offset()`` terms of ``rhs``.
 
-
-def _extract_random_terms(rhs: str, formula: str, offset: int):
-    """Blank out the bar terms of ``rhs`` and return (fixed, random terms)."""
+    Returns (fixed, random terms, offset terms).
+    """
     chars = list(rhs)
     terms: list[RandomTerm] = []
+    offsets: list[OffsetTerm] = []
     for i, ch, depth in list(_scan(rhs)):
         if ch == "|" and depth == 0:
             raise FormulaError(
@@ -137,11 +144,14 @@ def _extract_random_terms(rhs: str, formula: str, offset: int):
             )
         if ch != "(" or depth != 0:
             continue
-        end = _matching_paren(rhs, i)
+        end = pairs[i]
         bars = [j for j, c, d in _scan(rhs[i + 1 : end]) if c == "|" and d == 0]
-        if not bars:
-            continue
         word, start = _preceding_word(rhs, i)
+        if not bars:
+            if word == "offset":
+                offsets.append(_offset_term(rhs, (start, i, end), formula, offset))
+                _blank_term(chars, rhs, start, end, formula, offset, "an offset() term")
+            continue
         if word and word not in STRUCTURES:
             raise FormulaError(
                 f"unknown covariance structure '{word}(...)' around a random-effects term; "
@@ -153,40 +163,66 @@ def _extract_random_terms(rhs: str, formula: str, offset: int):
         terms.extend(_random_term(rhs, (start, i, end), i + 1 + bars[0], formula, offset,
                                   word or None))
         _blank_term(chars, rhs, start, end, formula, offset)
-    return "".join(chars), terms
+    return "".join(chars), terms, offsets
+
+
+def _offset_term(rhs: str, where: tuple[int, int, int], formula: str,
+                 offset: int) -> OffsetTerm:
+    """``offset(expr)``: the expression, checked like any other piece."""
+    first, start, end = where
+    raw = rhs[start + 1 : end]
+    expr = raw.strip()
+    if not expr:
+        raise FormulaError("offset() needs an expression, as offset(log(exposure))",
+                           formula, offset + start)
+    expr_offset = offset + start + 1 + len(raw) - len(raw.lstrip())
+    return OffsetTerm(expr, expr_offset, (offset + first, offset + end + 1))
 
 
 def _preceding_word(text: str, start: int) -> tuple[str, int]:
-    """The name right before the '(' at ``start`` and where it begins (``start`` if none)."""
-    match = re.search(r"([A-Za-z_.][A-Za-z0-9_.]*)\s*$", text[:start])
-    return (match.group(1), match.start(1)) if match else ("", start)
+    """The name right before the '(' at ``start`` and where it begins (``start`` if none).
+
+    Reads backwards only over the gap before ``start``, so that all calls together
+    read each character a bounded number of times.
+    """
+    j = start
+    while j > 0 and text[j - 1] in " \t\r\n":
+        j -= 1
+    stop = j
+    while j > 0 and (text[j - 1].isascii() and (text[j - 1].isalnum() or text[j - 1] in "_.")):
+        j -= 1
+    while j < stop and not (text[j].isalpha() or text[j] in "_."):
+        j += 1  # a name starts with a letter, '_' or '.'
+    if j == stop or (j > 0 and text[j - 1] == "`"):
+        return "", start
+    return text[j:stop], j
 
 
-def _blank_term(chars: list[str], rhs: str, start: int, end: int, formula: str, offset: int) -> None:
-    """Replace a bar term and the '+' joining it to the rest with spaces."""
-    before = rhs[:start].rstrip()
-    after = rhs[end + 1 :].lstrip()
-    if before and before[-1] not in "+":
-        pos = len(before) - 1
-        what = "subtracted" if before[-1] == "-" else f"combined with '{before[-1]}'"
-        raise FormulaError(
-            f"a random-effects term cannot be {what}; join terms with '+'",
-            formula,
-            offset + pos,
-        )
-    if after and after[0] not in "+-":
-        pos = end + 1 + (len(rhs[end + 1 :]) - len(after))
-        raise FormulaError(
-            f"a random-effects term cannot be combined with '{after[0]}'; join terms with '+'",
-            formula,
-            offset + pos,
-        )
+def _skip_space(text: str, i: int, step: int) -> int:
+    """The first index from ``i`` (moving by ``step``) that is not whitespace, or -1/len."""
+    while 0 <= i < len(text) and text[i].isspace():
+        i += step
+    return i
+
+
+def _blank_term(chars: list[str], rhs: str, start: int, end: int, formula: str, offset: int,
+                what: str = "a random-effects term") -> None:
+    """Replace a term and the '+' joining it to the rest with spaces."""
+    before = _skip_space(rhs, start - 1, -1)
+    after = _skip_space(rhs, end + 1, 1)
+    if before >= 0 and rhs[before] != "+":
+        how = "subtracted" if rhs[before] == "-" else f"combined with '{rhs[before]}'"
+        raise FormulaError(f"{what} cannot be {how}; join terms with '+'", formula,
+                           offset + before)
+    if after < len(rhs) and rhs[after] not in "+-":
+        raise FormulaError(f"{what} cannot be combined with '{rhs[after]}'; join terms "
+                           "with '+'", formula, offset + after)
     for k in range(start, end + 1):
         chars[k] = " "
-    if before:
-        chars[len(before) - 1] = " "
-    elif after and after[0] == "+":
-        chars[end + 1 + (len(rhs[end + 1 :]) - len(after))] = " "
+    if before >= 0:
+        chars[before] = " "
+    elif after < len(rhs) and rhs[after] == "+":
+        chars[after] = " "
 
 
 def _random_term(rhs: str, where: tuple[int, int, int], bar: int, formula: str, offset: int,

@@ -56,6 +56,25 @@ class RandomTerm:
 
 
 @dataclass(frozen=True)
+class OffsetTerm:
+    """An ``offset(expr)`` term of the fixed part: ``expr`` is added to the offset.
+
+    Attributes
+    ----------
+    expr
+        The expression inside ``offset()``.
+    expr_offset
+        Offset of ``expr`` in the formula string.
+    span
+        (start, stop) offsets of the whole term in the formula string.
+    """
+
+    expr: str
+    expr_offset: int
+    span: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
 class ParsedFormula:
     """An lme4 formula split into its response, fixed part and random-effects terms.
 
@@ -74,6 +93,9 @@ class ParsedFormula:
     random
         The random-effects terms, nesting ``a/b`` already expanded to ``a`` and ``b:a``
         (lme4's expansion).
+    offsets
+        The ``offset()`` terms of the fixed part (blanked out of ``fixed``, like the
+        random terms).
     """
 
     formula: str
@@ -81,6 +103,21 @@ class ParsedFormula:
     fixed: str
     fixed_offset: int
     random: tuple[RandomTerm, ...]
+    offsets: tuple[OffsetTerm, ...] = ()
+
+    @property
+    def response_offset(self) -> int:
+        """Offset of the response within ``formula``."""
+        return self.formula.index(self.response)
+
+    def pieces(self) -> list[tuple[str, int]]:
+        """The formula-language pieces with their offsets: the response, the fixed
+        part (when not empty) and each bar's left side."""
+        found = [(self.response, self.response_offset)]
+        if self.fixed.strip():
+            found.append((self.fixed, self.fixed_offset))
+        found += [(t.expr, t.expr_offset) for t in self.random]
+        return found
 
     @property
     def fixed_formula(self) -> str:

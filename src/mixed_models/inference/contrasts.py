@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from formulaic import model_matrix
 
 from mixed_models.errors import ModelError
 from mixed_models.inference.sdcor import design_of
@@ -119,7 +118,7 @@ def _full_coding(model: LMM, terms: list[Term],
     pieces = [np.ones((n, 1))] if intercept else []
     blocks, start = [], len(pieces)
     for term in terms:
-        block = np.asarray(model_matrix(f"0 + {term.label}", data, na_action="ignore"),
+        block = np.asarray(model._design.fixed.spec.matrix_of(f"0 + {term.label}", data),
                            dtype=float)
         pieces.append(block)
         blocks.append(slice(start, start + block.shape[1]))

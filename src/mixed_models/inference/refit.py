@@ -81,8 +81,8 @@ def _refit_data(model: LMM, newdata: object) -> LMM:
                 f"the model has {name} for its {len(values)} rows and newdata has {n_rows} "
                 f"rows; fit LMM.from_formula(formula, newdata, {name}=...) instead")
     return type(model).from_formula(
-        formula, newdata, reml=model.reml, weights=frame.weights, offset=frame.offset,
-        na_action=frame.na_action, control=model.control, sigma=model._problem.sigma)
+        formula, newdata, reml=model.reml, weights=frame.weights,
+        offset=model._design.given_offset, na_action=frame.na_action, control=model.control, sigma=model._problem.sigma)
 
 
 def _formula(model: LMM, what: str) -> str:

@@ -1,0 +1,208 @@
+"""Checked formula pieces evaluated by formulaic, on data whose columns it cannot confuse.
+
+formulaic looks a name up in the data first, then in the context it is given, then in
+its own transforms (which include ``numpy`` as ``np``). Here it is given:
+
+- a text rendered from the checked tree of :mod:`mixed_models.formula.safe`;
+- the data with every column that is not a plain name renamed to an internal identifier
+  (``_mm0``, ``_mm1``...): names with dots or spaces, names of functions (``log``, ``C``,
+  ``Treatment``...), ``Intercept``, Python keywords. A column called ``log`` then stays a
+  column and ``log(x)`` the function;
+- an explicit context holding exactly the whitelisted functions (never the caller's
+  variables, which formulaic would capture by default).
+
+Column names formulaic makes are mapped back to the user's names.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.errors import FormulaicError
+from formulaic.model_spec import ModelSpec
+from formulaic.transforms import TRANSFORMS, C, basis_spline, center, identity, poly, scale
+from formulaic.transforms import cyclic_cubic_spline, natural_cubic_spline
+from formulaic.transforms.contrasts import ContrastsRegistry
+
+from mixed_models.design.frame import missing_column_error
+from mixed_models.design.names import gem_name, split_interaction
+from mixed_models.errors import DataError, FormulaError
+from mixed_models.formula.calls import CALLS, CONTRASTS, contrast_identifier
+from mixed_models.formula.parse import formulaic_failure
+from mixed_models.formula.safe import check_offset, check_piece
+
+#: The functions formulaic may call, and nothing else (see formula.calls.CALLS).
+SAFE_CONTEXT: dict[str, Any] = {
+    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p,
+    "exp": np.exp, "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs,
+    "I": identity, "C": C, "scale": scale, "center": center, "poly": poly,
+    "bs": basis_spline, "cr": natural_cubic_spline, "cc": cyclic_cubic_spline,
+    **{contrast_identifier(name): getattr(ContrastsRegistry, name)() for name in CONTRASTS},
+}
+assert set(CALLS) <= set(SAFE_CONTEXT)
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
+_RESERVED = {*SAFE_CONTEXT, *TRANSFORMS, "Intercept", "Q", "offset", "None"}
+_INTERNAL = re.compile(r"(?<![A-Za-z0-9_])_mm[0-9]+(?![A-Za-z0-9_])")
+
+
+def is_plain(name: str) -> bool:
+    """True for a column formulaic can be given under its own name."""
+    return bool(_PLAIN.fullmatch(name)) and not keyword.iskeyword(name) \
+        and name not in _RESERVED
+
+
+def identifiers(names: Iterable[str]) -> dict[str, str]:
+    """The identifier formulaic sees for each column (itself when plain)."""
+    out: dict[str, str] = {}
+    for name in names:
+        out[name] = name if is_plain(name) else f"_mm{len(out)}"
+    return out
+
+
+class SafeSpec:
+    """formulaic's model spec, evaluated on the identifiers of the fit's columns.
+
+    Attributes other than :meth:`get_model_matrix` are formulaic's own.
+    """
+
+    def __init__(self, spec: ModelSpec, idents: dict[str, str], factors: set[str]):
+        self.spec = spec
+        self.idents = idents
+        self.factors = factors
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("spec", "idents", "factors"):  # e.g. while unpickling
+            raise AttributeError(name)
+        return getattr(self.spec, name)
+
+    def get_model_matrix(self, data: pd.DataFrame, **kwargs: Any) -> Any:
+        """The same columns on new data (same coding, same transforms' state)."""
+        return self.spec.get_model_matrix(_renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
+                                          **kwargs)
+
+    def matrix_of(self, text: str, data: pd.DataFrame) -> Any:
+        """A fresh matrix of ``text`` written in this spec's own terms (e.g. one of its
+        term labels), on ``data`` with the user's column names."""
+        return model_matrix(text, _renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
+                            na_action="ignore")
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluated:
+    """What formulaic made of one piece, with the user's column names.
+
+    ``columns`` are formulaic's names with the user's names put back (as formulaic would
+    name them); ``names`` are the same in the gem's vocabulary (``intercept``,
+    ``f_lvl_b``), where only formulaic's own intercept is ``intercept``.
+    """
+
+    values: pd.DataFrame
+    columns: list[str]
+    names: list[str]
+    model_spec: SafeSpec
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+
+def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
+                   response: bool = False, as_offset: bool = False) -> Evaluated:
+    """Check ``text`` (a piece of ``formula`` starting at ``offset``) and evaluate it.
+
+    ``response`` evaluates it as the left side of ``~``; ``as_offset`` as the
+    expression of ``offset()``.
+    """
+    piece = (check_offset if as_offset else check_piece)(text, formula, offset)
+    idents = identifiers(piece.column_names)
+    for name, position in piece.columns:
+        if name not in data.columns:
+            raise missing_column_error(name, [str(c) for c in data.columns], formula, position)
+    rendered = piece.render(idents.__getitem__)
+    spec_text = f"{rendered} ~ 1" if response else (f"0 + {rendered}" if as_offset else rendered)
+    frame = _renamed(data, idents, piece.factor_columns)
+    try:
+        matrices = model_matrix(spec_text, frame, context=SAFE_CONTEXT, na_action="ignore")
+    except (FormulaicError, SyntaxError) as exc:
+        raise formulaic_failure(exc, formula, offset, text) from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
+    matrix = matrices.lhs if response else matrices
+    reverse = {ident: name for name, ident in idents.items() if ident != name}
+    internal = [str(c) for c in matrix.columns]
+    columns = [restore(c, reverse) for c in internal]
+    names = [_gem(c, reverse) for c in internal]
+    return Evaluated(matrix, columns, names, SafeSpec(matrix.model_spec, idents, piece.factor_columns))
+
+
+def _renamed(data: pd.DataFrame, idents: dict[str, str], factors: set[str]) -> pd.DataFrame:
+    """The columns a piece reads, under their identifiers (other columns left out).
+
+    Integer columns become floats, as every number is in R: numpy's integer arithmetic
+    would wrap around silently (``I(Days^30)``). Columns read inside ``C()`` keep their
+    type, since their values name the levels.
+    """
+    present = [name for name in idents if name in data.columns]
+    frame = data.loc[:, present].copy()
+    if frame.shape[1] != len(present):
+        twice = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+        raise DataError(f"the data has more than one column named {twice}; rename them so "
+                        "that each column the formula reads has one meaning")
+    for name in present:
+        column = frame[name]
+        if name not in factors and pd.api.types.is_integer_dtype(column) \
+                and not pd.api.types.is_bool_dtype(column):
+            frame[name] = column.astype(float)
+    frame.columns = [idents[name] for name in present]
+    return frame
+
+
+def restore(internal: str, reverse: dict[str, str]) -> str:
+    """A formulaic column name with the user's column names put back.
+
+    Only the factor part of each ``:``-separated part is rewritten, never a level label
+    (``_mm0[T._mm1]`` -> ``f[T._mm1]``).
+    """
+    if not reverse:
+        return internal
+    parts = []
+    for part in split_interaction(internal):
+        bracket = part.find("[")
+        head, tail = (part, "") if bracket < 0 else (part[:bracket], part[bracket:])
+        parts.append(_INTERNAL.sub(lambda m: reverse.get(m.group(), m.group()), head) + tail)
+    return ":".join(parts)
+
+
+def _gem(internal: str, reverse: dict[str, str]) -> str:
+    """The gem's name of a column: only formulaic's intercept becomes ``intercept``."""
+    parts = []
+    for part in split_interaction(internal):
+        restored = restore(part, reverse)
+        parts.append("intercept" if part == "Intercept"
+                     else restored if restored == "Intercept" else gem_name(restored))
+    return ":".join(parts)
+
+
+def offset_values(parsed_offsets: Iterable[Any], data: pd.DataFrame,
+                  formula: str) -> np.ndarray | None:
+    """The sum of the formula's ``offset()`` expressions on the rows of ``data``."""
+    total = None
+    for term in parsed_offsets:
+        values = evaluate_piece(term.expr, data, formula, term.expr_offset, as_offset=True)
+        array = np.asarray(values, dtype=float)
+        if array.ndim != 2 or array.shape[1] != 1:
+            raise FormulaError("offset() must give one numeric value per row; "
+                               f"'{term.expr}' gives {array.shape[1]} columns", formula,
+                               term.span[0])
+        bad = np.flatnonzero(~np.isfinite(array[:, 0]))
+        if len(bad):
+            raise DataError(f"offset({term.expr}) is {array[bad[0], 0]} at row {bad[0]} of the "
+                            "model's rows; an offset must be a finite number on every row")
+        total = array[:, 0] if total is None else total + array[:, 0]
+    return total
