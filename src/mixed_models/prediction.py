@@ -36,7 +36,8 @@ from scipy.sparse.linalg import splu
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from mixed_models.design.frame import formula_variables, missing_column_error, to_pandas
+from mixed_models.design.frame import missing_column_error, to_pandas
+from mixed_models.design.newdata import check_new_data
 from mixed_models.errors import DataError, InvalidArgumentError, ModelError, NotFoundError
 from mixed_models.results import term_covariances
 
@@ -193,9 +194,10 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
     if design is None:
         raise ModelError("a model built from raw matrices has no formula to evaluate on new "
                          "data; predict(newdata=None) gives its fitted values")
-    data = to_pandas(newdata)
-    _check_columns(design, data, random)
-    x = _fixed_matrix(design, data)
+    checked = check_new_data(design, to_pandas(newdata), random)
+    data = checked.data
+    x = _unseen_as_error(design.fixed.for_data, data)
+    x[checked.incomplete] = np.nan
     codes, zs, missing = [], [], np.zeros(len(data), dtype=bool)
     for term in design.random:
         term_codes = term.codes_for_data(data) if random else np.full(len(data), -1)
@@ -205,7 +207,8 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
             if new_levels == "error":
                 _refuse_new_levels(term.group, term_codes, absent, data, term.grouping)
         codes.append(term_codes)
-        zs.append(term.z_for_data(data) if random else np.zeros((len(data), 0)))
+        zs.append(_unseen_as_error(term.z_for_data, data) if random
+                  else np.zeros((len(data), 0)))
     return NewRows(x, codes, zs, missing, _new_offset(model, data, offset), data.index)
 
 
@@ -214,26 +217,13 @@ def _check_new_levels(new_levels: str) -> None:
         raise InvalidArgumentError(f"new_levels must be one of {NEW_LEVELS}, got {new_levels!r}")
 
 
-def _check_columns(design: ModelDesign, data: pd.DataFrame, random: bool) -> None:
-    parsed = design.parsed
-    needed: set[str] = set()
-    if parsed.fixed.strip():
-        needed |= formula_variables(parsed.fixed, parsed.formula, parsed.fixed_offset)
-    if random:
-        for term in parsed.random:
-            needed |= formula_variables(term.expr, parsed.formula, term.expr_offset)
-            needed |= set(term.grouping)
-    columns = [str(c) for c in data.columns]
-    for name in sorted(needed):
-        if name not in data.columns:
-            raise missing_column_error(name, columns, what="predictor column")
-
-
-def _fixed_matrix(design: ModelDesign, data: pd.DataFrame) -> np.ndarray:
+def _unseen_as_error(build, data: pd.DataFrame) -> np.ndarray:
+    """``build(data)``, with formulaic's warning about unseen categories (e.g. of
+    ``C(x)``) turned into a DataError."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataMismatchWarning)
         try:
-            return design.fixed.for_data(data)
+            return build(data)
         except DataMismatchWarning as exc:
             raise DataError(
                 f"the new data has values the fit did not see in a categorical predictor: "
