@@ -91,6 +91,30 @@ CASES = [
     Case("unknown check action", 'Control(check_singular="stop")', errors.InvalidArgumentError),
     Case("unknown optimizer", 'Control(optimizer="nelder-mead")', errors.InvalidArgumentError),
     Case("unknown data set", 'datasets.load("alien")', errors.NotFoundError),
+    # design and prediction
+    Case("a column name used twice",
+         'LMM.from_formula(F, df.set_axis(["Aggression", "Age", "Species", "Location", '
+         '"Age"], axis=1))', errors.DataError),
+    Case("time differences as a predictor", 'LMM.from_formula("Aggression ~ t + (1 | '
+         'Location)", df.assign(t=np.arange(100).astype("timedelta64[D]")))', errors.DataError),
+    Case("dates as a predictor", 'LMM.from_formula("Aggression ~ t + (1 | Location)", '
+         'df.assign(t=np.datetime64("2024-01-01") + np.arange(100)))', errors.DataError),
+    Case("a random-effects column of zeros",
+         'LMM.from_formula("Aggression ~ Age + (0 + z | Location)", df.assign(z=0.0))',
+         errors.ModelError),
+    Case("grouping values that print the same",
+         'LMM.from_formula("Aggression ~ Age + (1 | g)", df.assign(g=[1, "1", 2, 3] * 25))',
+         errors.DataError),
+    Case("predicting at a level without rows in the fit",
+         'LMM.from_formula(F, df).predict(df.assign(Species="Martian"))', errors.DataError),
+    Case("new data of the wrong type",
+         'LMM.from_formula(F, df).predict(df.assign(Age=df.Age.astype(str)))', errors.DataError),
+    Case("with_ran_ef not a boolean", 'LMM.from_formula(F, df).predict(df, with_ran_ef="no")',
+         errors.DataTypeError),
+    Case("interval level not a number",
+         'LMM.from_formula(F, df).predict_with_intervals(df, level="0.9")', errors.DataTypeError),
+    Case("prediction weights not numbers", 'LMM.from_formula(F, df).predict_with_intervals('
+         'df, type="prediction", weights=["a"] * 100)', errors.DataError),
 ]
 
 

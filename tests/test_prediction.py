@@ -163,10 +163,10 @@ def test_an_unseen_level_of_a_random_effects_factor_is_refused():
 
 
 @pytest.mark.parametrize("column, values, found, expected", [
-    ("Age", ["204.95", "39.88", "107.34"], "categories", "numbers"),
+    ("Age", ["204.95", "39.88", "107.34"], "text or categories", "numbers"),
     ("Age", [True, False, True], "booleans", "numbers"),
     ("Age", pd.to_timedelta([1, 2, 3], unit="D"), "time differences", "numbers"),
-    ("Species", [1, 2, 3], "numbers", "categories"),
+    ("Species", [1, 2, 3], "numbers", "text or categories"),
 ])
 def test_new_data_of_the_wrong_type_is_refused(column, values, found, expected):
     model, data = _alien_model()

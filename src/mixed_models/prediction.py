@@ -24,6 +24,7 @@ throughout, as in lme4.
 
 from __future__ import annotations
 
+import reprlib
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -38,7 +39,13 @@ from threadpoolctl import threadpool_limits
 
 from mixed_models.design.frame import missing_column_error, to_pandas
 from mixed_models.design.newdata import check_new_data
-from mixed_models.errors import DataError, InvalidArgumentError, ModelError, NotFoundError
+from mixed_models.errors import (
+    DataError,
+    DataTypeError,
+    InvalidArgumentError,
+    ModelError,
+    NotFoundError,
+)
 from mixed_models.results import term_covariances
 
 if TYPE_CHECKING:
@@ -105,7 +112,7 @@ def predict(model: LMM, newdata: object = None, with_ran_ef: bool = True,
         One prediction per row; NaN where a predictor or (with ``with_ran_ef``) a
         grouping value is missing.
     """
-    _check_new_levels(new_levels)
+    _check_options(new_levels, with_ran_ef)
     if newdata is None:
         return model.fitted(with_ran_ef)
     rows = new_rows(model, newdata, with_ran_ef, new_levels if with_ran_ef else "population",
@@ -150,11 +157,13 @@ def predict_with_intervals(model: LMM, newdata: object = None, level: float = 0.
     pandas.DataFrame
         ``fit, lower, upper``, indexed as ``newdata``; ``attrs`` holds level and type.
     """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)):
+        raise DataTypeError(f"level must be a number between 0 and 1, got {level!r}")
     if not 0.0 < level < 1.0:
         raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
     if type not in INTERVAL_TYPES:
         raise InvalidArgumentError(f"type must be one of {INTERVAL_TYPES}, got {type!r}")
-    _check_new_levels(new_levels)
+    _check_options(new_levels, with_ran_ef)
     rows = _rows_or_fit(model, newdata, with_ran_ef or type == "prediction",
                         new_levels if with_ran_ef else "population", offset)
     fit = _point(model, rows, with_ran_ef)
@@ -215,6 +224,12 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
 def _check_new_levels(new_levels: str) -> None:
     if new_levels not in NEW_LEVELS:
         raise InvalidArgumentError(f"new_levels must be one of {NEW_LEVELS}, got {new_levels!r}")
+
+
+def _check_options(new_levels: str, with_ran_ef: object) -> None:
+    _check_new_levels(new_levels)
+    if not isinstance(with_ran_ef, (bool, np.bool_)):
+        raise DataTypeError(f"with_ran_ef must be True or False, got {with_ran_ef!r}")
 
 
 def _unseen_as_error(build, data: pd.DataFrame) -> np.ndarray:
@@ -280,7 +295,11 @@ def _per_row(value: object, data: pd.DataFrame | None, n: int, what: str) -> np.
             raise missing_column_error(value, [] if data is None else list(map(str, data.columns)),
                                        what=f"{what} column")
         value = data[value]
-    array = np.asarray(value, dtype=float).ravel()
+    try:
+        array = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numbers (an array, a number or a column name), "
+                        f"got {reprlib.repr(value)}") from None
     if array.size == 1:
         return np.full(n, float(array[0]))
     if len(array) != n:

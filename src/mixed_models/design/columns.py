@@ -84,7 +84,7 @@ def _object_kind(series: pd.Series) -> str:
 def describe(kind: str) -> str:
     """The kind in words, for messages."""
     return _UNSUPPORTED[kind][0] if kind in _UNSUPPORTED else {
-        NUMERIC: "numbers", LOGICAL: "booleans", CATEGORICAL: "categories (text)",
+        NUMERIC: "numbers", LOGICAL: "booleans", CATEGORICAL: "text or categories",
         EMPTY: "no values"}[kind]
 
 

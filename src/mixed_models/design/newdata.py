@@ -74,7 +74,8 @@ def check_new_data(design: ModelDesign, data: pd.DataFrame, random: bool) -> Che
 
 
 def _checked_column(name: str, column: pd.Series, fitted: pd.Series) -> pd.Series:
-    expected, found = column_kind(fitted), column_kind(column)
+    expected = column_kind(fitted)
+    found = column_kind(column) if column.notna().any() else EMPTY
     if found not in (expected, EMPTY):
         raise DataError(
             f"column '{name}' of the new data holds {describe(found)} (dtype {column.dtype}, "

@@ -258,7 +258,7 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         raise DataError(
             f"grouping column '{name}' has different values that print as {same!r} (e.g. "
             "the number 1 and the text '1'); levels are matched by their labels, so make "
-            "the column one type (e.g. df[col].astype(str))"
+            f"the column one type (e.g. df[{name!r}].astype(str))"
         )
     return codes, labels
 
