@@ -24,21 +24,18 @@ throughout, as in lme4.
 
 from __future__ import annotations
 
-import reprlib
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from formulaic.errors import DataMismatchWarning
 from scipy.sparse.linalg import splu
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
-from mixed_models.design.frame import missing_column_error, to_pandas
-from mixed_models.design.newdata import check_new_data
+from mixed_models.design.frame import to_pandas
+from mixed_models.design.newdata import check_new_data, per_row, unseen_as_error
 from mixed_models.errors import (
     DataError,
     DataTypeError,
@@ -205,7 +202,7 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
                          "data; predict(newdata=None) gives its fitted values")
     checked = check_new_data(design, to_pandas(newdata), random)
     data = checked.data
-    x = _unseen_as_error(design.fixed.for_data, data)
+    x = unseen_as_error(design.fixed.for_data, data)
     x[checked.incomplete] = np.nan
     codes, zs, missing = [], [], np.zeros(len(data), dtype=bool)
     for term in design.random:
@@ -216,7 +213,7 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
             if new_levels == "error":
                 _refuse_new_levels(term.group, term_codes, absent, data, term.grouping)
         codes.append(term_codes)
-        zs.append(_unseen_as_error(term.z_for_data, data) if random
+        zs.append(unseen_as_error(term.z_for_data, data) if random
                   else np.zeros((len(data), 0)))
     return NewRows(x, codes, zs, missing, _new_offset(model, data, offset), data.index)
 
@@ -230,20 +227,6 @@ def _check_options(new_levels: str, with_ran_ef: object) -> None:
     _check_new_levels(new_levels)
     if not isinstance(with_ran_ef, (bool, np.bool_)):
         raise DataTypeError(f"with_ran_ef must be True or False, got {with_ran_ef!r}")
-
-
-def _unseen_as_error(build, data: pd.DataFrame) -> np.ndarray:
-    """``build(data)``, with formulaic's warning about unseen categories (e.g. of
-    ``C(x)``) turned into a DataError."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DataMismatchWarning)
-        try:
-            return build(data)
-        except DataMismatchWarning as exc:
-            raise DataError(
-                f"the new data has values the fit did not see in a categorical predictor: "
-                f"{exc}. A fixed effect cannot be predicted for a category without an "
-                "estimate; use the categories of the fitted data") from None
 
 
 def _refuse_new_levels(group: str, codes: np.ndarray, absent: np.ndarray,
@@ -269,13 +252,13 @@ def _new_offset(model: LMM, data: pd.DataFrame, offset: object) -> np.ndarray | 
         raise InvalidArgumentError(
             "the model was fitted with an offset; pass the new rows' offset= (a column "
             "name of the new data, an array or a number)")
-    return _per_row(offset, data, len(data), "offset")
+    return per_row(offset, data, len(data), "offset")
 
 
 def _new_weights(model: LMM, newdata: object, weights: object, n: int) -> np.ndarray:
     if weights is not None:
         data = None if newdata is None else to_pandas(newdata)
-        w = _per_row(weights, data, n, "weights")
+        w = per_row(weights, data, n, "weights")
         if np.any(w <= 0):
             raise DataError("weights must be positive (they are precisions)")
         return w
@@ -287,24 +270,6 @@ def _new_weights(model: LMM, newdata: object, weights: object, n: int) -> np.nda
         "the model was fitted with prior weights: a prediction interval needs the new "
         "observations' weights (their residual variance is sigma^2 / w); pass weights= "
         "(a column name of the new data, an array or a number)")
-
-
-def _per_row(value: object, data: pd.DataFrame | None, n: int, what: str) -> np.ndarray:
-    if isinstance(value, str):
-        if data is None or value not in data.columns:
-            raise missing_column_error(value, [] if data is None else list(map(str, data.columns)),
-                                       what=f"{what} column")
-        value = data[value]
-    try:
-        array = np.asarray(value, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise DataError(f"{what} must be numbers (an array, a number or a column name), "
-                        f"got {reprlib.repr(value)}") from None
-    if array.size == 1:
-        return np.full(n, float(array[0]))
-    if len(array) != n:
-        raise DataError(f"{what} has {len(array)} values for {n} rows; give one per row")
-    return array
 
 
 # --- variance of the prediction error ---------------------------------------------------

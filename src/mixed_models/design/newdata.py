@@ -9,11 +9,15 @@ type may differ (an unseen grouping level is a new level, handled by the predict
 
 from __future__ import annotations
 
+import reprlib
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from formulaic.errors import DataMismatchWarning
 
 from mixed_models.design.columns import (
     CATEGORICAL,
@@ -111,3 +115,37 @@ def _refuse_unseen_levels(name: str, column: pd.Series, fitted: pd.Series) -> No
         f"level without rows has no estimate. The fitted levels are "
         f"{shown[:10]}{' ...' if len(shown) > 10 else ''}"
     )
+
+
+def unseen_as_error(build: Callable[[pd.DataFrame], np.ndarray],
+                    data: pd.DataFrame) -> np.ndarray:
+    """``build(data)``, with formulaic's warning about unseen categories (e.g. of
+    ``C(x)``) turned into a DataError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataMismatchWarning)
+        try:
+            return build(data)
+        except DataMismatchWarning as exc:
+            raise DataError(
+                f"the new data has values the fit did not see in a categorical predictor: "
+                f"{exc}. A fixed effect cannot be predicted for a category without an "
+                "estimate; use the categories of the fitted data") from None
+
+
+def per_row(value: object, data: pd.DataFrame | None, n: int, what: str) -> np.ndarray:
+    """``value`` (a column name of ``data``, an array or a number) as one float per row."""
+    if isinstance(value, str):
+        if data is None or value not in data.columns:
+            raise missing_column_error(value, [] if data is None else list(map(str, data.columns)),
+                                       what=f"{what} column")
+        value = data[value]
+    try:
+        array = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise DataError(f"{what} must be numbers (an array, a number or a column name), "
+                        f"got {reprlib.repr(value)}") from None
+    if array.size == 1:
+        return np.full(n, float(array[0]))
+    if len(array) != n:
+        raise DataError(f"{what} has {len(array)} values for {n} rows; give one per row")
+    return array
