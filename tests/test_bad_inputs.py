@@ -156,6 +156,26 @@ CASES = [
          'Location)", df)', errors.FormulaError),
     Case("an offset that is not finite", 'LMM.from_formula("Aggression ~ Age + '
          'offset(log(Age - 1000)) + (1 | Location)", df)', errors.DataError),
+    # design and prediction
+    Case("a column name used twice",
+         'LMM.from_formula(F, df.set_axis(["Aggression", "Age", "Species", "Location", '
+         '"Age"], axis=1))', errors.DataError),
+    Case("time differences as a predictor", 'LMM.from_formula("Aggression ~ t + (1 | '
+         'Location)", df.assign(t=np.arange(100).astype("timedelta64[D]")))', errors.DataError),
+    Case("dates as a predictor", 'LMM.from_formula("Aggression ~ t + (1 | Location)", '
+         'df.assign(t=np.datetime64("2024-01-01") + np.arange(100)))', errors.DataError),
+    Case("a random-effects column of zeros",
+         'LMM.from_formula("Aggression ~ Age + (0 + z | Location)", df.assign(z=0.0))',
+         errors.ModelError),
+    Case("grouping values that print the same",
+         'LMM.from_formula("Aggression ~ Age + (1 | g)", df.assign(g=[1, "1", 2, 3] * 25))',
+         errors.DataError),
+    Case("predicting at a level without rows in the fit",
+         'LMM.from_formula(F, df).predict(df.assign(Species="Martian"))', errors.DataError),
+    Case("new data of the wrong type",
+         'LMM.from_formula(F, df).predict(df.assign(Age=df.Age.astype(str)))', errors.DataError),
+    Case("prediction weights not numbers", 'LMM.from_formula(F, df).predict_with_intervals('
+         'df, type="prediction", weights=["a"] * 100)', errors.DataError),
 ]
 
 

@@ -117,6 +117,84 @@ def test_bad_new_data_is_refused(fitted):
             alien.predict(data, with_ran_ef=with_ran_ef, new_levels="drop")
 
 
+
+# --- new data checked against the fit ---------------------------------------------------
+
+def _alien_model(species=None, formula="Aggression ~ Age + Species + (1 | Location)"):
+    data = datasets.load("alien_species")
+    if species is not None:
+        data["Species"] = pd.Categorical(data["Species"], categories=species)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LMM.from_formula(formula, data), data
+
+
+def test_a_category_without_rows_in_the_fit_is_refused():
+    # a category of the fitted column with no rows has no estimate: formulaic would code
+    # it as the baseline and predict the baseline's value
+    model, data = _alien_model(["Dalek", "Human", "Ood", "WeepingAngel", "Zygon"])
+    new = data.head(3).assign(Species=pd.Categorical(["Zygon", "Dalek", "Human"],
+                                                     categories=data["Species"].cat.categories))
+    for frame in (new, new.assign(Species=new["Species"].astype(str))):
+        with pytest.raises(DataError, match=r"'Species' .*level\(s\) \['Zygon'\] \(rows \[0\]\)"):
+            model.predict(frame)
+    np.testing.assert_allclose(model.predict(data.head(3)), model.fitted()[:3], rtol=1e-12)
+
+
+def test_a_combination_of_levels_without_rows_is_refused():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"f": np.tile(["a", "b"], 30), "h": np.repeat(["u", "v", "w"], 20),
+                         "g": np.tile(np.arange(6), 10)})
+    data = data[~((data.f == "b") & (data.h == "w"))].reset_index(drop=True)
+    data["y"] = rng.normal(size=len(data)) + rng.normal(size=6)[data.g]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LMM.from_formula("y ~ f * h + (1 | g)", data)
+    new = pd.DataFrame({"f": ["b", "a"], "h": ["w", "w"], "g": [0, 0]})
+    with pytest.raises(DataError, match=r"row\(s\) \[0\] .*'f_lvl_b:h_lvl_w'.*no rows"):
+        model.predict(new)
+    assert np.isfinite(model.predict(new.iloc[1:])).all()
+
+
+def test_an_unseen_level_of_a_random_effects_factor_is_refused():
+    model, data = _alien_model(formula="Aggression ~ Age + (Species | Location)")
+    with pytest.raises(DataError, match=r"'Species' .*\['Martian'\]"):
+        model.predict(data.head(2).assign(Species=["Martian", "Dalek"]))
+
+
+@pytest.mark.parametrize("column, values, found, expected", [
+    ("Age", ["204.95", "39.88", "107.34"], "text or categories", "numbers"),
+    ("Age", [True, False, True], "booleans", "numbers"),
+    ("Age", pd.to_timedelta([1, 2, 3], unit="D"), "time differences", "numbers"),
+    ("Species", [1, 2, 3], "numbers", "text or categories"),
+])
+def test_new_data_of_the_wrong_type_is_refused(column, values, found, expected):
+    model, data = _alien_model()
+    new = data.head(3).assign(**{column: values})
+    for call in (model.predict, model.predict_with_intervals):
+        with pytest.raises(DataError, match=f"column '{column}' of the new data holds {found}"
+                                            f".*fitted with {expected}"):
+            call(new)
+
+
+def test_new_data_with_numbers_as_objects_or_missing_categories():
+    model, data = _alien_model()
+    new = data.head(4).reset_index(drop=True)
+    np.testing.assert_allclose(model.predict(new.assign(Age=new["Age"].astype(object))),
+                               model.fitted()[:4], rtol=1e-12)
+    fit = model.predict(new.assign(Species=[None, "Dalek", "Human", "Ood"]))
+    assert np.isnan(fit[0]) and np.isfinite(fit[1:]).all()
+    table = model.predict_with_intervals(new.assign(Age=[np.nan, None, 1.0, 2.0]))
+    assert table.iloc[:2].isna().all().all() and table.iloc[2:].notna().all().all()
+    assert len(model.predict(new.iloc[:0])) == 0
+
+
+def test_new_data_with_a_duplicated_column_is_refused():
+    model, data = _alien_model()
+    with pytest.raises(DataError, match="named 'Age'"):
+        model.predict(pd.concat([data.head(2), data.head(2)[["Age"]]], axis=1))
+
+
 def test_offset_and_weights_of_new_rows():
     rng = np.random.default_rng(1)
     g = np.repeat(np.arange(10), 6)

@@ -24,21 +24,25 @@ throughout, as in lme4.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from formulaic.errors import DataMismatchWarning
 from scipy.sparse.linalg import splu
 from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from mixed_models.design.evaluation import offset_values
-from mixed_models.design.frame import formula_variables, missing_column_error, to_pandas
-from mixed_models.errors import DataError, InvalidArgumentError, ModelError, NotFoundError
+from mixed_models.design.frame import to_pandas
+from mixed_models.design.newdata import check_new_data, per_row, unseen_as_error
+from mixed_models.errors import (
+    DataError,
+    InvalidArgumentError,
+    ModelError,
+    NotFoundError,
+)
 from mixed_models.results import term_covariances
 
 if TYPE_CHECKING:
@@ -194,9 +198,10 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
     if design is None:
         raise ModelError("a model built from raw matrices has no formula to evaluate on new "
                          "data; predict(newdata=None) gives its fitted values")
-    data = to_pandas(newdata)
-    _check_columns(design, data, random)
-    x = _fixed_matrix(design, data)
+    checked = check_new_data(design, to_pandas(newdata), random)
+    data = checked.data
+    x = unseen_as_error(design.fixed.for_data, data)
+    x[checked.incomplete] = np.nan
     codes, zs, missing = [], [], np.zeros(len(data), dtype=bool)
     for term in design.random:
         term_codes = term.codes_for_data(data) if random else np.full(len(data), -1)
@@ -206,40 +211,14 @@ def new_rows(model: LMM, newdata: object, random: bool = True,
             if new_levels == "error":
                 _refuse_new_levels(term.group, term_codes, absent, data, term.grouping)
         codes.append(term_codes)
-        zs.append(term.z_for_data(data) if random else np.zeros((len(data), 0)))
+        zs.append(unseen_as_error(term.z_for_data, data) if random
+                  else np.zeros((len(data), 0)))
     return NewRows(x, codes, zs, missing, _new_offset(model, data, offset), data.index)
 
 
 def _check_new_levels(new_levels: str) -> None:
     if new_levels not in NEW_LEVELS:
         raise InvalidArgumentError(f"new_levels must be one of {NEW_LEVELS}, got {new_levels!r}")
-
-
-def _check_columns(design: ModelDesign, data: pd.DataFrame, random: bool) -> None:
-    parsed = design.parsed
-    needed: set[str] = set()
-    if parsed.fixed.strip():
-        needed |= formula_variables(parsed.fixed, parsed.formula, parsed.fixed_offset)
-    if random:
-        for term in parsed.random:
-            needed |= formula_variables(term.expr, parsed.formula, term.expr_offset)
-            needed |= set(term.grouping)
-    columns = [str(c) for c in data.columns]
-    for name in sorted(needed):
-        if name not in data.columns:
-            raise missing_column_error(name, columns, what="predictor column")
-
-
-def _fixed_matrix(design: ModelDesign, data: pd.DataFrame) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", DataMismatchWarning)
-        try:
-            return design.fixed.for_data(data)
-        except DataMismatchWarning as exc:
-            raise DataError(
-                f"the new data has values the fit did not see in a categorical predictor: "
-                f"{exc}. A fixed effect cannot be predicted for a category without an "
-                "estimate; use the categories of the fitted data") from None
 
 
 def _refuse_new_levels(group: str, codes: np.ndarray, absent: np.ndarray,
@@ -274,14 +253,14 @@ def _new_offset(model: LMM, data: pd.DataFrame, offset: object) -> np.ndarray | 
         raise InvalidArgumentError(
             "the model was fitted with an offset; pass the new rows' offset= (a column "
             "name of the new data, an array or a number)")
-    given = _per_row(offset, data, len(data), "offset")
+    given = per_row(offset, data, len(data), "offset")
     return given if in_formula is None else given + in_formula
 
 
 def _new_weights(model: LMM, newdata: object, weights: object, n: int) -> np.ndarray:
     if weights is not None:
         data = None if newdata is None else to_pandas(newdata)
-        w = _per_row(weights, data, n, "weights")
+        w = per_row(weights, data, n, "weights")
         if np.any(w <= 0):
             raise DataError("weights must be positive (they are precisions)")
         return w
@@ -293,20 +272,6 @@ def _new_weights(model: LMM, newdata: object, weights: object, n: int) -> np.nda
         "the model was fitted with prior weights: a prediction interval needs the new "
         "observations' weights (their residual variance is sigma^2 / w); pass weights= "
         "(a column name of the new data, an array or a number)")
-
-
-def _per_row(value: object, data: pd.DataFrame | None, n: int, what: str) -> np.ndarray:
-    if isinstance(value, str):
-        if data is None or value not in data.columns:
-            raise missing_column_error(value, [] if data is None else list(map(str, data.columns)),
-                                       what=f"{what} column")
-        value = data[value]
-    array = np.asarray(value, dtype=float).ravel()
-    if array.size == 1:
-        return np.full(n, float(array[0]))
-    if len(array) != n:
-        raise DataError(f"{what} has {len(array)} values for {n} rows; give one per row")
-    return array
 
 
 # --- variance of the prediction error ---------------------------------------------------

@@ -94,11 +94,25 @@ def test_random_terms_sorted_by_levels_and_amalgamated(frame):
     assert g.columns == ["intercept", "x"] and g.covariance.is_diagonal
 
 
-def test_uncorrelated_factor_term_has_one_variance_per_column(frame):
-    d = design("y ~ x + (f || g)", frame)
+def test_diag_factor_term_has_one_variance_per_column(frame):
+    d = design("y ~ x + diag(f | g)", frame)
     term = d.random[0]
     assert term.columns == ["intercept", "f_lvl_b", "f_lvl_c"]
     assert term.covariance.is_diagonal and term.covariance.n_theta == 3
+
+
+def test_double_bar_splits_by_terms_and_keeps_a_factor_block(frame):
+    # lme4: (x + f || g) is (1 | g) + (0 + x | g) + (0 + f | g)
+    d = design("y ~ x + (x + f || g)", frame)
+    term = d.random[0]
+    assert term.columns == ["intercept", "x", "f_lvl_a", "f_lvl_b", "f_lvl_c"]
+    assert term.covariance.n_theta == 1 + 1 + 6 and not term.covariance.is_diagonal
+    assert [p.block_sizes for p in term.parts] == [[1, 1, 3]]
+    separate = design("y ~ x + (1 | g) + (0 + x | g) + (0 + f | g)", frame).random[0]
+    assert separate.columns == term.columns
+    np.testing.assert_array_equal(separate.z, term.z)
+    np.testing.assert_array_equal(separate.covariance.lam(np.arange(1.0, 9.0)),
+                                  term.covariance.lam(np.arange(1.0, 9.0)))
 
 
 def test_rank_deficient_columns_dropped_with_warning(frame):

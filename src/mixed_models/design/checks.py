@@ -68,11 +68,16 @@ def check_grouping(random: list[RandomDesign], n_obs: int, control: Control) -> 
                     "be told apart from the residual. Use a grouping factor with fewer levels "
                     "than observations (or Control(check_nobs_vs_nlev='ignore'))",
                     ModelError, DataWarning, stacklevel=5)
-        q = term.n_levels * len(term.columns)
+        # lme4 counts each bar (each piece of a split double bar) on its own
+        blocks = [(part.columns.start + sum(part.block_sizes[:k]), size)
+                  for part in term.parts for k, size in enumerate(part.block_sizes)]
+        start, size = max(blocks, key=lambda block: block[1])
+        q = term.n_levels * size
         if q >= n_obs:
+            columns = term.columns[start:start + size]
             enforce(control.check_nobs_vs_nre,
                     f"the term for '{term.group}' has {q} random effects ({term.n_levels} "
-                    f"levels x {len(term.columns)} columns {term.columns}) for only {n_obs} "
+                    f"levels x {size} columns {columns}) for only {n_obs} "
                     "observations; its variance parameters and the residual variance cannot "
                     "all be identified. Simplify the term (fewer columns, or '||')",
                     ModelError, DataWarning, stacklevel=5)

@@ -93,6 +93,12 @@ class SafeSpec:
         return model_matrix(text, _renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
                             na_action="ignore")
 
+    def term_alone(self, label: str, data: pd.DataFrame) -> Evaluated:
+        """One of this spec's terms (its label, e.g. ``f`` or ``x:f``) as a matrix of its
+        own with every column it has alone: all levels of a factor, as in ``0 + f``."""
+        text = label if label == "1" else f"0 + {label}"
+        return _evaluated(self.matrix_of(text, data), self.idents, self.factors)
+
 
 @dataclass(frozen=True, eq=False)
 class Evaluated:
@@ -134,11 +140,16 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
     except (TypeError, ValueError, ArithmeticError) as exc:
         raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
     matrix = matrices.lhs if response else matrices
+    return _evaluated(matrix, idents, piece.factor_columns)
+
+
+def _evaluated(matrix: Any, idents: dict[str, str], factors: set[str]) -> Evaluated:
+    """formulaic's matrix with the user's column names put back."""
     reverse = {ident: name for name, ident in idents.items() if ident != name}
     internal = [str(c) for c in matrix.columns]
     columns = [restore(c, reverse) for c in internal]
     names = [_gem(c, reverse) for c in internal]
-    return Evaluated(matrix, columns, names, SafeSpec(matrix.model_spec, idents, piece.factor_columns))
+    return Evaluated(matrix, columns, names, SafeSpec(matrix.model_spec, idents, factors))
 
 
 def _renamed(data: pd.DataFrame, idents: dict[str, str], factors: set[str]) -> pd.DataFrame:

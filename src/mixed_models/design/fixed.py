@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from formulaic.errors import FormulaicError
 
 from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece
 from mixed_models.design.names import gem_names
@@ -39,6 +40,9 @@ class FixedDesign:
     spec
         formulaic's model spec (evaluated on the fit's column identifiers), to build
         the same columns on new data.
+    empty
+        Indices (among formulaic's columns) and names of the columns that were zero in
+        every row of the fit, e.g. a combination of factor levels without rows.
     """
 
     matrix: np.ndarray
@@ -46,11 +50,28 @@ class FixedDesign:
     dropped: list[str]
     kept: np.ndarray
     spec: SafeSpec
+    empty: tuple[tuple[int, str], ...] = ()
 
     def for_data(self, data: pd.DataFrame) -> np.ndarray:
-        """The kept columns evaluated on new data (same coding as the fit)."""
-        mm = self.spec.get_model_matrix(data, na_action="ignore")
-        return np.asarray(mm, dtype=float)[:, self.kept]
+        """The kept columns evaluated on new data (same coding as the fit).
+
+        Raises DataError for a row that needs a column the fit had no rows for: its
+        coefficient has no estimate, and leaving it out would predict another group.
+        """
+        try:
+            mm = np.asarray(self.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
+        except FormulaicError as exc:
+            raise DataError("cannot evaluate the fixed effects on the new data: "
+                            f"{str(exc).splitlines()[0]}") from None
+        for index, name in self.empty:
+            rows = np.flatnonzero(np.nan_to_num(mm[:, index]) != 0)
+            if len(rows):
+                raise DataError(
+                    f"row(s) {[int(i) for i in rows[:5]]} of the new data need the fixed "
+                    f"effect '{name}', which had no rows in the fit (it was zero in every "
+                    "row) and has no estimate; predict only combinations of levels the "
+                    "fitted data had")
+        return mm[:, self.kept]
 
 
 def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int,
@@ -100,8 +121,9 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame,
                 f"fixed-effect model matrix is rank deficient: dropping {len(dropped)} "
                 f"column(s) {dropped} that are linear combinations of earlier columns",
                 ModelError, RankDeficiencyWarning, stacklevel=5)
+    empty = tuple((j, names[j]) for j in range(matrix.shape[1]) if not np.any(matrix[:, j]))
     return FixedDesign(matrix[:, kept], [names[i] for i in kept], dropped,
-                       np.asarray(kept, dtype=np.intp), mm.model_spec)
+                       np.asarray(kept, dtype=np.intp), mm.model_spec, empty)
 
 
 def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:

@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from mixed_models.design.columns import (
+    as_numbers,
+    drop_unused_categories,
+    refuse_duplicates,
+    refuse_unsupported,
+)
 from mixed_models.errors import (
     DataError,
     DataTypeError,
@@ -100,6 +107,18 @@ def required_columns(parsed: ParsedFormula) -> dict[str, int]:
     return found
 
 
+def predictor_columns(parsed: ParsedFormula, random: bool = True) -> set[str]:
+    """Columns read by the fixed part and (with ``random``) the left sides of the bars:
+    the columns that become model-matrix columns (grouping-only columns are not)."""
+    names: set[str] = set()
+    if parsed.fixed.strip():
+        names |= formula_variables(parsed.fixed, parsed.formula, parsed.fixed_offset)
+    if random:
+        for term in parsed.random:
+            names |= formula_variables(term.expr, parsed.formula, term.expr_offset)
+    return names
+
+
 def _name_position(formula: str, name: str, start: int, stop: int) -> int:
     match = re.search(rf"(?<![\w.`]){re.escape(name)}(?![\w.`])|`{re.escape(name)}`",
                       formula[start:stop])
@@ -132,10 +151,14 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     frame = to_pandas(data)
     columns = [str(c) for c in frame.columns]
     needed = required_columns(parsed)
+    named = [v for v in (weights, offset) if isinstance(v, str)]
+    refuse_duplicates(frame.columns, [*needed, *named])
     for name, position in needed.items():
         if name not in frame.columns:
             raise missing_column_error(name, columns, parsed.formula, position)
-    selected = frame[list(needed)]
+    predictors = sorted(predictor_columns(parsed) & set(needed))
+    refuse_unsupported(frame, predictors)
+    selected = as_numbers(frame[list(needed)], predictors)
     w = _extra_column(weights, frame, "weights")
     o = _extra_column(offset, frame, "offset")
     complete = ~selected.isna().any(axis=1).to_numpy()
@@ -154,7 +177,7 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
             f"no complete rows: every one of the {len(frame)} rows has a missing value in "
             f"the model's columns {list(needed)}"
         )
-    kept = selected.iloc[rows].reset_index(drop=True)
+    kept = drop_unused_categories(selected.iloc[rows].reset_index(drop=True))
     return ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action)
 
 

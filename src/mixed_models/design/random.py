@@ -4,32 +4,56 @@ Bars on the same grouping factor are amalgamated into one term (as MixedModels.j
 does): ``(1 | g) + (0 + x | g)`` is one two-column term whose covariance factor is
 diagonal, which is exactly ``(x || g)``. The fit is the same as lme4's separate terms.
 Each bar keeps its own covariance structure (``us``, ``diag``, ``cs``, ``ar1``); the
-term's structure is their block-diagonal combination.
+term's structure is their block-diagonal combination. A double bar ``(expr || g)`` is
+split as lme4 splits it, by the terms of ``expr``: ``(x + f || g)`` is ``(1 | g) + (0 + x
+| g) + (0 + f | g)``, so a factor's indicator columns stay one correlated block (the fully
+diagonal model is ``diag(x + f | g)``).
+
+Levels of an interaction grouping ``a:b`` are keyed by the tuple of their parts, so that
+(``p:q``, ``r``) and (``p``, ``q:r``) stay two levels; their printed labels join the
+parts with ':' and put a part that itself contains ':' in backticks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from formulaic.model_spec import ModelSpec
+from formulaic.errors import FormulaicError
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
+from mixed_models.design.evaluation import Evaluated, SafeSpec
 from mixed_models.design.fixed import evaluate
 from mixed_models.design.names import gem_names, level_label
-from mixed_models.errors import FormulaError
+from mixed_models.errors import DataError, FormulaError, ModelError
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
 
 
 @dataclass(frozen=True, eq=False)
 class RandomPart:
-    """One bar of the formula within an amalgamated term."""
+    """One bar of the formula within an amalgamated term.
+
+    ``blocks`` are the specs of a split double bar's pieces, one per term of its left
+    side (lme4's expansion of ``||``); empty for a bar that is one block.
+    """
 
     term: RandomTerm
-    spec: ModelSpec
+    spec: SafeSpec
     columns: slice
+    blocks: tuple[SafeSpec, ...] = ()
+
+    @property
+    def builders(self) -> tuple[SafeSpec, ...]:
+        """The specs that make the part's columns: the bar's own spec, or one per term
+        of a split double bar (``spec`` then lists the terms as written)."""
+        return self.blocks or (self.spec,)
+
+    @property
+    def block_sizes(self) -> list[int]:
+        """Number of columns of each covariance block of the part."""
+        return [len(b.column_names) for b in self.builders]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +67,7 @@ class RandomDesign:
     grouping
         The data columns whose interaction is the grouping factor.
     levels
-        Level labels, in code order.
+        Level labels, in code order (unique).
     codes
         Level code of each row.
     z
@@ -54,6 +78,8 @@ class RandomDesign:
         The formula bars that make up the term.
     covariance
         Pattern of the relative covariance factor.
+    keys
+        Each level as the tuple of its grouping columns' labels, in code order.
     """
 
     group: str
@@ -64,6 +90,7 @@ class RandomDesign:
     columns: list[str]
     parts: list[RandomPart]
     covariance: CovarianceStructure
+    keys: list[tuple[str, ...]]
 
     @property
     def n_levels(self) -> int:
@@ -76,15 +103,19 @@ class RandomDesign:
 
     def z_for_data(self, data: pd.DataFrame) -> np.ndarray:
         """The term's columns evaluated on new data."""
-        blocks = [np.asarray(p.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
-                  for p in self.parts]
+        try:
+            blocks = [np.asarray(b.get_model_matrix(data, na_action="ignore"), dtype=float)
+                      for p in self.parts for b in p.builders]
+        except FormulaicError as exc:
+            raise DataError(f"cannot evaluate the random effects of '{self.group}' on the "
+                            f"new data: {str(exc).splitlines()[0]}") from None
         return np.column_stack(blocks)
 
     def codes_for_data(self, data: pd.DataFrame) -> np.ndarray:
         """Level codes of new data; -1 where the level was not seen in the fit."""
-        labels = _row_labels(data, self.grouping)
-        index = {label: i for i, label in enumerate(self.levels)}
-        return np.array([index.get(label, -1) for label in labels], dtype=np.intp)
+        index = {key: i for i, key in enumerate(self.keys)}
+        return np.array([index.get(key, -1) for key in _row_keys(data, self.grouping)],
+                        dtype=np.intp)
 
 
 def random_designs(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomDesign]:
@@ -99,25 +130,55 @@ def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame) -> Random
     parts, blocks, names, structures = [], [], [], []
     for term in terms:
         mm = evaluate(term.expr, data, formula, term.expr_offset)
-        block = np.asarray(mm, dtype=float)
-        cols = mm.names if len(set(mm.names)) == len(mm.names) else gem_names(mm.columns)
-        if not cols:
-            raise FormulaError("the random-effects term has no columns", formula, term.span[0])
-        clash = set(cols) & set(names)
-        if clash:
-            raise FormulaError(
-                f"random effect {sorted(clash)} appears twice for grouping factor "
-                f"'{term.group_name}'", formula, term.span[0],
-            )
-        parts.append(RandomPart(term, mm.model_spec, slice(len(names), len(names) + len(cols))))
-        size = len(cols)
-        structures.append(_structure(term, size, formula))
-        blocks.append(block)
-        names += cols
-    codes, levels = grouping_codes(data, terms[0].grouping)
+        pieces = _split_by_terms(mm, data) if term.double_bar else [mm]
+        start = len(names)
+        for piece in pieces:
+            cols = piece.names if len(set(piece.names)) == len(piece.names) \
+                else gem_names(piece.columns)
+            if not cols:
+                raise FormulaError("the random-effects term has no columns", formula,
+                                   term.span[0])
+            clash = set(cols) & set(names)
+            if clash:
+                raise FormulaError(
+                    f"random effect {sorted(clash)} appears twice for grouping factor "
+                    f"'{term.group_name}'", formula, term.span[0],
+                )
+            block = np.asarray(piece, dtype=float)
+            _refuse_zero_columns(block, cols, term, formula)
+            shape = replace(term, structure="us", correlated=True, double_bar=False) \
+                if term.double_bar else term
+            structures.append(_structure(shape, len(cols), formula))
+            blocks.append(block)
+            names += cols
+        split = tuple(p.model_spec for p in pieces) if term.double_bar else ()
+        parts.append(RandomPart(term, mm.model_spec, slice(start, len(names)), split))
+    codes, keys = grouping_levels(data, terms[0].grouping)
     covariance = CovarianceStructure.block_diagonal(structures)
-    return RandomDesign(terms[0].group_name, terms[0].grouping, levels, codes,
-                        np.column_stack(blocks), names, parts, covariance)
+    return RandomDesign(terms[0].group_name, terms[0].grouping, level_labels(keys), codes,
+                        np.column_stack(blocks), names, parts, covariance, keys)
+
+
+def _split_by_terms(mm: Evaluated, data: pd.DataFrame) -> list[Evaluated]:
+    """A double bar's pieces as lme4 splits it: each term of the left side alone, with
+    all its columns (``(x + f || g)`` is ``(1 | g) + (0 + x | g) + (0 + f | g)``, a
+    factor's indicator columns one block)."""
+    return [mm.model_spec.term_alone(str(term), data)
+            for term, cols in mm.model_spec.term_slices.items() if cols.stop > cols.start]
+
+
+def _refuse_zero_columns(block: np.ndarray, names: list[str], term: RandomTerm,
+                         formula: str) -> None:
+    """A column that is zero in every row adds nothing to the likelihood: its variance
+    would be reported at whatever value the optimizer started from."""
+    zero = [name for name, col in zip(names, block.T) if not np.any(col)]
+    if zero:
+        bar = formula[term.span[0]:term.span[1]] or f"({term.expr} | {term.group_name})"
+        raise ModelError(
+            f"random-effects column(s) {zero} of the term {bar} are zero in every row: the "
+            "data say nothing about their variance. Remove them from the term (or check "
+            "the data)"
+        )
 
 
 def _structure(term: RandomTerm, size: int, formula: str) -> CovarianceStructure:
@@ -132,29 +193,63 @@ def grouping_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.nd
     """Codes and labels of the (interaction of the) grouping columns.
 
     Levels are sorted (a categorical keeps its category order); unused levels are
-    dropped; an interaction's label joins its parts with ':'.
+    dropped; an interaction's label joins its parts with ':' (see :func:`level_labels`).
     """
-    per_column = [_column_codes(data[name]) for name in grouping]
+    codes, keys = grouping_levels(data, grouping)
+    return codes, level_labels(keys)
+
+
+def grouping_levels(data: pd.DataFrame,
+                    grouping: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Codes of the rows and each level as the tuple of its columns' labels."""
+    per_column = [_column_codes(data[name], name) for name in grouping]
     if len(per_column) == 1:
-        return per_column[0]
+        codes, labels = per_column[0]
+        return codes, [(label,) for label in labels]
     stacked = np.column_stack([c for c, _ in per_column])
     unique, codes = np.unique(stacked, axis=0, return_inverse=True)
-    labels = [":".join(per_column[k][1][code] for k, code in enumerate(row)) for row in unique]
-    return codes.ravel().astype(np.intp), labels
+    keys = [tuple(per_column[k][1][code] for k, code in enumerate(row)) for row in unique]
+    return codes.ravel().astype(np.intp), keys
 
 
-def _column_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+def level_labels(keys: list[tuple[str, ...]]) -> list[str]:
+    """Printed labels of levels: the parts joined by ':', a part containing ':' (or a
+    backtick) in backticks so that no two levels print the same."""
+    if all(len(key) == 1 for key in keys):
+        return [key[0] for key in keys]
+    labels = [":".join(_quote_part(part) for part in key) for key in keys]
+    if len(set(labels)) != len(labels):
+        first = next(label for label in labels if labels.count(label) > 1)
+        raise DataError(f"two levels of an interaction grouping print as {first!r}; rename "
+                        "the levels (e.g. without ':' and backticks)")
+    return labels
+
+
+def _quote_part(part: str) -> str:
+    return f"`{part}`" if ":" in part or "`" in part else part
+
+
+def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.cat.remove_unused_categories()
-        return column.cat.codes.to_numpy().astype(np.intp), \
-            [level_label(v) for v in column.cat.categories]
-    try:
-        codes, uniques = pd.factorize(column, sort=True)
-    except TypeError:  # mixed types cannot be sorted: sort their text
-        codes, uniques = pd.factorize(column.astype(str), sort=True)
-    return codes.astype(np.intp), [level_label(v) for v in uniques]
+        codes = column.cat.codes.to_numpy().astype(np.intp)
+        labels = [level_label(v) for v in column.cat.categories]
+    else:
+        try:
+            codes, uniques = pd.factorize(column, sort=True)
+        except TypeError:  # mixed types cannot be sorted: sort their text
+            codes, uniques = pd.factorize(column.astype(str), sort=True)
+        codes, labels = codes.astype(np.intp), [level_label(v) for v in uniques]
+    if len(set(labels)) != len(labels):
+        same = next(label for label in labels if labels.count(label) > 1)
+        raise DataError(
+            f"grouping column '{name}' has different values that print as {same!r} (e.g. "
+            "the number 1 and the text '1'); levels are matched by their labels, so make "
+            f"the column one type (e.g. df[{name!r}].astype(str))"
+        )
+    return codes, labels
 
 
-def _row_labels(data: pd.DataFrame, grouping: tuple[str, ...]) -> list[str]:
+def _row_keys(data: pd.DataFrame, grouping: tuple[str, ...]) -> list[tuple[str, ...]]:
     columns = [[level_label(v) for v in data[name].tolist()] for name in grouping]
-    return [":".join(parts) for parts in zip(*columns)]
+    return list(zip(*columns))

@@ -267,7 +267,7 @@ def _random_term(rhs: str, where: tuple[int, int, int], bar: int, formula: str, 
     expr_offset = offset + start + 1 + len(raw) - len(raw.lstrip())
     return [
         RandomTerm(expr, grouping, structure != "diag", span, expr_offset, structure,
-                   homogeneous)
+                   homogeneous, double_bar=double and wrapper is None)
         for grouping in _expand_grouping(group_text)
     ]
 

@@ -32,6 +32,10 @@ class RandomTerm:
     homogeneous
         The wrapper's ``hom =`` argument: one SD for all columns (True), one per column
         (False) or the structure's default (None).
+    double_bar
+        Written ``(expr || g)`` without a wrapper. As in lme4, the design splits such a
+        term by the terms of ``expr`` (the intercept and each term its own unstructured
+        block: a factor's columns stay correlated); ``diag(expr | g)`` is fully diagonal.
     """
 
     expr: str
@@ -41,6 +45,7 @@ class RandomTerm:
     expr_offset: int = 0
     structure: str = "us"
     homogeneous: bool | None = None
+    double_bar: bool = False
 
     def __post_init__(self) -> None:
         # A double bar is the diag structure; keep the two fields consistent.
