@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mixed_models import LMM, datasets
@@ -112,3 +113,26 @@ def test_drops_keep_a_refitted_response(alien):
     dropped = alien.refit(y=y).drop_fix_ef("Age")
     _same_fit(dropped, LMM.from_formula("Aggression ~ Species + (Age | Location)",
                                         data.assign(Aggression=y)))
+
+
+def _factor_slopes() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(20), 12)
+    f = np.tile(["a", "b", "c"], 80)
+    x = rng.normal(size=240)
+    y = (rng.normal(size=240) + rng.normal(size=20)[g] + x
+         + np.where(f == "b", rng.normal(size=20)[g], 0))
+    return pd.DataFrame({"y": y, "g": g, "f": f, "x": x})
+
+
+@pytest.mark.parametrize("formula, dropped_formula", [
+    ("y ~ x + diag(x + f | g)", "y ~ x + diag(1 + f | g)"),
+    ("y ~ x + (x + f || g)", "y ~ x + (1 + f || g)"),
+])
+def test_drop_ran_ef_keeps_the_bar_structure(formula, dropped_formula):
+    """A fully diagonal bar is not a double bar (which lme4 splits by terms): the refit
+    is the model written without the effect, in the same structure."""
+    data = _factor_slopes()
+    dropped = LMM.from_formula(formula, data).drop_ran_ef("x", "g")
+    assert dropped.formula == dropped_formula
+    _same_fit(dropped, LMM.from_formula(dropped_formula, data))

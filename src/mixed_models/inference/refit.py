@@ -189,8 +189,16 @@ def _bars(parsed: ParsedFormula, formula: str,
 
 
 def _bar_text(term: RandomTerm, expr: str) -> str:
+    """The bar as formula text, with its covariance structure: a double bar stays one
+    (lme4's split by terms), any other structure keeps its wrapper."""
     group = ":".join(_quote(g) for g in term.grouping)
-    return f"({expr} {'|' if term.correlated else '||'} {group})"
+    if term.double_bar:
+        return f"({expr} || {group})"
+    if term.structure == "us" and term.homogeneous is None:
+        return f"({expr} | {group})"
+    hom = "" if term.homogeneous is None else \
+        f", hom = {'TRUE' if term.homogeneous else 'FALSE'}"
+    return f"{term.structure}({expr} | {group}{hom})"
 
 
 def _quote(name: str) -> str:
