@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# make bench: issue 7's cases with mixed_models and, in the same run, lme4 (Rscript, when
+# make bench: the benchmark cases with mixed_models and, in the same run, lme4 (Rscript, when
 # R and lme4 are installed), mixedlm and statsmodels; the peers live in .venv-bench
 BENCH_VENV ?= .venv-bench
 $(BENCH_VENV)/.installed: pyproject.toml
