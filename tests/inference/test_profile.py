@@ -85,6 +85,10 @@ LME4_UNSOUND = {
     # lme4's inverse spline swings outside the two trace points that bracket -1.96
     # (-0.913 and -0.809): -0.795
     (1, "lower"): "spline outside its bracket",
+    # lme4's steps overshoot where zeta bends up towards +1 (1.42 to 2.57 in one step),
+    # and its spline across that gap reads 0.4002 where zeta is 1.965; the crossing
+    # is at 0.398
+    (1, "upper"): "spline across an overshooting step",
     # lme4's inner fit at -0.948 stops above the floor (zeta -4.53 against -3.89), which
     # bends its spline: -0.1191 where the crossing is at -0.1172
     (2, "lower"): "spline bent by a point above the floor",

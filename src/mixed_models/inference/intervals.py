@@ -115,10 +115,13 @@ def _first_crossing(x: np.ndarray, y: np.ndarray, target: float, name: str,
     plateau = np.append(flat, False) | np.insert(flat, 0, False)
     if plateau[a] or plateau[b]:
         return float(np.interp(target, y[[a, b]], x[[a, b]]))
+    # nor a point at the parameter's bound (a correlation of +-1 is a degenerate fit
+    # whose zeta jumps far past the cutoff and bends the whole spline)
     lo, hi = a, b
-    while lo > 0 and y[lo - 1] < y[lo] and not plateau[lo - 1]:
+    while lo > 0 and y[lo - 1] < y[lo] and not plateau[lo - 1] and x[lo - 1] > bounds[0]:
         lo -= 1
-    while hi < len(x) - 1 and y[hi + 1] > y[hi] and not plateau[hi + 1]:
+    while hi < len(x) - 1 and y[hi + 1] > y[hi] and not plateau[hi + 1] \
+            and x[hi + 1] < bounds[1]:
         hi += 1
     xs, ys = x[lo:hi + 1], y[lo:hi + 1]
     result = back_spline(xs, ys, [target])

@@ -53,6 +53,11 @@ FIRST_STEP = 0.02
 # Bisections of the gap where a correlation's trace meets its floor: the kink is then
 # located to 1/32 of the gap.
 KINK_BISECTIONS = 5
+# A step whose zeta jumps by more than this many nominal steps (lme4's extrapolation
+# overshooting where zeta bends sharply, as near a correlation of -1) is bisected, at
+# most REFINE_BISECTIONS times: a spline through so wide a gap misplaces the limit.
+REFINE_JUMP = 1.5
+REFINE_BISECTIONS = 4
 
 
 @dataclass(eq=False)
@@ -215,7 +220,29 @@ def _profile_variance(setup: _Setup, w: int, tracer: _Tracer) -> list[np.ndarray
     rows = tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=False)
     if estimate > lower:
         rows += tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=True)
-    return rows + _kink_points(rows, w + 1, on_floor, zeta_at)
+    rows += _kink_points(rows, w + 1, on_floor, zeta_at)
+    return rows + _refine_points(rows, w + 1, REFINE_JUMP * tracer.delta, tracer.cutoff,
+                                 zeta_at)
+
+
+def _refine_points(rows: list[np.ndarray], column: int, max_jump: float, cutoff: float,
+                   zeta_at: Callable[[float, np.ndarray], np.ndarray]) -> list[np.ndarray]:
+    """Points bisecting each gap of the trace (within the cutoff) across which zeta
+    jumps by more than ``max_jump``, until no piece does."""
+    extra: list[np.ndarray] = []
+    gaps = [(a, b, REFINE_BISECTIONS) for a, b in
+            zip(*(lambda o: (o, o[1:]))(sorted(rows, key=lambda r: r[column])))]
+    while gaps:
+        a, b, left = gaps.pop()
+        jump = abs(b[0] - a[0])
+        if left == 0 or not np.isfinite(jump) or jump <= max_jump \
+                or min(abs(a[0]), abs(b[0])) > cutoff:
+            continue
+        inner = a if abs(a[0]) < abs(b[0]) else b
+        row = zeta_at(0.5 * (a[column] + b[column]), inner)
+        extra.append(row)
+        gaps += [(a, row, left - 1), (row, b, left - 1)]
+    return extra
 
 
 def _kink_points(rows: list[np.ndarray], column: int, on_floor: set[float],
