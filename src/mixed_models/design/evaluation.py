@@ -30,6 +30,7 @@ from formulaic.transforms import TRANSFORMS, C, basis_spline, center, identity, 
 from formulaic.transforms import cyclic_cubic_spline, natural_cubic_spline
 from formulaic.transforms.contrasts import ContrastsRegistry
 
+from mixed_models.design.columns import refuse_duplicates
 from mixed_models.design.frame import missing_column_error
 from mixed_models.design.names import gem_name, split_interaction
 from mixed_models.errors import DataError, FormulaError
@@ -160,11 +161,8 @@ def _renamed(data: pd.DataFrame, idents: dict[str, str], factors: set[str]) -> p
     type, since their values name the levels.
     """
     present = [name for name in idents if name in data.columns]
+    refuse_duplicates(data.columns, present)
     frame = data.loc[:, present].copy()
-    if frame.shape[1] != len(present):
-        twice = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
-        raise DataError(f"the data has more than one column named {twice}; rename them so "
-                        "that each column the formula reads has one meaning")
     for name in present:
         column = frame[name]
         if name not in factors and pd.api.types.is_integer_dtype(column) \
