@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from mixed_models import LMM, datasets
-from mixed_models.constructors import frame_formula
+from mixed_models.formula.frame import frame_formula
 from mixed_models.errors import DataError, DataTypeError, ModelError
 
 I, NI = "intercept", "no_intercept"
@@ -350,7 +350,7 @@ def test_sigma_fixed_elsewhere_is_held_and_scales_the_covariances():
     assert held.sigma == 40.0 and held.sigma2 == 1600.0
     assert held.deviance > free.deviance
     np.testing.assert_allclose(held.fix_ef_cov_mat.to_numpy(),
-                               1600.0 * held._estimates.beta_cov_unscaled)
+                               1600.0 * held.record.estimates.beta_cov_unscaled)
     vc = held.var_corr()
     assert vc.iloc[-1]["sdcor"] == 40.0
     # the held-sigma optimum beats the free fit's theta on the held-sigma objective

@@ -46,7 +46,7 @@ def sleep(fitted):
 def test_predictions_match_lme4(fitted, model_id):
     model = fitted(model_id)
     ref = reference.predictions_json(model_id)
-    scale = np.std(model._problem.y)
+    scale = np.std(model.record.problem.y)
     np.testing.assert_allclose(model.predict(_newdata(model_id)), ref["with_ran_ef"],
                                rtol=0, atol=1e-5 * scale)
     np.testing.assert_allclose(model.predict(_newdata(model_id), with_ran_ef=False),
@@ -261,7 +261,7 @@ def test_population_intervals_are_the_gems(fitted):
     np.testing.assert_allclose(pred.upper[:2] - pred.fit[:2],
                                [1195.3612391259237 - 1002.6356446359171,
                                 298.2140499273802 - 110.83894554025937], rtol=1e-3)
-    x = model._design.fixed.for_data(data)
+    x = model.record.structure.design.fixed.for_data(data)
     v = np.einsum("np,pq,nq->n", x, model.fix_ef_cov_mat.to_numpy(), x)
     np.testing.assert_allclose((conf.upper - conf.fit) / norm.ppf(0.94), np.sqrt(v),
                                rtol=1e-10)
@@ -345,7 +345,7 @@ def test_conditional_covariance_table_layout(sleep):
 
 def test_raw_matrix_models_have_no_levels(sleep):
     md = sleep.model_data
-    lam = sleep._problem.factor.lambdas(sleep.theta)[0]
+    lam = sleep.record.problem.factor.lambdas(sleep.theta)[0]
     raw = LMM(x=md.x, y=md.y, zt=md.zt, lambdat=lambda th: np.kron(np.eye(18), lam.T) * th[0],
               start_point=[1.0], lower_bound=[0.0])
     with pytest.raises(ModelError, match="raw matrices"):

@@ -60,7 +60,7 @@ def test_sizes(model_id):
 def test_warnings_only_where_lme4_confirms(model_id):
     model, want = fit(model_id), ref(model_id)
     theta = np.atleast_1d(np.array(want["theta"], dtype=float))
-    lme4_singular = bool(np.any(theta[model._problem.diagonal_mask()] < 1e-4))
+    lme4_singular = bool(np.any(theta[model.record.problem.diagonal_mask()] < 1e-4))
     assert model.singular == lme4_singular
     assert any("boundary" in m for m in model.warnings) == lme4_singular
     assert not any("not confirmed" in m for m in model.warnings)

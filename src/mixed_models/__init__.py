@@ -4,7 +4,7 @@
 >>> model = LMM.from_formula("Reaction ~ Days + (Days | Subject)", data)  # doctest: +SKIP
 """
 
-from mixed_models.model import LMM
+from mixed_models._version import __version__
+from mixed_models.lmm import LMM
 
-__all__ = ["LMM"]
-__version__ = "0.1.0"
+__all__ = ["LMM", "__version__"]

@@ -66,20 +66,21 @@ def _read_parquet(file: Path) -> Any:
 # --- commands --------------------------------------------------------------------------
 
 def _fit_model(formula: str, data: Any, args: argparse.Namespace) -> Any:
-    from mixed_models import LMM
+    from mixed_models.fitted import fit_formula
 
     with warnings.catch_warnings():
         # the fit's warnings are stored on the model and shown in its summary
         warnings.simplefilter("ignore")
-        return LMM.from_formula(formula, data, reml=not args.ml, weights=args.weights,
-                                offset=args.offset)
+        return fit_formula(formula, data, reml=not args.ml, weights=args.weights,
+                           offset=args.offset)
 
 
 def _outputs(model: Any, args: argparse.Namespace) -> None:
+    from mixed_models.display import summarize
     from mixed_models.display.escape import printable
     from mixed_models.display.export import write_json
 
-    print(model.summary(ddf=args.ddf).to_text())
+    print(summarize(model, ddf=args.ddf).to_text())
     if args.json:
         path = write_json(model, args.json, ddf=args.ddf)
         print(f"\nEstimates written to {printable(path)}")
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from mixed_models import __version__
+    from mixed_models._version import __version__
 
     return __version__
 

@@ -19,9 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-import mixed_models
+from mixed_models._version import __version__
 from mixed_models.display.escape import html_text as escape
 from mixed_models.display.export import write_text_atomically
+from mixed_models.display.summary import summarize
+from mixed_models.fitted.record import as_record
+from mixed_models.fitted.results import ran_ef_table
 from mixed_models.display.html import STYLE, render_html, table_html
 from mixed_models.display.layout import Table
 from mixed_models.display.numbers import format_column
@@ -135,8 +138,9 @@ def _modes_table(table: pd.DataFrame) -> str:
 def render_report(model: Any, title: str | None = None, ddf: str | None = None) -> str:
     """The report as one HTML document (a string)."""
     title = title or "Linear mixed model report"
-    summary = model.summary(ddf=ddf)
-    modes = model.ran_ef_table()
+    model = as_record(model)
+    summary = summarize(model, ddf=ddf)
+    modes = ran_ef_table(model)
     figures = "".join(i.html() for i in diagnostic_images(model))
     caterpillars = "".join(i.html() for i in caterpillar_images(model, modes))
     return f"""<!DOCTYPE html>
@@ -159,7 +163,7 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
 <h2>Conditional modes</h2>
 {_modes_table(modes)}
 </main>
-<footer>Made by mixed_models {escape(mixed_models.__version__)}.</footer>
+<footer>Made by mixed_models {escape(__version__)}.</footer>
 </body>
 </html>
 """

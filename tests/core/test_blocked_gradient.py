@@ -39,7 +39,7 @@ def fit(data, formula, **kwargs):
 def test_blocked_gradient_equals_the_dense_one(formula, reml, weighted):
     data = frame(400, (30, 12, 5), seed=1)
     weights = np.random.default_rng(2).uniform(0.5, 2.0, len(data)) if weighted else None
-    problem = fit(data, formula, reml=reml, weights=weights)._problem
+    problem = fit(data, formula, reml=reml, weights=weights).record.problem
     factor = BlockedCholesky(problem.cp)
     theta = np.abs(np.random.default_rng(3).normal(size=problem.n_theta)) + 0.2
     value, grad = blocked_gradient.objective_and_gradient(factor, theta, reml)
@@ -52,7 +52,7 @@ def test_blocked_gradient_equals_the_dense_one(formula, reml, weighted):
 def test_sparse_lead_block_and_zero_entries():
     # 1500 x 600 levels: the lead-rest block is stored sparse; theta_c = 0 has gradient 0
     data = frame(20_000, (1500, 600, 20), seed=4)
-    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False)._problem
+    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False).record.problem
     factor = BlockedCholesky(problem.cp)
     theta = np.array([0.8, 0.5, 0.0])
     value, grad = blocked_gradient.objective_and_gradient(factor, theta, False)

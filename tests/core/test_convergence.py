@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from mixed_models import LMM, _fitting_methods
+from mixed_models import LMM
+from mixed_models.core import fit as core_fit
 from mixed_models.control import Control
 from mixed_models.core.convergence import derivatives
 from mixed_models.core.problem import LmmProblem
@@ -63,7 +64,7 @@ def test_lbfgs_is_confirmed_only_by_its_newton_check(monkeypatch):
     assert checked.optimization_result.confirmed
     assert any("confirmed by a Newton step" in m for m in checked.optimization_result.messages)
     # without the check, the result says so and the user is warned
-    monkeypatch.setattr(_fitting_methods, "MAX_CHECKED_THETA", 2)
+    monkeypatch.setattr(core_fit, "MAX_CHECKED_THETA", 2)
     with pytest.warns(ConvergenceWarning, match="not confirmed"):
         unchecked = LMM.from_formula(FORMULA, data, control=Control(optimizer="lbfgs"))
     assert not unchecked.optimization_result.confirmed

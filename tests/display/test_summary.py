@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from mixed_models.display import ModelSummary
-from mixed_models.display.summary import QUANTILE_NAMES, TEST_METHODS, fit_rows
+from mixed_models.display.values import QUANTILE_NAMES, TEST_METHODS
+from mixed_models.fitted.results import fit_rows
 
 REFERENCE_IDS = ["alien_reml", "pastes_reml", "crossed_ml", "sleep_zerocorr_reml",
                  "cat_x_cat_reml", "sleep_weights_reml", "sleep_offset_ml", "penicillin_ml"]
@@ -91,8 +92,8 @@ def test_weights_and_offset_are_flagged(model_by_id, fitted):
 
 def test_pearson_residuals_use_the_weights(model_by_id):
     model = model_by_id("sleep_weights_reml")
-    rows = fit_rows(model)
-    w = model._problem.weights
+    rows = fit_rows(model.record)
+    w = model.record.problem.weights
     np.testing.assert_allclose(rows.pearson, np.sqrt(w) * (rows.observed - rows.fitted))
     np.testing.assert_allclose(rows.scaled * model.sigma, rows.pearson)
 

@@ -104,7 +104,7 @@ def test_intercept_column_is_not_the_intercept():
     model = _fit("y ~ Intercept + (1 | g)", data)
     assert list(model.fix_ef) == ["intercept", "Intercept"]
     slope = _fit("y ~ 1 + (Intercept | g)", data)
-    assert slope._design.random[0].columns == ["intercept", "Intercept"]
+    assert slope.record.structure.design.random[0].columns == ["intercept", "Intercept"]
 
 
 @pytest.mark.parametrize("transform", ["scale(x)", "center(x)", "poly(x, 2)", "bs(x, df=4)",
@@ -169,7 +169,7 @@ def test_integer_columns_do_not_wrap_around():
     as_float = SLEEP.assign(Days=SLEEP["Days"].astype(float))
     expected = _fit("Reaction ~ I(Days^20) + (1 | Subject)", as_float)
     assert SLEEP["Days"].dtype.kind == "i"
-    assert np.allclose(model._design.fixed.matrix[:, 1], as_float["Days"] ** 20)
+    assert np.allclose(model.record.structure.design.fixed.matrix[:, 1], as_float["Days"] ** 20)
     assert np.allclose(list(model.fix_ef.values()), list(expected.fix_ef.values()), rtol=1e-6)
 
 

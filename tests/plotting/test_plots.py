@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from mixed_models import plotting  # noqa: E402
-from mixed_models.display.summary import fit_rows  # noqa: E402
+from mixed_models.plotting.diagnostics import fit_rows  # noqa: E402
 from mixed_models.errors import InvalidArgumentError, NotFoundError  # noqa: E402
 
 RESIDUAL_PLOTS = [plotting.residuals_vs_fitted, plotting.residual_histogram,

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from mixed_models.core.correlation import ar1_factor, cs_factor
+
 STRUCTURES = ("us", "diag", "cs", "ar1")
 
 
@@ -280,7 +282,7 @@ class ScaledCorrelation(CovarianceStructure):
     def lam(self, theta: np.ndarray) -> np.ndarray:
         """diag(s) times the Cholesky factor of R(rho) (NaN when rho is out of range)."""
         unit = np.eye(self.size) if not self.n_rho else \
-            (_cs_factor if self.kind == "cs" else _ar1_factor)(self.rho(theta), self.size)
+            (cs_factor if self.kind == "cs" else ar1_factor)(self.rho(theta), self.size)
         return self.sds(theta)[:, None] * unit
 
     def lower_bounds(self) -> np.ndarray:
@@ -320,37 +322,6 @@ class ScaledCorrelation(CovarianceStructure):
         """All pairs for cs and ar1, none for diag."""
         return np.ones((self.size, self.size), dtype=bool) if self.n_rho \
             else np.eye(self.size, dtype=bool)
-
-
-def _cs_factor(rho: float, size: int) -> np.ndarray:
-    """Cholesky factor of the compound-symmetry correlation matrix, by its recurrence.
-
-    Every entry below the diagonal of column j equals c_j, so with t_j = sum of c_k^2
-    over k < j: L_jj = sqrt(1 - t_j) and c_j = (rho - t_j) / L_jj. At rho = 1 the
-    matrix has rank one and the later columns are exactly zero.
-    """
-    out = np.zeros((size, size))
-    if not -1.0 / (size - 1) - 1e-12 <= rho <= 1.0:
-        return np.full((size, size), np.nan)
-    t = 0.0
-    for j in range(size):
-        d = max(1.0 - t, 0.0)
-        out[j, j] = np.sqrt(d)
-        c = (rho - t) / out[j, j] if d > 1e-300 else 0.0
-        out[j + 1:, j] = c
-        t += c * c
-    return out
-
-
-def _ar1_factor(rho: float, size: int) -> np.ndarray:
-    """Cholesky factor of R_ij = rho^|i-j|: column 0 is rho^i, column j >= 1 is
-    rho^(i-j) sqrt(1 - rho^2) below the diagonal."""
-    if not -1.0 <= rho <= 1.0:
-        return np.full((size, size), np.nan)
-    i, j = np.indices((size, size))
-    powers = np.where(i >= j, np.power(rho, np.maximum(i - j, 0)), 0.0)
-    powers[:, 1:] *= np.sqrt(1.0 - rho * rho)
-    return powers
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,10 +2,10 @@
 
 Eliminating the lead term subtracts G G' from the rest block, where G = A_r1 C is sparse
 (one column per lead random effect). scipy forms G G' as a sparse matrix and then
-densifies it; on a million crossed ratings (6040 users x 3706 items) that takes seconds
-and a dense BLAS product (syrk) over a second per evaluation. The kernel below writes
-the product straight into the lower triangle of the dense block, row by row (each row's
-partial sums stay in cache), in parallel over rows: about 0.1 s there.
+densifies it, and a dense BLAS product (syrk) wastes work on the zeros; on large crossed
+designs both dominate an evaluation (docs/performance.md). The kernel below writes the
+product straight into the lower triangle of the dense block, row by row (each row's
+partial sums stay in cache), in parallel over rows.
 
 numba is optional (the ``fast`` extra): without it :func:`available` is False and the
 factor uses scipy's product. The kernel is compiled on first use and cached on disk.

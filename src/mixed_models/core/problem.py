@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 
 from mixed_models.core import crossprod
 from mixed_models.core.covariance import PatternCovariance
@@ -18,7 +19,12 @@ from mixed_models.core.crossprod import TermData, cross_products
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.reparam import Reparametrization, internal_columns
-from mixed_models.core.solve import Estimates, conditional_covariances, estimates
+from mixed_models.core.solve import (
+    Estimates,
+    conditional_covariances,
+    estimates,
+    random_effects_precision,
+)
 from mixed_models.errors import DataError
 
 
@@ -51,6 +57,9 @@ class LmmProblem:
     ``cp`` and ``factor`` always hold the original columns' cross-products; with an
     internal problem they are built only when asked for (by the inference methods).
     """
+
+    # grouped terms: column scaling and the analytic gradient apply
+    has_terms = True
 
     def __init__(self, terms: list[TermData], x: np.ndarray, y: np.ndarray,
                  weights: np.ndarray | None = None, offset: np.ndarray | None = None,
@@ -322,6 +331,28 @@ class LmmProblem:
             known = term.codes >= 0
             out[known] += np.einsum("ns,ns->n", term.z[known], b_i[term.codes[known]])
         return out
+
+    def sparse_zt(self) -> sp.csr_matrix:
+        """Z' (q x n, sparse): term by term, level-major, as the random effects."""
+        blocks = []
+        for term in self.terms:
+            n, size = term.z.shape
+            rows = (term.codes[:, None] * size + np.arange(size)).ravel()
+            cols = np.repeat(np.arange(n), size)
+            blocks.append(sp.csr_matrix((term.z.ravel(), (rows, cols)), shape=(term.q, n)))
+        return sp.vstack(blocks).tocsr()
+
+    def sparse_lambdat(self, theta: np.ndarray) -> sp.csr_matrix:
+        """Lambda' at theta (q x q, sparse, block diagonal)."""
+        lams = self.factor.lambdas(theta)
+        return sp.block_diag([sp.kron(sp.identity(t.n_levels), lam.T)
+                              for t, lam in zip(self.terms, lams)]).tocsr()
+
+    def conditional_covariance_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """Lambda (Lambda' Z'WZ Lambda + I)^{-1} Lambda' (q x q, dense), without sigma^2."""
+        self.factor.update(theta)
+        omega, lam = random_effects_precision(self.factor, theta)
+        return lam @ np.linalg.solve(omega, lam.T)
 
 
 def _least_squares_residual(x: np.ndarray, y: np.ndarray,

@@ -2,8 +2,8 @@
 
 OpenBLAS splits even a 100 x 100 Cholesky over every core. On a quiet machine that
 gains nothing below about two thousand columns; on a busy one its spinning threads make
-each call ten to a hundred times slower (a kb07-sized fit: 0.56 s with one thread, 6.4 s
-with two while another process ran). The factorization therefore runs single-threaded
+each call ten to a hundred times slower (docs/performance.md has the measurements). The
+factorization therefore runs single-threaded
 when its dense block is small, and leaves larger blocks to every core.
 """
 

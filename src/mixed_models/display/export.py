@@ -14,15 +14,14 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mixed_models.display.summary import summarize
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
+from mixed_models.fitted import results
+from mixed_models.fitted.record import as_record
 
 FORMAT = "mixed_models.fit/1"
 
@@ -52,7 +51,7 @@ def _matrix(table: pd.DataFrame) -> dict[str, Any]:
     return {"names": plain(table.index), "values": plain(table.to_numpy())}
 
 
-def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
+def model_to_dict(model: object, ddf: str | None = None) -> dict[str, Any]:
     """Every estimate of ``model`` as a JSON-ready dict.
 
     Keys: ``format, formula, reml, criterion, deviance, log_likelihood, aic, bic,
@@ -64,7 +63,8 @@ def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
     """
     summary = summarize(model, ddf=ddf)
     fixed = summary.fixed_effects.rename_axis("name").reset_index()
-    opt = model.optimization_result
+    model = as_record(model)
+    opt = model.optimization
     return plain({
         "format": FORMAT,
         "formula": model.formula,
@@ -77,20 +77,20 @@ def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
         "n_parameters": model.n_parameters,
         "df_residual": summary.df_residual,
         "n_obs": model.n_obs,
-        "n_dropped": model.n_dropped,
-        "n_groups": model.n_groups,
+        "n_dropped": model.structure.n_dropped,
+        "n_groups": model.structure.n_groups,
         "theta": model.theta,
         "sigma": model.sigma,
         "sigma2": model.sigma2,
-        "fix_ef": model.fix_ef,
+        "fix_ef": results.fix_ef(model),
         "fixed_effects": {"test_method": summary.test_method, "rows": _records(fixed)},
-        "fix_ef_cov_mat": _matrix(model.fix_ef_cov_mat),
+        "fix_ef_cov_mat": _matrix(results.fix_ef_cov_mat(model)),
         "fixed_effects_corr": _matrix(summary.fixed_effects_corr),
-        "var_corr": _records(model.var_corr()),
-        "ran_ef": _records(model.ran_ef_table()),
+        "var_corr": _records(results.var_corr(model)),
+        "ran_ef": _records(results.ran_ef_table(model)),
         "scaled_residuals": summary.scaled_residuals.to_dict(),
-        "fitted": model.fitted(),
-        "residuals": model.residuals,
+        "fitted": results.fitted(model),
+        "residuals": results.residuals(model),
         "optimizer": {"optimizer": opt.optimizer, "evaluations": opt.evaluations,
                       "return_code": opt.return_code, "converged": summary.optimizer.converged},
         "singular": model.singular,
@@ -98,7 +98,7 @@ def model_to_dict(model: LMM, ddf: str | None = None) -> dict[str, Any]:
     })
 
 
-def write_json(model: LMM, path: str | Path, ddf: str | None = None) -> Path:
+def write_json(model: object, path: str | Path, ddf: str | None = None) -> Path:
     """Write :func:`model_to_dict` to ``path`` as strict JSON (atomically, see
     :func:`write_text_atomically`); returns the path."""
     text = json.dumps(model_to_dict(model, ddf), indent=1, allow_nan=False)

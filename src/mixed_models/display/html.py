@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mixed_models.display.escape import html_text as escape
 from mixed_models.display.layout import Block, Lines, Table, summary_blocks
-from mixed_models.display.summary import ModelSummary
+from mixed_models.display.values import SummaryValues
 
 STYLE = """
 .mm-summary { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -32,7 +32,7 @@ STYLE = """
 """
 
 
-def render_html(summary: ModelSummary, standalone_style: bool = True) -> str:
+def render_html(summary: SummaryValues, standalone_style: bool = True) -> str:
     """The summary as an HTML fragment (a ``div.mm-summary``).
 
     Parameters

@@ -1,6 +1,6 @@
 """The summary laid out as blocks of formatted cells, shared by every rendering.
 
-:func:`summary_blocks` turns a :class:`~mixed_models.display.summary.ModelSummary` into
+:func:`summary_blocks` turns a :class:`~mixed_models.display.summary.SummaryValues` into
 a list of :class:`Lines` and :class:`Table` blocks whose cells are already formatted
 strings; the text, HTML and Markdown renderers only arrange them. So the three
 renderings always show the same numbers with the same digits.
@@ -19,7 +19,7 @@ from mixed_models.display.numbers import (
     format_column,
     format_pvalues,
 )
-from mixed_models.display.summary import ModelSummary
+from mixed_models.display.values import SummaryValues
 
 MAX_CORRELATION_SIZE = 12  # as lme4: the correlation of more fixed effects is not printed
 DIGITS = 4
@@ -57,7 +57,7 @@ class Table:
 Block = Lines | Table
 
 
-def summary_blocks(s: ModelSummary) -> list[Block]:
+def summary_blocks(s: SummaryValues) -> list[Block]:
     """The blocks of a summary in lme4's order."""
     blocks: list[Block | None] = [
         _heading(s), _criteria(s), _residuals(s), _random_effects(s), _fixed_effects(s),
@@ -66,12 +66,12 @@ def summary_blocks(s: ModelSummary) -> list[Block]:
     return [b for b in blocks if b is not None]
 
 
-def title_line(s: ModelSummary) -> str:
+def title_line(s: SummaryValues) -> str:
     """``Linear mixed model fit by REML`` (or maximum likelihood)."""
     return "Linear mixed model fit by " + ("REML" if s.reml else "maximum likelihood")
 
 
-def _heading(s: ModelSummary) -> Lines:
+def _heading(s: SummaryValues) -> Lines:
     lines = [f"Formula: {s.formula}" if s.formula is not None
              else "Formula: none (model built from matrices)"]
     if s.weighted:
@@ -81,7 +81,7 @@ def _heading(s: ModelSummary) -> Lines:
     return Lines("heading", title_line(s), tuple(lines))
 
 
-def _criteria(s: ModelSummary) -> Block:
+def _criteria(s: SummaryValues) -> Block:
     if s.reml:
         return Lines("criteria", None, (f"REML criterion at convergence: {s.criterion:.4f}",))
     values = [s.aic, s.bic, s.log_likelihood, s.criterion]
@@ -90,7 +90,7 @@ def _criteria(s: ModelSummary) -> Block:
                  (tuple(cells),), (True,) * 5)
 
 
-def _residuals(s: ModelSummary) -> Table:
+def _residuals(s: SummaryValues) -> Table:
     values = s.scaled_residuals.to_numpy()
     decimals = decimals_for(values, DIGITS)
     largest = np.max(np.abs(values))
@@ -102,7 +102,7 @@ def _residuals(s: ModelSummary) -> Table:
                  (tuple(cells),), (True,) * len(cells))
 
 
-def _random_effects(s: ModelSummary) -> Table:
+def _random_effects(s: SummaryValues) -> Table:
     re = s.random_effects
     groups = re["group"].where(~re["group"].duplicated(), "").tolist()
     variance = format_column(re["variance"].to_numpy(), DIGITS)
@@ -119,7 +119,7 @@ def _random_effects(s: ModelSummary) -> Table:
                  (False, False, True, True) + (True,) * width, notes=(_group_line(s),))
 
 
-def _correlation_cells(s: ModelSummary, re: pd.DataFrame) -> list[list[str]]:
+def _correlation_cells(s: SummaryValues, re: pd.DataFrame) -> list[list[str]]:
     """lme4's lower triangle: the row of a column holds its correlations with earlier ones."""
     cells = []
     for group, name in zip(re["group"], re["name"]):
@@ -133,7 +133,7 @@ def _correlation_cells(s: ModelSummary, re: pd.DataFrame) -> list[list[str]]:
     return cells
 
 
-def _group_line(s: ModelSummary) -> str:
+def _group_line(s: SummaryValues) -> str:
     groups = "; ".join(f"{g}, {n}" for g, n in s.n_groups.items())
     dropped = (f" ({s.n_dropped} rows with missing values dropped)" if s.n_dropped else "")
     return f"Number of obs: {s.n_obs}{dropped}" + (f", groups: {groups}" if groups else "")
@@ -172,7 +172,7 @@ def _format_by_kind(values: np.ndarray, kind: str, decimals: int | None) -> list
     return format_column(values, DIGITS, decimals=decimals)
 
 
-def _fixed_effects(s: ModelSummary) -> Table:
+def _fixed_effects(s: SummaryValues) -> Table:
     table = s.fixed_effects
     names = [str(n) for n in table.columns]
     heads = [fixed_column(n, s.test_method) for n in names]
@@ -188,7 +188,7 @@ def _fixed_effects(s: ModelSummary) -> Table:
                  notes=(f"Tests: {s.test_description}.",))
 
 
-def _fixed_correlation(s: ModelSummary) -> Block | None:
+def _fixed_correlation(s: SummaryValues) -> Block | None:
     corr = s.fixed_effects_corr
     p = corr.shape[0]
     if p < 2:
@@ -206,14 +206,14 @@ def _fixed_correlation(s: ModelSummary) -> Block | None:
                  short_columns=tuple(abbreviate(n) for n in names[:-1]))
 
 
-def _optimizer(s: ModelSummary) -> Lines:
+def _optimizer(s: SummaryValues) -> Lines:
     o = s.optimizer
     state = "converged" if o.converged else "NOT CONFIRMED, see the messages"
     return Lines("optimizer", None, (f"Optimizer: {o.optimizer}, {o.evaluations} evaluations, "
                                      f"return code {o.return_code} ({state})",))
 
 
-def _messages(s: ModelSummary) -> Lines | None:
+def _messages(s: SummaryValues) -> Lines | None:
     if not s.messages:
         return None
     return Lines("messages", "Messages", s.messages, bullets=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from mixed_models.display.escape import markdown
 from mixed_models.display.layout import Block, Lines, Table, summary_blocks
-from mixed_models.display.summary import ModelSummary
+from mixed_models.display.values import SummaryValues
 
 
-def render_markdown(summary: ModelSummary, heading_level: int = 3) -> str:
+def render_markdown(summary: SummaryValues, heading_level: int = 3) -> str:
     """The summary as Markdown; section titles are headings of ``heading_level``."""
     hashes = "#" * heading_level
     parts = []

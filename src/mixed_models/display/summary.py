@@ -9,131 +9,39 @@ tables, so a program can read any of it without parsing text.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
-
-QUANTILE_NAMES = ("Min", "1Q", "Median", "3Q", "Max")
-
-TEST_METHODS = {
-    "wald": "Wald z tests (normal approximation)",
-    "satterthwaite": "t tests with Satterthwaite's degrees of freedom",
-    "kenward-roger": "t tests with Kenward-Roger's degrees of freedom and standard errors",
-}
-
-
-@dataclass(frozen=True, eq=False)
-class OptimizerReport:
-    """What the optimizer did, in short (the full record is ``model.optimization_result``)."""
-
-    optimizer: str
-    evaluations: int
-    return_code: str
-    converged: bool
-
+from mixed_models.display.html import render_html
+from mixed_models.display.markdown import render_markdown
+from mixed_models.display.text import render_text
+from mixed_models.display.values import (
+    QUANTILE_NAMES,
+    OptimizerReport,
+    SummaryValues,
+)
+from mixed_models.fitted.record import FittedModel, as_record
+from mixed_models.fitted.results import fit_rows, fix_ef_cov_mat, var_corr
+from mixed_models.inference.tests import fix_ef_summary
 
 @dataclass(frozen=True, eq=False)
-class ModelSummary:
-    """Everything lme4's ``summary()`` shows, as values and tables.
-
-    Attributes
-    ----------
-    formula
-        The model formula as given.
-    reml
-        True for a REML fit, False for maximum likelihood.
-    criterion
-        The optimized objective: REML criterion (REML) or deviance (ML).
-    log_likelihood, aic, bic
-        Log-likelihood (REML log-likelihood for REML fits) and the criteria made from it.
-    df_residual
-        Observations minus estimated parameters (lme4's ``df.resid``).
-    scaled_residuals
-        Min, quartiles and max of the Pearson residuals divided by sigma (R's type-7
-        quantiles), indexed by ``QUANTILE_NAMES``.
-    random_effects
-        One row per random-effect column and one for the residual: ``group, name,
-        variance, std_dev`` (``name`` is empty for the residual).
-    random_effects_corr
-        For each grouping factor with more than one column, the correlation matrix of
-        its random effects; NaN where the model has no correlation parameter (``||``).
-    n_obs, n_dropped
-        Observations used and rows dropped for missing values.
-    n_groups
-        Number of levels of each grouping factor.
-    fixed_effects
-        The table of ``model.fix_ef_summary()`` (estimates, standard errors, tests).
-    test_method
-        Which tests made ``fixed_effects``: ``"wald"``, ``"satterthwaite"`` or
-        ``"kenward-roger"``; :data:`TEST_METHODS` describes each in words.
-    fixed_effects_corr
-        Correlation matrix of the fixed-effects estimates.
-    weighted, has_offset
-        Whether prior weights and an offset were given.
-    optimizer
-        Optimizer, evaluations, return code, convergence.
-    messages
-        The fit's messages (``model.warnings``): convergence, singular fit, dropped
-        columns, dropped rows.
-
-    Notes
-    -----
-    The tables are pandas DataFrames; treat them as read-only. Field names are stable;
-    more fields may be added.
-    """
-
-    formula: str | None
-    reml: bool
-    criterion: float
-    log_likelihood: float
-    aic: float
-    bic: float
-    df_residual: int
-    scaled_residuals: pd.Series
-    random_effects: pd.DataFrame
-    random_effects_corr: dict[str, pd.DataFrame]
-    n_obs: int
-    n_dropped: int
-    n_groups: dict[str, int]
-    fixed_effects: pd.DataFrame
-    test_method: str
-    fixed_effects_corr: pd.DataFrame
-    weighted: bool
-    has_offset: bool
-    optimizer: OptimizerReport
-    messages: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def method(self) -> str:
-        """``"REML"`` or ``"ML"``."""
-        return "REML" if self.reml else "ML"
-
-    @property
-    def test_description(self) -> str:
-        """The tests of ``fixed_effects`` in words."""
-        return TEST_METHODS.get(self.test_method, self.test_method)
+class ModelSummary(SummaryValues):
+    """Everything lme4's ``summary()`` shows, as values and tables (see
+    :class:`~mixed_models.display.values.SummaryValues` for the fields), with its text,
+    HTML and Markdown renderings."""
 
     def to_text(self) -> str:
         """The plain-text rendering (what ``print(model)`` shows)."""
-        from mixed_models.display.text import render_text
-
         return render_text(self)
 
     def to_html(self) -> str:
         """An HTML fragment with its own scoped style (what Jupyter shows)."""
-        from mixed_models.display.html import render_html
-
         return render_html(self)
 
     def to_markdown(self) -> str:
         """GitHub-flavoured Markdown with pipe tables."""
-        from mixed_models.display.markdown import render_markdown
-
         return render_markdown(self)
 
     def __str__(self) -> str:
@@ -146,20 +54,21 @@ class ModelSummary:
         return self.to_markdown()
 
 
-def summarize(model: LMM, ddf: str | None = None) -> ModelSummary:
+def summarize(model: object, ddf: str | None = None) -> ModelSummary:
     """Build the :class:`ModelSummary` of a fitted model.
 
     Parameters
     ----------
     model
-        A fitted :class:`~mixed_models.LMM`.
+        A fitted model (its record, or a public model).
     ddf
-        Tests of the fixed effects, passed to ``model.fix_ef_summary(ddf=...)``:
-        ``"wald"``, ``"satterthwaite"`` or ``"kenward-roger"``. None takes that
-        method's default.
+        Tests of the fixed effects (see
+        :func:`mixed_models.inference.tests.fix_ef_summary`): ``"wald"``,
+        ``"satterthwaite"`` or ``"kenward-roger"``. None takes its default.
     """
+    model = as_record(model)
     fixed, method = fixed_effects_table(model, ddf)
-    opt = model.optimization_result
+    opt = model.optimization
     return ModelSummary(
         formula=model.formula,
         reml=model.reml,
@@ -172,66 +81,38 @@ def summarize(model: LMM, ddf: str | None = None) -> ModelSummary:
         random_effects=random_effects_table(model),
         random_effects_corr=random_effects_correlations(model),
         n_obs=int(model.n_obs),
-        n_dropped=int(model.n_dropped),
-        n_groups=dict(model.n_groups),
+        n_dropped=int(model.structure.n_dropped),
+        n_groups=dict(model.structure.n_groups),
         fixed_effects=fixed,
         test_method=method,
         fixed_effects_corr=fixed_effects_correlation(model),
-        weighted=model._problem.weights is not None,
-        has_offset=model._problem.offset is not None,
+        weighted=model.problem.weights is not None,
+        has_offset=model.problem.offset is not None,
         optimizer=OptimizerReport(opt.optimizer, int(opt.evaluations), opt.return_code,
                                   bool(opt.converged and opt.confirmed)),
         messages=tuple(model.warnings),
     )
 
 
-def fixed_effects_table(model: LMM, ddf: str | None) -> tuple[pd.DataFrame, str]:
-    """``model.fix_ef_summary(ddf=...)`` and the name of the method that made it.
-
-    The table names its method in ``attrs["ddf"]``; without it, the method is ``ddf``,
-    or the default of ``fix_ef_summary``'s ``ddf`` when ``ddf`` is None.
-    """
-    table = model.fix_ef_summary() if ddf is None else model.fix_ef_summary(ddf=ddf)
+def fixed_effects_table(model: FittedModel, ddf: str | None) -> tuple[pd.DataFrame, str]:
+    """The fixed-effects tests (``fix_ef_summary``) and the name of the method that made
+    them; ``ddf=None`` takes ``fix_ef_summary``'s default."""
     if ddf is None:
-        default = inspect.signature(model.fix_ef_summary).parameters["ddf"].default
+        default = inspect.signature(fix_ef_summary).parameters["ddf"].default
         ddf = "wald" if default is inspect.Parameter.empty else str(default)
+    table = fix_ef_summary(model, ddf)
     return table, str(table.attrs.get("ddf", ddf))
 
 
-@dataclass(frozen=True, eq=False)
-class FitRows:
-    """Per observation used in the fit: response, fitted values, residuals.
-
-    ``pearson`` is ``sqrt(weight) * (observed - fitted)`` (the plain residual without
-    weights) and ``scaled`` is ``pearson / sigma``. Rows dropped for missing values are
-    not included, whatever the model's ``na_action``.
-    """
-
-    observed: np.ndarray
-    fitted: np.ndarray
-    pearson: np.ndarray
-    scaled: np.ndarray
-
-
-def fit_rows(model: LMM) -> FitRows:
-    """The :class:`FitRows` of a fitted model."""
-    problem = model._problem
-    fitted = model._fitted(True)
-    pearson = problem.y - fitted
-    if problem.weights is not None:
-        pearson = np.sqrt(problem.weights) * pearson
-    return FitRows(problem.y, fitted, pearson, pearson / model.sigma)
-
-
-def scaled_residual_quantiles(model: LMM) -> pd.Series:
+def scaled_residual_quantiles(model: FittedModel) -> pd.Series:
     """Quantiles of the Pearson residuals over sigma (lme4's ``scaled=TRUE``)."""
     quantiles = np.quantile(fit_rows(model).scaled, [0.0, 0.25, 0.5, 0.75, 1.0])
     return pd.Series(quantiles, index=list(QUANTILE_NAMES), name="scaled residuals")
 
 
-def random_effects_table(model: LMM) -> pd.DataFrame:
+def random_effects_table(model: FittedModel) -> pd.DataFrame:
     """Variances and SDs of the random effects and the residual, one row each."""
-    vc = model.var_corr()
+    vc = var_corr(model)
     rows = vc[vc["var2"].isna()]
     return pd.DataFrame({
         "group": rows["group"].to_numpy(),
@@ -241,9 +122,9 @@ def random_effects_table(model: LMM) -> pd.DataFrame:
     })
 
 
-def random_effects_correlations(model: LMM) -> dict[str, pd.DataFrame]:
+def random_effects_correlations(model: FittedModel) -> dict[str, pd.DataFrame]:
     """Per grouping factor with several columns, the correlation of its random effects."""
-    vc = model.var_corr()
+    vc = var_corr(model)
     out: dict[str, pd.DataFrame] = {}
     for group, rows in vc[vc["group"] != "Residual"].groupby("group", sort=False):
         names = list(rows.loc[rows["var2"].isna(), "var1"])
@@ -259,9 +140,9 @@ def random_effects_correlations(model: LMM) -> dict[str, pd.DataFrame]:
     return out
 
 
-def fixed_effects_correlation(model: LMM) -> pd.DataFrame:
+def fixed_effects_correlation(model: FittedModel) -> pd.DataFrame:
     """Correlation matrix of the fixed-effects estimates (cov2cor of their covariance)."""
-    cov = model.fix_ef_cov_mat
+    cov = fix_ef_cov_mat(model)
     sd = np.sqrt(np.diag(cov.to_numpy()))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov.to_numpy() / np.outer(sd, sd)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from mixed_models.display.escape import printable
 from mixed_models.display.layout import Block, Lines, Table, summary_blocks
-from mixed_models.display.summary import ModelSummary
+from mixed_models.display.values import SummaryValues
 
 
-def render_text(summary: ModelSummary) -> str:
+def render_text(summary: SummaryValues) -> str:
     """The summary as fixed-width text (what ``print(model)`` shows)."""
     parts = [_block(b) for b in summary_blocks(summary)]
     return "\n\n".join(parts)

@@ -14,15 +14,22 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mixed_models.display.summary import fit_rows
+from mixed_models.fitted.record import as_record
+from mixed_models.fitted.results import fit_rows as _fit_rows
 from mixed_models.plotting._backend import axes_or_new, check_bins, figure_or_new
 
 POINT = {"s": 14, "alpha": 0.7, "color": "#1f5a94", "edgecolors": "none"}
 GUIDE = {"color": "#b03a2e", "linewidth": 1.0}
 
 
+def fit_rows(model: Any) -> Any:
+    """Response, fitted values and residuals of a model (a record or a public model)."""
+    return _fit_rows(as_record(model))
+
+
 def _residual_label(model: Any) -> str:
-    return "Pearson residuals" if model._problem.weights is not None else "Residuals"
+    weighted = as_record(model).problem.weights is not None
+    return "Pearson residuals" if weighted else "Residuals"
 
 
 def residuals_vs_fitted(model: Any, ax: Any = None) -> Any:
@@ -84,7 +91,7 @@ def diagnostic_panel(model: Any, fig: Any = None) -> Any:
     grouping factor (its first random-effect column). Returns the Figure."""
     from mixed_models.plotting.ranef import caterpillar
 
-    groups = list(model.n_groups)
+    groups = list(as_record(model).structure.n_groups)
     n_rows = 2 + (len(groups) + 1) // 2
     fig = figure_or_new(fig, (10, 3.6 * n_rows))
     axes = fig.subplots(n_rows, 2, squeeze=False)

@@ -11,6 +11,8 @@ from scipy import stats
 
 from mixed_models._validate import check_level
 from mixed_models.errors import NotFoundError
+from mixed_models.fitted.record import as_record
+from mixed_models.fitted.results import ran_ef_table
 from mixed_models.plotting._backend import axes_or_new, label
 
 MAX_LABELLED_LEVELS = 60
@@ -26,7 +28,7 @@ def caterpillar_data(model: Any, group: str | None = None, term: str | None = No
     for large models).
     """
     check_level(level)
-    table = model.ran_ef_table() if table is None else table
+    table = ran_ef_table(as_record(model)) if table is None else table
     groups = list(dict.fromkeys(table["group"]))
     group = groups[0] if group is None else group
     if group not in groups:

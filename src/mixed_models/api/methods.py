@@ -1,8 +1,8 @@
-"""LMM methods for tests, intervals, bootstrap, refitting and prediction.
-
-Each method is a thin delegation to :mod:`mixed_models.inference` or
-:mod:`mixed_models.prediction`, imported when first called so that the model layer does
-not import the layers above it.
+"""The gem's tests, intervals, refits, bootstrap and predictions over a fitted-model
+record: each method checks its arguments and calls the free function of
+:mod:`mixed_models.inference` or :mod:`mixed_models.prediction` (imported when first
+called, so that ``import mixed_models`` stays light); refits come back as the public
+class.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mixed_models import _validate as check
+from mixed_models.api.base import FittedView
 from mixed_models.errors import DataTypeError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class InferenceMethods:
-    """Mixed into :class:`~mixed_models.model.LMM`."""
+class InferenceView(FittedView):
+    """A fitted model with the gem's inference vocabulary (the base of ``LMM``)."""
 
     # --- tests and degrees of freedom -------------------------------------------------
 
@@ -36,7 +37,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.tests import fix_ef_summary
 
-        return fix_ef_summary(self, ddf)
+        return fix_ef_summary(self._record, ddf)
 
     def anova(self, ddf: str = "satterthwaite") -> pd.DataFrame:
         """Type III F tests of the fixed-effects terms (lmerTest's ``anova``): a table
@@ -46,7 +47,7 @@ class InferenceMethods:
         """
         from mixed_models.inference.anova import anova
 
-        return anova(self, ddf)
+        return anova(self._record, ddf)
 
     def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
                  seed: Any = None) -> dict[str, float] | float:
@@ -57,7 +58,7 @@ class InferenceMethods:
         from mixed_models.inference.tests import fix_ef_p
 
         _check_test_options(variable, nsim, seed)
-        return fix_ef_p(self, method, variable, nsim, seed)
+        return fix_ef_p(self._record, method, variable, nsim, seed)
 
     def fix_ef_test(self, method: str = "wald", variable: str | None = None,
                     nsim: int = 1000, seed: Any = None) -> pd.DataFrame:
@@ -68,7 +69,7 @@ class InferenceMethods:
         from mixed_models.inference.tests import fix_ef_test
 
         _check_test_options(variable, nsim, seed)
-        return fix_ef_test(self, method, variable, nsim, seed)
+        return fix_ef_test(self._record, method, variable, nsim, seed)
 
     def ran_ef_p(self, variable: str, grouping: str | tuple[str, ...], method: str = "lrt",
                  nsim: int = 1000, seed: Any = None) -> float:
@@ -81,7 +82,7 @@ class InferenceMethods:
         check.check_name("variable", variable)
         check.check_grouping(grouping)
         _check_test_options(None, nsim, seed)
-        return ran_ef_p(self, variable, grouping, method, nsim, seed)
+        return ran_ef_p(self._record, variable, grouping, method, nsim, seed)
 
     @staticmethod
     def likelihood_ratio(model1: Any, model2: Any) -> float:
@@ -91,7 +92,7 @@ class InferenceMethods:
         from mixed_models.inference.lrt import likelihood_ratio
 
         _check_models(model1, model2)
-        return likelihood_ratio(model1, model2)
+        return likelihood_ratio(model1.record, model2.record)
 
     @staticmethod
     def likelihood_ratio_test(model1: Any, model2: Any, method: str = "chi2",
@@ -105,7 +106,7 @@ class InferenceMethods:
 
         _check_models(model1, model2)
         _check_test_options(None, nsim, seed)
-        return likelihood_ratio_test(model1, model2, method, nsim, seed)
+        return likelihood_ratio_test(model1.record, model2.record, method, nsim, seed)
 
     # --- intervals and profiles -------------------------------------------------------
 
@@ -122,7 +123,7 @@ class InferenceMethods:
 
         check.check_level(level)
         _check_test_options(None, nsim, seed)
-        return fix_ef_conf_int(self, level, method, boottype, nsim, seed)
+        return fix_ef_conf_int(self._record, level, method, boottype, nsim, seed)
 
     def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
                  boottype: str = "percentile", seed: Any = None) -> pd.DataFrame:
@@ -137,7 +138,7 @@ class InferenceMethods:
 
         check.check_level(level)
         _check_test_options(None, nsim, seed)
-        return conf_int(self, method, level, nsim, boottype, seed)
+        return conf_int(self._record, method, level, nsim, boottype, seed)
 
     def profile(self, which: list[str] | str | None = None,
                 alphamax: float = 0.01) -> pd.DataFrame:
@@ -149,7 +150,7 @@ class InferenceMethods:
 
         which = _check_which(which)
         check.check_open_unit("alphamax", alphamax, "the smallest tail probability traced")
-        return profile(self, which, alphamax)
+        return profile(self._record, which, alphamax)
 
     # --- refits -----------------------------------------------------------------------
 
@@ -160,7 +161,7 @@ class InferenceMethods:
         from mixed_models.inference.refit import refit
 
         _check_refit_data(newdata, y)
-        return refit(self, newdata, y)
+        return self.from_record(refit(self._record, newdata, y))
 
     def drop_fix_ef(self, name: str) -> Any:
         """The model refitted without the fixed-effects term ``name`` (``"Age"``,
@@ -170,7 +171,7 @@ class InferenceMethods:
         from mixed_models.inference.refit import drop_fix_ef
 
         check.check_name("name", name)
-        return drop_fix_ef(self, name)
+        return self.from_record(drop_fix_ef(self._record, name))
 
     def drop_ran_ef(self, variable: str, grouping: str | tuple[str, ...]) -> Any:
         """The model refitted without the random effect ``variable`` of ``grouping``.
@@ -180,7 +181,7 @@ class InferenceMethods:
 
         check.check_name("variable", variable)
         check.check_grouping(grouping)
-        return drop_ran_ef(self, variable, grouping)
+        return self.from_record(drop_ran_ef(self._record, variable, grouping))
 
     # --- parametric bootstrap and simulation ------------------------------------------
 
@@ -197,15 +198,16 @@ class InferenceMethods:
         """
         from mixed_models.inference.bootstrap import bootstrap
 
-        return bootstrap(self, nsim, seed=seed, what_to_collect=what_to_collect,
-                         how_to_simulate=how_to_simulate, n_jobs=n_jobs, progress=progress)
+        return bootstrap(self._record, nsim, seed=seed, what_to_collect=what_to_collect,
+                         how_to_simulate=how_to_simulate, n_jobs=n_jobs, progress=progress,
+                         view=type(self).from_record)
 
     def simulate_new_response(self, seed: Any = None) -> np.ndarray:
         """A response drawn from the fitted model (b = Lambda u sigma, e ~ N(0, sigma^2/w),
         plus the offset), one value per observation of the fit."""
         from mixed_models.inference.simulate import simulate_new_response
 
-        return simulate_new_response(self, seed)
+        return simulate_new_response(self._record, seed)
 
     # --- prediction -------------------------------------------------------------------
 
@@ -219,7 +221,7 @@ class InferenceMethods:
         from mixed_models.prediction import predict
 
         check.check_bool("with_ran_ef", with_ran_ef)
-        return predict(self, newdata, with_ran_ef, new_levels, offset)
+        return predict(self._record, newdata, with_ran_ef, new_levels, offset)
 
     def predict_with_intervals(self, newdata: object = None, level: float = 0.95,
                                type: str = "confidence", *, with_ran_ef: bool = True,
@@ -232,8 +234,8 @@ class InferenceMethods:
 
         check.check_level(level)
         check.check_bool("with_ran_ef", with_ran_ef)
-        return predict_with_intervals(self, newdata, level, type, with_ran_ef, new_levels,
-                                      weights, offset)
+        return predict_with_intervals(self._record, newdata, level, type, with_ran_ef,
+                                      new_levels, weights, offset)
 
     def cond_cov_ran_ef(self, group: str | None = None) -> pd.DataFrame:
         """Conditional covariance of each level's random effects, as a tidy table
@@ -242,7 +244,7 @@ class InferenceMethods:
         from mixed_models.prediction import cond_cov_ran_ef
 
         check.check_name("group", group, optional=True)
-        return cond_cov_ran_ef(self, group)
+        return cond_cov_ran_ef(self._record, group)
 
 
 def _check_test_options(variable: object, nsim: object, seed: object) -> None:
@@ -254,7 +256,7 @@ def _check_test_options(variable: object, nsim: object, seed: object) -> None:
 
 def _check_models(*models: object) -> None:
     for i, model in enumerate(models, start=1):
-        if not isinstance(model, InferenceMethods):
+        if not isinstance(model, FittedView):
             raise DataTypeError(
                 f"model{i} must be a fitted LMM, got {check.shown(model)} "
                 f"({type(model).__name__})")

@@ -1,0 +1,235 @@
+"""The fit strategy: from a numeric problem and settings to an optimization result.
+
+:func:`fit_theta` runs the whole optimization of theta and returns one
+:class:`~mixed_models.core.optimize.OptimizationResult`; it mutates nothing outside it.
+The problem is optimized in its internal (centred and scaled) columns and the result is
+mapped back to the original ones.
+
+The paths, by model size:
+
+* few theta entries (<= ``MAX_POLISHED_THETA``), formula models: one BOBYQA run, the
+  gradient polish, then a Newton step; restarts follow only when that step still
+  promises a decrease (a restart costs about as much as the check that follows it);
+* all-scalar models with >= ``MIN_GRADIENT_THETA`` terms: L-BFGS-B on the gradient
+  through the blocked factor, confirmed by a Newton step, handing over to BOBYQA
+  when the check fails;
+* otherwise BOBYQA with restarts, then the polish.
+
+Unstable: the thresholds and the split between the paths follow measurements
+(docs/performance.md) and may change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from mixed_models.core import blocked_gradient
+from mixed_models.core.convergence import newton_polish
+from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
+from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
+from mixed_models.errors import ModelError
+
+# Newton polishing of the optimum: for up to this many parameters, and only while it
+# costs less than this share of the optimizer's own evaluations.
+MAX_POLISHED_THETA = 8
+POLISH_SHARE = 0.5
+# A Newton decrement below this (or 1e-10 of the objective) confirms the optimum.
+NEWTON_CONFIRMS = 1e-6
+# A gradient through the blocked factor costs several objective evaluations (an inverse
+# of the rest block): it pays where BOBYQA needs many evaluations, from three terms on.
+MIN_GRADIENT_THETA = 3
+# The finite-difference Newton check costs about 2 k^2 evaluations: up to this many.
+MAX_CHECKED_THETA = 20
+
+
+class Problem(Protocol):
+    """What the strategy needs of a problem (LmmProblem and GeneralProblem answer it)."""
+
+    n_theta: int
+    sigma: float | None
+
+    def objective(self, theta: np.ndarray) -> float: ...
+    def optimize(self, settings: OptimizerSettings,
+                 start: np.ndarray | None = None) -> OptimizationResult: ...
+    def bounded_mask(self, theta: np.ndarray) -> np.ndarray: ...
+    def rectify(self, theta: np.ndarray) -> np.ndarray: ...
+    def start(self) -> np.ndarray: ...
+    has_terms: bool  # grouped terms: column scaling and the analytic gradient apply
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How to fit theta.
+
+    Attributes
+    ----------
+    optimizer
+        ``"auto"`` (the strategy chooses), ``"bobyqa"``, ``"newuoa"``, ``"nelder_mead"``
+        or ``"lbfgs"``.
+    max_evaluations
+        Limit of objective evaluations of one optimizer run.
+    polish
+        Polish and confirm the optimum (False for bootstrap refits, where the polish
+        costs far more than the replicates' spread warrants).
+    """
+
+    optimizer: str = "auto"
+    max_evaluations: int = 100_000
+    polish: bool = True
+
+    def optimizer_settings(self) -> OptimizerSettings:
+        """The settings of one optimizer run ("auto" runs BOBYQA)."""
+        name = "bobyqa" if self.optimizer == "auto" else self.optimizer
+        return OptimizerSettings(optimizer=name, max_evaluations=self.max_evaluations)
+
+
+def fit_theta(problem: object, settings: FitSettings,
+              start: np.ndarray | None = None) -> OptimizationResult:
+    """Optimize theta of ``problem`` (in its internal columns) and return the result in
+    the original ones. ``start`` is in the original columns (None: lme4's start)."""
+    inner = problem.internal  # type: ignore[attr-defined]
+    theta0 = start_theta(inner) if start is None else \
+        problem.theta_to_internal(np.asarray(start, dtype=float))  # type: ignore[attr-defined]
+    result = _optimize(inner, settings, theta0)
+    return problem.result_to_original(result)  # type: ignore[attr-defined]
+
+
+def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray) -> OptimizationResult:
+    run = settings.optimizer_settings()
+    if settings.polish and _newton_confirms(problem, run):
+        done = _by_blocked_gradient(problem, settings, start)
+        if isinstance(done, OptimizationResult):
+            return done
+        return _confirmed_by_newton(problem, run, *done)
+    result = problem.optimize(run, start)
+    return polish(problem, result) if settings.polish else result
+
+
+def start_theta(problem: Problem) -> np.ndarray:
+    """lme4's start, where the objective can be evaluated."""
+    theta = problem.start()
+    if np.isfinite(problem.objective(theta)):
+        return theta
+    if not problem.has_terms:  # raw matrices: no columns to scale by
+        raise ModelError(f"the objective cannot be evaluated at the start theta {theta}; "
+                         "give a start_point where lambda is well defined")
+    raise ModelError(
+        f"the objective cannot be evaluated at the starting values {theta}, although the "
+        "columns are centred and scaled internally: the random-effects columns are "
+        "probably degenerate; check the predictors or give a start_point")
+
+
+def polish(problem: Problem, result: OptimizationResult) -> OptimizationResult:
+    """Refine an optimizer's end point: L-BFGS-B on the analytic gradient (formula
+    models), then Newton steps on finite differences, which also resolve the
+    ill-conditioned directions L-BFGS-B leaves (a slope SD a thousandth of the
+    intercept's). ``result`` is updated and returned."""
+    if not np.isfinite(result.objective):
+        return result
+    if result.optimizer == "lbfgs":
+        return _confirm_quasi_newton(problem, result)
+    if problem.has_terms:
+        accept(result, gradient_polish(problem, result.final))
+    k = problem.n_theta
+    if k <= MAX_POLISHED_THETA and 2 * k * k + 2 * k + 2 <= POLISH_SHARE * result.evaluations:
+        _newton(problem, result)
+    return result
+
+
+def _newton(problem: Problem, result: OptimizationResult) -> float:
+    """Newton-polish ``result`` in place; returns the decrement found at its start."""
+    step = newton_polish(problem.objective, result.final, result.objective,
+                         problem.bounded_mask(result.final))
+    accept(result, (problem.rectify(step.theta), step.objective, step.evaluations))
+    return step.first_decrement
+
+
+def _confirms(result: OptimizationResult, decrement: float) -> bool:
+    return result.converged and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(result.objective))
+
+
+def _confirm_quasi_newton(problem: Problem, result: OptimizationResult) -> OptimizationResult:
+    """Check an L-BFGS-B end point by a Newton step (which also polishes it); beyond
+    MAX_CHECKED_THETA entries the result says it was not checked."""
+    if problem.n_theta > MAX_CHECKED_THETA:
+        result.messages.append(f"L-BFGS-B's end point was not checked (the Newton check "
+                               f"is made for up to {MAX_CHECKED_THETA} theta entries)")
+        return result
+    decrement = _newton(problem, result)
+    if _confirms(result, decrement):
+        result.confirmed = True
+        result.messages.append(f"optimum confirmed by a Newton step (decrement "
+                               f"{decrement:.3g})")
+    return result
+
+
+def _newton_confirms(problem: Problem, run: OptimizerSettings) -> bool:
+    """Whether a Newton check replaces BOBYQA's restarts: formula models with few theta
+    entries, where a restart costs about as much as the check that follows it."""
+    return (problem.has_terms and run.optimizer != "lbfgs"
+            and problem.n_theta <= MAX_POLISHED_THETA)
+
+
+def _by_blocked_gradient(problem: Problem, settings: FitSettings, start: np.ndarray
+                         ) -> OptimizationResult | tuple[np.ndarray, int]:
+    """With optimizer "auto" and only scalar terms: L-BFGS-B on the gradient through the
+    blocked factor, confirmed by a Newton step on gradient differences. Returns the
+    confirmed result, or the point for the derivative-free fit to continue from and the
+    evaluations spent."""
+    factor = getattr(problem, "factor", None)
+    if settings.optimizer != "auto" or problem.n_theta < MIN_GRADIENT_THETA \
+            or not ineligible(problem, MAX_POLISHED) \
+            or not blocked_gradient.eligible(factor, problem.sigma):
+        return start, 0  # small models: BOBYQA and the dense gradient's polish
+    try:
+        theta, value, evaluations = blocked_gradient.quasi_newton(problem, start)
+        theta, value, decrement, more = blocked_gradient.newton_check(problem, theta)
+    except (np.linalg.LinAlgError, FloatingPointError):
+        return start, 0
+    if not (np.isfinite(value) and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(value))):
+        return (theta if np.isfinite(value) else start), evaluations + more
+    return OptimizationResult(
+        "lbfgs", np.asarray(start, dtype=float), theta, value, evaluations + more,
+        "SUCCESS", 0, [f"L-BFGS-B on the analytic gradient; optimum confirmed by a "
+                      f"Newton step (decrement {decrement:.3g})"])
+
+
+def _confirmed_by_newton(problem: Problem, run: OptimizerSettings, start: np.ndarray,
+                         spent: int = 0) -> OptimizationResult:
+    """One optimizer run, the gradient polish, then a Newton step; only when that step
+    promised more than NEWTON_CONFIRMS do the restarts (and a second polish) follow.
+    ``spent``: evaluations already used (by a quasi-Newton attempt)."""
+    result = problem.optimize(dataclasses.replace(run, max_restarts=0), start)
+    result.evaluations += spent
+    if not np.isfinite(result.objective):
+        return result
+    accept(result, gradient_polish(problem, result.final))
+    decrement = _newton(problem, result) if np.isfinite(result.objective) else np.inf
+    if not np.isfinite(result.objective):
+        return result  # the response is reproduced exactly: the caller says so
+    if _confirms(result, decrement):
+        result.confirmed = True
+        result.messages.append(f"optimum confirmed by a Newton step (decrement "
+                               f"{decrement:.3g}) instead of restarts")
+        return result
+    restarted = problem.optimize(run, result.final)
+    restarted.evaluations += result.evaluations
+    return polish(problem, restarted)
+
+
+def accept(result: OptimizationResult,
+           polished: tuple[np.ndarray, float, int] | None) -> None:
+    """Take a polish's point into ``result`` when it is lower; count its evaluations."""
+    if polished is None:
+        return
+    theta, value, calls = polished
+    result.evaluations += calls
+    if value < result.objective:
+        if result.objective - value > 1e-9 * max(1.0, abs(value)):
+            result.messages.append(f"the polish after {result.optimizer} lowered the "
+                                   f"objective by {result.objective - value:.3g}")
+        result.final, result.objective = theta, value

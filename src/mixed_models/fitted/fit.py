@@ -1,0 +1,112 @@
+"""The fit functions: from a formula and data, raw matrices or a prepared problem to a
+:class:`~mixed_models.fitted.record.FittedModel`.
+
+Every fit runs the same pipeline (as lme4's ``lmer``): parse the formula, build the design,
+build the numeric problem, optimize theta (:func:`mixed_models.core.fit.fit_theta`),
+assemble the estimates, check the result. The warnings a fit raises are recorded in the
+record and raised again for the caller.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from mixed_models.control import Control, fit_arguments
+from mixed_models.core.fit import FitSettings, fit_theta
+from mixed_models.core.general import MixedProblem
+from mixed_models.core.problem import LmmProblem
+from mixed_models.design import build_design
+from mixed_models.fitted.checks import check_finite_optimum, check_fit
+from mixed_models.fitted.raw import check_sigma, raw_problem
+from mixed_models.fitted.record import FittedModel
+from mixed_models.fitted.structure import FormulaStructure, Structure
+from mixed_models.formula import parse_formula
+
+
+@contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """Collect the messages of the warnings raised inside, then raise them again (with
+    their original category and location) on leaving."""
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield messages
+    for w in caught:
+        messages.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def settings_of(control: Control, polish: bool = True) -> FitSettings:
+    """The fit settings a :class:`Control` asks for."""
+    return FitSettings(optimizer=control.optimizer, max_evaluations=control.max_evaluations,
+                       polish=polish)
+
+
+def fit_problem(problem: MixedProblem, structure: Structure, control: Control,
+                start_point: object = None, settings: FitSettings | None = None
+                ) -> FittedModel:
+    """Fit a prepared problem and check the result; warnings are raised, not recorded
+    (see :func:`fit_recorded`)."""
+    settings = settings or settings_of(control)
+    start = None if start_point is None else np.asarray(start_point, dtype=float)
+    result = fit_theta(problem, settings, start)
+    check_finite_optimum(result)
+    estimates = problem.estimates(result.final)
+    check_fit(problem, result, float(np.sqrt(problem.sigma2(estimates))), control)
+    return FittedModel(problem, structure, estimates, result, control, settings, start)
+
+
+def fit_recorded(problem: MixedProblem, structure: Structure, control: Control,
+                 start_point: object = None, settings: FitSettings | None = None
+                 ) -> FittedModel:
+    """:func:`fit_problem`, with the fit's warnings recorded in the record."""
+    return _recording(lambda: fit_problem(problem, structure, control, start_point, settings))
+
+
+def _recording(build: Callable[[], FittedModel]) -> FittedModel:
+    with recorded_warnings() as messages:
+        fitted = build()
+    return _with_warnings(fitted, messages)
+
+
+def _with_warnings(fitted: FittedModel, messages: list[str]) -> FittedModel:
+    return replace(fitted, warnings=tuple(messages))
+
+
+def fit_formula(formula: str, data: object, *, reml: object = True, weights: object = None,
+                offset: object = None, na_action: str = "drop", start_point: object = None,
+                control: object = None, sigma: float | None = None) -> FittedModel:
+    """Fit the linear mixed model of an lme4 formula (see ``LMM.from_formula``)."""
+    def build() -> FittedModel:
+        reml_, control_ = fit_arguments(reml, control)
+        check_sigma(sigma)
+        parsed = parse_formula(formula)
+        design = build_design(parsed, data, weights, offset, na_action, control_)
+        problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
+                             design.y, design.weights, design.offset, reml=reml_, sigma=sigma)
+        return fit_problem(problem, FormulaStructure(design), control_, start_point)
+
+    return _recording(build)
+
+
+def fit_raw(*, x: object, y: object, zt: object, lambdat: Callable[[np.ndarray], object],
+            start_point: object, x_col_names: list[str] | None = None,
+            z_col_names: list[str] | None = None, weights: object = None,
+            offset: object = None, reml: object = True, lower_bound: object = None,
+            upper_bound: object = None, sigma: float | None = None,
+            control: object = None) -> FittedModel:
+    """Fit a linear mixed model given as matrices (see ``LMM(x=, y=, zt=, lambdat=...)``)."""
+    def build() -> FittedModel:
+        reml_, control_ = fit_arguments(reml, control)
+        problem, structure = raw_problem(
+            x, y, zt, lambdat, start_point, x_col_names=x_col_names,
+            z_col_names=z_col_names, weights=weights, offset=offset, reml=reml_,
+            lower_bound=lower_bound, upper_bound=upper_bound, sigma=sigma)
+        return fit_problem(problem, structure, control_, start_point)
+
+    return _recording(build)

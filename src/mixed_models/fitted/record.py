@@ -1,0 +1,152 @@
+"""The fitted-model record: what one fit produced, as plain read-only fields.
+
+Everything above this layer (results, inference, prediction, display, plotting, the
+public classes) reads a :class:`FittedModel` and nothing else of a fit. It is built by
+the fit functions of :mod:`mixed_models.fitted.fit`; its derived values are the few
+that every reader needs (theta, sigma, names, information criteria).
+
+The seam for a second model family is ``family``: ``"gaussian"`` for linear mixed
+models, whose residual variance is profiled out of the objective. Unstable: the field
+list may grow (a family object, a dispersion) as generalized models are added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mixed_models.control import Control
+from mixed_models.core.fit import FitSettings
+from mixed_models.core.general import MixedProblem
+from mixed_models.core.optimize import OptimizationResult
+from mixed_models.core.solve import Estimates
+from mixed_models.errors import DataTypeError
+from mixed_models.fitted.structure import Structure
+
+# A boundary fit: some lambda diagonal entry below this (as lme4).
+SINGULAR_TOL = 1e-4
+
+
+@dataclass(frozen=True, eq=False)
+class FittedModel:
+    """One fitted mixed model.
+
+    Attributes
+    ----------
+    problem
+        The numeric problem (original columns): X, y, the terms, weights, offset, REML.
+    structure
+        The design of a formula model, or the names of a raw-matrix model.
+    estimates
+        beta, u, b, the penalized residual sum of squares, (X'V^-1X)^-1 / sigma^2.
+    optimization
+        What the optimizer did: start, final theta, objective, evaluations, messages.
+    control
+        The check and optimizer settings the model was fitted with.
+    settings
+        How theta was fitted (refits reuse it).
+    start_point
+        The user's starting theta, or None.
+    family
+        ``"gaussian"`` (linear mixed models).
+    warnings
+        The messages of the warnings the fit raised.
+    memo
+        Derived values that are costly to compute (Satterthwaite's Jacobians, Kenward-
+        Roger's moments), filled by the functions that compute them.
+    """
+
+    problem: MixedProblem
+    structure: Structure
+    estimates: Estimates
+    optimization: OptimizationResult
+    control: Control
+    settings: FitSettings
+    start_point: np.ndarray | None = None
+    family: str = "gaussian"
+    warnings: tuple[str, ...] = ()
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def formula(self) -> str | None:
+        """The formula as given (None for a model built from matrices)."""
+        return self.structure.formula
+
+    @property
+    def reml(self) -> bool:
+        """True when fitted by REML."""
+        return self.problem.reml
+
+    @property
+    def theta(self) -> np.ndarray:
+        """The covariance parameters at the optimum (a copy)."""
+        return self.optimization.final.copy()
+
+    @property
+    def deviance(self) -> float:
+        """The optimized REML criterion (REML fits) or -2 log-likelihood (ML fits)."""
+        return self.optimization.objective
+
+    @property
+    def sigma2(self) -> float:
+        """Residual variance."""
+        return self.problem.sigma2(self.estimates)
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        return float(np.sqrt(self.sigma2))
+
+    @property
+    def fix_ef_names(self) -> list[str]:
+        """Names of the fixed effects."""
+        return self.structure.fix_ef_names
+
+    @property
+    def ran_ef_names(self) -> list[str]:
+        """Names of the random effects."""
+        return self.structure.ran_ef_names
+
+    @property
+    def n_obs(self) -> int:
+        """Number of observations used."""
+        return self.problem.n_obs
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of estimated parameters: fixed effects, theta and sigma."""
+        p = self.problem
+        return p.n_fixed + p.n_theta + (p.sigma is None)
+
+    @property
+    def log_likelihood(self) -> float:
+        """The log-likelihood (the REML log-likelihood for a REML fit)."""
+        return -0.5 * self.deviance
+
+    @property
+    def aic(self) -> float:
+        """Akaike's information criterion."""
+        return self.deviance + 2 * self.n_parameters
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's Bayesian information criterion."""
+        return self.deviance + self.n_parameters * np.log(self.n_obs)
+
+    @property
+    def singular(self) -> bool:
+        """A boundary fit, judged in the centred and scaled columns the fit works in."""
+        return self.problem.singular(self.theta, SINGULAR_TOL)
+
+
+def as_record(model: object, what: str = "model") -> FittedModel:
+    """The record of a fitted model: ``model`` itself, or its ``record`` (every public
+    model class has one); anything else is refused."""
+    if isinstance(model, FittedModel):
+        return model
+    record = getattr(model, "record", None)
+    if isinstance(record, FittedModel):
+        return record
+    raise DataTypeError(f"{what} must be a fitted model (LMM), got {type(model).__name__}")
