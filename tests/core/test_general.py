@@ -154,7 +154,7 @@ def test_singular_uses_the_entries_bounded_at_zero():
 
 
 def test_both_problems_have_the_protocols_interface():
-    from mixed_models.core.general import MixedProblem
+    from mixed_models.core.interface import MixedProblem
 
     names = [n for n in dir(MixedProblem) if not n.startswith("_")]
     names += list(MixedProblem.__annotations__)

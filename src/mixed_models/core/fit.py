@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from mixed_models.core import blocked_gradient
 from mixed_models.core.convergence import newton_polish
 from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
+from mixed_models.core.interface import MixedProblem as Problem
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.errors import ModelError
 
@@ -44,21 +44,6 @@ NEWTON_CONFIRMS = 1e-6
 MIN_GRADIENT_THETA = 3
 # The finite-difference Newton check costs about 2 k^2 evaluations: up to this many.
 MAX_CHECKED_THETA = 20
-
-
-class Problem(Protocol):
-    """What the strategy needs of a problem (LmmProblem and GeneralProblem answer it)."""
-
-    n_theta: int
-    sigma: float | None
-
-    def objective(self, theta: np.ndarray) -> float: ...
-    def optimize(self, settings: OptimizerSettings,
-                 start: np.ndarray | None = None) -> OptimizationResult: ...
-    def bounded_mask(self, theta: np.ndarray) -> np.ndarray: ...
-    def rectify(self, theta: np.ndarray) -> np.ndarray: ...
-    def start(self) -> np.ndarray: ...
-    has_terms: bool  # grouped terms: column scaling and the analytic gradient apply
 
 
 @dataclass(frozen=True)
@@ -87,15 +72,15 @@ class FitSettings:
         return OptimizerSettings(optimizer=name, max_evaluations=self.max_evaluations)
 
 
-def fit_theta(problem: object, settings: FitSettings,
+def fit_theta(problem: Problem, settings: FitSettings,
               start: np.ndarray | None = None) -> OptimizationResult:
     """Optimize theta of ``problem`` (in its internal columns) and return the result in
     the original ones. ``start`` is in the original columns (None: lme4's start)."""
-    inner = problem.internal  # type: ignore[attr-defined]
+    inner = problem.internal
     theta0 = start_theta(inner) if start is None else \
-        problem.theta_to_internal(np.asarray(start, dtype=float))  # type: ignore[attr-defined]
+        problem.theta_to_internal(np.asarray(start, dtype=float))
     result = _optimize(inner, settings, theta0)
-    return problem.result_to_original(result)  # type: ignore[attr-defined]
+    return problem.result_to_original(result)
 
 
 def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray) -> OptimizationResult:

@@ -12,7 +12,7 @@ import numpy as np
 
 from mixed_models.control import Control, enforce
 from mixed_models.core.convergence import Derivatives, derivatives
-from mixed_models.core.general import MixedProblem
+from mixed_models.core.interface import MixedProblem
 from mixed_models.core.optimize import OptimizationResult
 from mixed_models.errors import (
     ConvergenceWarning,

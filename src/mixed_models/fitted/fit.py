@@ -18,7 +18,7 @@ import numpy as np
 
 from mixed_models.control import Control, fit_arguments
 from mixed_models.core.fit import FitSettings, fit_theta
-from mixed_models.core.general import MixedProblem
+from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import build_design
 from mixed_models.fitted.checks import check_finite_optimum, check_fit

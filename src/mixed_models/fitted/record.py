@@ -19,7 +19,7 @@ import numpy as np
 
 from mixed_models.control import Control
 from mixed_models.core.fit import FitSettings
-from mixed_models.core.general import MixedProblem
+from mixed_models.core.interface import MixedProblem
 from mixed_models.core.optimize import OptimizationResult
 from mixed_models.core.solve import Estimates
 from mixed_models.errors import DataTypeError
