@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mixed_models.display import ModelSummary
+from mixed_models.display import summary as summary_module
 from mixed_models.display.values import QUANTILE_NAMES, TEST_METHODS
 from mixed_models.fitted.results import fit_rows
 
@@ -121,7 +122,7 @@ class _Recorder:
     def __init__(self, table: pd.DataFrame):
         self.table, self.calls = table, []
 
-    def __call__(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+    def __call__(self, fit: object, ddf: str = "satterthwaite") -> pd.DataFrame:
         self.calls.append(ddf)
         return self.table
 
@@ -131,7 +132,7 @@ def test_ddf_is_passed_when_fix_ef_summary_takes_it(fitted, monkeypatch):
     table = pd.DataFrame({"coef": [1.0], "sd": [0.5], "df": [4.2], "t_value": [2.0],
                           "p_value": [0.11]}, index=["intercept"])
     recorder = _Recorder(table)
-    monkeypatch.setattr(model, "fix_ef_summary", recorder)
+    monkeypatch.setattr(summary_module, "fix_ef_summary", recorder)
     s = model.summary(ddf="kenward-roger")
     assert recorder.calls == ["kenward-roger"]
     assert s.test_method == "kenward-roger" and s.fixed_effects is table

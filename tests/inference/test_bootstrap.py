@@ -39,8 +39,8 @@ def dyestuff(fitted):
 def test_simulation_has_the_models_mean_and_covariance(sleep):
     rng = np.random.default_rng(11)
     draws = np.array([simulate_response(sleep, rng) for _ in range(4000)])
-    problem = sleep._problem
-    mean = problem.x @ sleep._estimates.beta
+    problem = sleep.record.problem
+    mean = problem.x @ sleep.record.estimates.beta
     se = np.sqrt(np.var(draws, axis=0) / len(draws))
     assert np.all(np.abs(draws.mean(axis=0) - mean) < 4.5 * se)
     # rows 0..9 are subject 308 at days 0..9: Cov = Z_i Sigma Z_i' + sigma^2 I
@@ -87,7 +87,7 @@ def test_simulate_new_response_is_reproducible(sleep):
 # --- refits ---------------------------------------------------------------------------
 
 def test_refit_to_the_original_response_reproduces_the_fit(sleep):
-    refit = refit_response(sleep, sleep._problem.y.copy())
+    refit = LMM.from_record(refit_response(sleep, sleep.record.problem.y.copy()))
     assert refit.deviance == pytest.approx(sleep.deviance, abs=1e-7)
     np.testing.assert_allclose(list(refit.fix_ef.values()), list(sleep.fix_ef.values()),
                                rtol=1e-7)

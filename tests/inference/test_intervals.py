@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 
 import inference_reference as R
 import reference
+from mixed_models import LMM
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.inference.intervals import back_spline
 from mixed_models.inference.refit import refit_ml
@@ -69,7 +70,7 @@ def test_profile_matches_lme4(fitted, model_id):
 def _check_by_fits(model, got, lme4_limits) -> None:
     """A correlation's limits: zeta by independent fits is +-1.96 at ours (to 0.01), and
     at least twice as far from it at lme4's."""
-    ml = refit_ml(model)
+    ml = LMM.from_record(refit_ml(model))
     for limit, lme4_limit, target in zip(got[["lower", "upper"]], lme4_limits,
                                          (-Z95, Z95)):
         error = abs(_zeta_of_correlation(ml, limit) - target)

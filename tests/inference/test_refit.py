@@ -55,10 +55,10 @@ def test_refit_with_new_rows_refuses_weights_it_cannot_know():
 
 
 def test_refit_by_ml(alien):
-    ml = refit_ml(alien)
+    ml = LMM.from_record(refit_ml(alien))
     assert not ml.reml
     _same_fit(ml, LMM.from_formula(FORMULA, datasets.load("alien_species"), reml=False))
-    assert refit_ml(ml) is ml
+    assert refit_ml(ml.record) is ml.record
 
 
 @pytest.mark.parametrize("name, formula", [

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.inference.contrasts import term_contrasts
 from mixed_models.inference.kenward_roger import kr_f_test, kr_t_test
 from mixed_models.inference.satterthwaite import FTest, TTest, f_test, t_test
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 DDF_METHODS = ("satterthwaite", "kenward-roger")
 
@@ -26,19 +23,19 @@ def check_ddf(ddf: str, allowed: tuple[str, ...] = DDF_METHODS) -> str:
     return method
 
 
-def contrast_f_test(model: LMM, contrasts: np.ndarray, ddf: str) -> FTest:
+def contrast_f_test(model: FittedModel, contrasts: np.ndarray, ddf: str) -> FTest:
     """F test of ``contrasts @ beta = 0`` with Satterthwaite or Kenward-Roger df."""
     method = check_ddf(ddf)
     return f_test(model, contrasts) if method == "satterthwaite" else kr_f_test(model, contrasts)
 
 
-def contrast_t_test(model: LMM, contrast: np.ndarray, ddf: str) -> TTest:
+def contrast_t_test(model: FittedModel, contrast: np.ndarray, ddf: str) -> TTest:
     """t test of ``contrast @ beta = 0`` with Satterthwaite or Kenward-Roger df."""
     method = check_ddf(ddf)
     return t_test(model, contrast) if method == "satterthwaite" else kr_t_test(model, contrast)
 
 
-def anova(model: LMM, ddf: str = "satterthwaite") -> pd.DataFrame:
+def anova(model: FittedModel, ddf: str = "satterthwaite") -> pd.DataFrame:
     """Type III F tests of the fixed-effects terms.
 
     Returns
@@ -49,6 +46,7 @@ def anova(model: LMM, ddf: str = "satterthwaite") -> pd.DataFrame:
         Multi-column terms (factors, interactions) are tested jointly. The intercept is
         not tested.
     """
+    model = as_record(model)
     method = check_ddf(ddf)
     rows = {}
     for label, contrasts in term_contrasts(model).items():

@@ -5,12 +5,13 @@ Each replicate simulates a response from the fitted model
 it and collects statistics of the refit. The refit reuses the model's structure: only
 the cross-products that involve y are recomputed (``LmmProblem.with_response``).
 
-Refits start from lme4's start (theta = identity), not from the original estimate: on
-sleepstudy ``Reaction ~ Days + (Days | Subject)`` that took 81 objective evaluations per
-refit against 88 from the estimate, and reached the same optima (to 1e-7 in the
-deviance). They skip the Newton polish of a fit (another 50 evaluations there), which
-moved theta by at most 3e-5, the deviance by 5e-8 and beta by 1e-11 on 60 replicates:
-nothing next to the spread of the replicates.
+Refits start from lme4's start (theta = identity), which reaches the same optima as a
+start at the estimate at no extra cost, and skip the Newton polish of a fit: its changes
+are far below the spread of the replicates (docs/performance.md has the measurements).
+
+User callbacks (``what_to_collect``, ``how_to_simulate``) receive the public model
+(``view`` of the record, an ``LMM`` when called through one); the defaults read the
+record directly.
 
 Unstable: the names of the variance-parameter columns (``sd_<column>|<group>``,
 ``cor_<row>.<column>|<group>``, ``sigma``) follow ``conf_int``'s row names and change
@@ -22,27 +23,27 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mixed_models._validate import check_callable, check_positive_int
+from mixed_models.fitted import results
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import (
     ConvergenceWarning,
     InvalidArgumentError,
     MixedModelsError,
     ModelError,
 )
+from mixed_models.fitted.fit import fit_problem
 from mixed_models.inference.bootstrap_runner import Seed, replicate_seeds, run_replicates
 from mixed_models.inference.refit import with_response
 from mixed_models.inference.simulate import simulate_response
 
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
-
-Collector = Callable[["LMM"], Any]
-Simulator = Callable[["LMM", np.random.Generator], np.ndarray]
+Collector = Callable[[FittedModel], Any]
+Simulator = Callable[[FittedModel, np.random.Generator], np.ndarray]
 
 # A refit that fails for numeric reasons becomes a row of NaN; anything else (a bug in
 # a user's callable) propagates.
@@ -58,26 +59,23 @@ class Failure:
     message: str
 
 
-def refit_response(model: LMM, y: np.ndarray) -> LMM:
+def refit_response(model: FittedModel, y: np.ndarray) -> FittedModel:
     """The model refitted to another response, every setting kept (a bootstrap replicate).
 
     The refit's warnings are not shown; they are in its ``warnings`` list. Its design is
     the original's with ``y`` replaced (its data frame still holds the original
     response column). The optimum is not Newton-polished (see the module's notes).
     """
-    problem, design = with_response(model, y)
+    model = as_record(model)
+    problem, structure = with_response(model, y)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = type(model)._fit(problem, design, None, model._settings, model._control,
-                               polish=False)
-    for name in ("_raw",):  # set by the constructors, not by _fit
-        if hasattr(model, name):
-            setattr(fit, name, getattr(model, name))
-    fit.warnings = [str(w.message) for w in caught]
-    return fit
+        fit = fit_problem(problem, structure, model.control, None,
+                          dataclasses.replace(model.settings, polish=False))
+    return dataclasses.replace(fit, warnings=tuple(str(w.message) for w in caught))
 
 
-def variance_parameters(model: LMM) -> dict[str, float]:
+def variance_parameters(model: FittedModel) -> dict[str, float]:
     """Random-effect SDs and correlations, then sigma (the rows of ``conf_int``).
 
     Keys: ``sd_<column>|<group>`` and ``cor_<row>.<column>|<group>`` (the correlation of
@@ -86,10 +84,11 @@ def variance_parameters(model: LMM) -> dict[str, float]:
     ``cor_Days.intercept``, ``sd_Days``), grouping factors in the model's order, then
     ``sigma``. Values are those of ``var_corr()``.
     """
+    model = as_record(model)
     sds: dict[str, dict[str, float]] = {}
     cors: dict[tuple[str, str, str], float] = {}
     sigma = np.nan
-    for row in model.var_corr().itertuples(index=False):
+    for row in results.var_corr(model).itertuples(index=False):
         if row.group == "Residual":
             sigma = float(row.sdcor)
         elif row.var2 is None or pd.isna(row.var2):
@@ -108,10 +107,11 @@ def variance_parameters(model: LMM) -> dict[str, float]:
     return out
 
 
-def default_collect(model: LMM) -> dict[str, float]:
+def default_collect(model: FittedModel) -> dict[str, float]:
     """What :func:`bootstrap` collects by default: the fixed effects, the random-effect
     SDs and correlations, sigma and the deviance (REML criterion for REML fits)."""
-    out = dict(model.fix_ef)
+    model = as_record(model)
+    out = results.fix_ef(model)
     out.update(variance_parameters(model))
     out["deviance"] = float(model.deviance)
     return out
@@ -120,7 +120,7 @@ def default_collect(model: LMM) -> dict[str, float]:
 class _BootstrapTask:
     """One replicate: simulate, refit, collect (a picklable callable)."""
 
-    def __init__(self, model: LMM, collect: Collector, simulate: Simulator):
+    def __init__(self, model: FittedModel, collect: Collector, simulate: Simulator):
         self.model, self.collect, self.simulate = model, collect, simulate
 
     def __call__(self, rng: np.random.Generator) -> dict[Any, float] | Failure:
@@ -130,6 +130,29 @@ class _BootstrapTask:
         except _REFIT_FAILURES as exc:
             return Failure(f"{type(exc).__name__}: {exc}")
         return _as_record(self.collect(fit))
+
+
+class _Viewed:
+    """A user's callable applied to the public model of a record (picklable)."""
+
+    def __init__(self, func: Callable[..., Any], view: Callable[[FittedModel], object]):
+        self.func, self.view = func, view
+
+    def __call__(self, fit: FittedModel, *args: Any) -> Any:
+        return self.func(self.view(fit), *args)
+
+
+def _viewed(func: Callable[..., Any] | None, default: Callable[..., Any],
+            view: Callable[[FittedModel], object] | None) -> Callable[..., Any]:
+    if func is None:
+        return default
+    return func if view is None else _Viewed(func, view)
+
+
+def public_view(model: object) -> Callable[[FittedModel], object] | None:
+    """How to show a record to a user's callback: as the public class of ``model`` when
+    it is one (it has ``from_record``), else as the record itself."""
+    return None if isinstance(model, FittedModel) else getattr(type(model), "from_record", None)
 
 
 def _checked_response(y: object, n_obs: int) -> np.ndarray:
@@ -156,10 +179,11 @@ def _as_record(value: object) -> dict[Any, float]:
     return dict(enumerate(map(float, array.ravel())))
 
 
-def bootstrap(model: LMM, nsim: int, *, seed: Seed = None,
+def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
               what_to_collect: Collector | None = None,
               how_to_simulate: Simulator | None = None, n_jobs: int | None = None,
-              progress: bool | None = None) -> pd.DataFrame:
+              progress: bool | None = None,
+              view: Callable[[FittedModel], object] | None = None) -> pd.DataFrame:
     """Parametric bootstrap: a table with one row per replicate.
 
     Parameters
@@ -183,6 +207,9 @@ def bootstrap(model: LMM, nsim: int, *, seed: Seed = None,
     progress
         Progress bar on stderr: True, False, or None (only on a terminal, after a
         second).
+    view
+        record -> the object the user's callbacks receive (default: the public class
+        of ``model`` when it is one, else the record).
 
     Returns
     -------
@@ -195,8 +222,10 @@ def bootstrap(model: LMM, nsim: int, *, seed: Seed = None,
     check_callable("what_to_collect", what_to_collect, "refit -> statistics")
     check_callable("how_to_simulate", how_to_simulate, "(model, rng) -> response")
     entropy, seeds = replicate_seeds(seed, nsim)
-    task = _BootstrapTask(model, what_to_collect or default_collect,
-                          how_to_simulate or simulate_response)
+    view = view or public_view(model)
+    model = as_record(model)
+    task = _BootstrapTask(model, _viewed(what_to_collect, default_collect, view),
+                          _viewed(how_to_simulate, simulate_response, view))
     records = run_replicates(task, seeds, n_jobs=n_jobs, progress=progress)
     failures = {i: r.message for i, r in enumerate(records) if isinstance(r, Failure)}
     table = pd.DataFrame([{} if isinstance(r, Failure) else r for r in records],
@@ -225,7 +254,7 @@ def _warn_failures(failures: dict[int, str], nsim: int) -> None:
 class _LrtTask:
     """One replicate of the LRT: simulate under the null, refit both models."""
 
-    def __init__(self, null_model: LMM, alt_model: LMM):
+    def __init__(self, null_model: FittedModel, alt_model: FittedModel):
         self.null_model, self.alt_model = null_model, alt_model
 
     def __call__(self, rng: np.random.Generator) -> float:
@@ -236,11 +265,11 @@ class _LrtTask:
             return np.nan
 
 
-def _refit_deviance(model: LMM, y: np.ndarray) -> float:
+def _refit_deviance(model: FittedModel, y: np.ndarray) -> float:
     return float(refit_response(model, y).deviance)
 
 
-def bootstrap_lrt_p(null_model: LMM, alt_model: LMM, nsim: int, *, seed: Seed = None,
+def bootstrap_lrt_p(null_model: FittedModel, alt_model: FittedModel, nsim: int, *, seed: Seed = None,
                     n_jobs: int | None = None, progress: bool | None = None) -> float:
     """Parametric bootstrap p-value of the likelihood ratio test (pbkrtest's PBmodcomp).
 
@@ -260,6 +289,7 @@ def bootstrap_lrt_p(null_model: LMM, alt_model: LMM, nsim: int, *, seed: Seed = 
     nsim, seed, n_jobs, progress
         As in :func:`bootstrap`.
     """
+    null_model, alt_model = as_record(null_model), as_record(alt_model)
     _check_nsim(nsim)
     _check_comparable(null_model, alt_model)
     observed = max(null_model.deviance - alt_model.deviance, 0.0)
@@ -273,9 +303,9 @@ def bootstrap_lrt_p(null_model: LMM, alt_model: LMM, nsim: int, *, seed: Seed = 
     return float((extreme + 1) / (len(stats) + 1))
 
 
-def _check_comparable(null_model: LMM, alt_model: LMM) -> None:
+def _check_comparable(null_model: FittedModel, alt_model: FittedModel) -> None:
     if null_model.n_obs != alt_model.n_obs or \
-            not np.array_equal(null_model._problem.y, alt_model._problem.y):
+            not np.array_equal(null_model.problem.y, alt_model.problem.y):
         raise ModelError(
             f"the two models are not fitted to the same observations ({null_model.n_obs} "
             f"and {alt_model.n_obs} rows, or different responses); a likelihood ratio test "
@@ -287,13 +317,3 @@ def _check_comparable(null_model: LMM, alt_model: LMM) -> None:
         raise ModelError(
             f"REML fits with different fixed effects ({null_model.fix_ef_names} and "
             f"{alt_model.fix_ef_names}) cannot be compared; fit both by ML (reml=False)")
-
-
-def __getattr__(name: str) -> object:
-    # bootstrap_intervals lives in intervals_bootstrap (which imports this module); it is
-    # also reachable from here, lazily, where the issue's plan put it.
-    if name == "bootstrap_intervals":
-        from mixed_models.inference.intervals_bootstrap import bootstrap_intervals
-
-        return bootstrap_intervals
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,15 +19,12 @@ main effects) is refused with a clear error.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mixed_models.design import ModelDesign
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import ModelError
-from mixed_models.inference.sdcor import design_of
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 ZAP_DIGITS = 7
 
@@ -50,9 +47,9 @@ def zapsmall(a: np.ndarray, digits: int = ZAP_DIGITS) -> np.ndarray:
     return np.round(a, max(0, digits - int(np.ceil(np.log10(big)))))
 
 
-def fixed_terms(model: LMM) -> tuple[list[Term], bool]:
+def fixed_terms(model: FittedModel) -> tuple[list[Term], bool]:
     """The non-intercept terms of the fixed part and whether there is an intercept."""
-    fixed = design_of(model, "a test of a fixed-effects term").fixed
+    fixed = model.structure.require_design("a test of a fixed-effects term").fixed
     spec = fixed.spec
     position = {int(k): i for i, k in enumerate(fixed.kept)}
     kinds = {name: str(state[0].value) for name, state in spec.encoder_state.items()}
@@ -68,10 +65,11 @@ def fixed_terms(model: LMM) -> tuple[list[Term], bool]:
     return terms, intercept
 
 
-def term_contrasts(model: LMM) -> dict[str, np.ndarray]:
+def term_contrasts(model: FittedModel) -> dict[str, np.ndarray]:
     """Type III contrast matrix of each fixed-effects term (lmerTest's ``anova`` type 3)."""
+    model = as_record(model)
     terms, intercept = fixed_terms(model)
-    x = model._design.fixed.matrix
+    x = _design(model).fixed.matrix
     if x.shape[1] <= 1 or len(terms) <= 1:
         return _sequential(terms, x)
     full, blocks = _full_coding(model, terms, intercept)
@@ -110,15 +108,15 @@ def _contains(outer: Term, inner: Term) -> bool:
     return a <= b and bool(b - a) and inner.numerics == outer.numerics
 
 
-def _full_coding(model: LMM, terms: list[Term],
+def _full_coding(model: FittedModel, terms: list[Term],
                  intercept: bool) -> tuple[np.ndarray, list[slice]]:
     """The over-parameterized matrix and the column block of each term in it."""
-    data = model._design.frame.data
+    data = _design(model).frame.data
     n = len(data)
     pieces = [np.ones((n, 1))] if intercept else []
     blocks, start = [], len(pieces)
     for term in terms:
-        block = np.asarray(model._design.fixed.spec.matrix_of(f"0 + {term.label}", data),
+        block = np.asarray(_design(model).fixed.spec.matrix_of(f"0 + {term.label}", data),
                            dtype=float)
         pieces.append(block)
         blocks.append(slice(start, start + block.shape[1]))
@@ -126,10 +124,10 @@ def _full_coding(model: LMM, terms: list[Term],
     return np.column_stack(pieces), blocks
 
 
-def _model_rows(model: LMM, terms: list[Term], intercept: bool, full: np.ndarray,
+def _model_rows(model: FittedModel, terms: list[Term], intercept: bool, full: np.ndarray,
                 blocks: list[slice]) -> list[int]:
     """For each model column, the column of the full coding it equals."""
-    x = model._design.fixed.matrix
+    x = _design(model).fixed.matrix
     rows = [-1] * x.shape[1]
     owners = [(t.columns, b) for t, b in zip(terms, blocks)]
     if intercept:
@@ -149,3 +147,7 @@ def _model_rows(model: LMM, terms: list[Term], intercept: bool, full: np.ndarray
                     "every interaction, or test coefficients with fix_ef_summary()")
             rows[c] = block.start + int(match[0])
     return rows
+
+
+def _design(model: FittedModel) -> ModelDesign:
+    return model.structure.require_design("a test of a fixed-effects term")

@@ -16,19 +16,17 @@ variance parameters get NaN, as in lme4.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.interpolate import CubicSpline, PchipInterpolator
 
+from mixed_models.fitted import results
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import ConvergenceWarning, InvalidArgumentError, ModelError
 from mixed_models.inference.profile import profile
 from mixed_models.inference.sdcor import sdcor_scale
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 FIXED_METHODS = ("wald", "profile", "bootstrap", "all")
 ALL_METHODS = ("profile", "wald", "bootstrap")
@@ -48,11 +46,12 @@ def _frame(names: list[str], lower: object, upper: object, level: float,
     return out
 
 
-def wald_intervals(model: LMM, level: float = 0.95) -> pd.DataFrame:
+def wald_intervals(model: FittedModel, level: float = 0.95) -> pd.DataFrame:
     """estimate +- qnorm((1 + level) / 2) * SE for each fixed effect."""
+    model = as_record(model)
     level = _check_level(level)
-    beta = model._estimates.beta
-    se = np.sqrt(np.diag(model.fix_ef_cov_mat.to_numpy()))
+    beta = model.estimates.beta
+    se = np.sqrt(np.diag(results.fix_ef_cov(model)))
     z = stats.norm.ppf((1 + level) / 2)
     return _frame(model.fix_ef_names, beta - z * se, beta + z * se, level, "wald")
 
@@ -183,7 +182,7 @@ def back_spline(x: np.ndarray, y: np.ndarray, targets: list[float]) -> tuple | N
     return tuple(out)
 
 
-def fix_ef_conf_int(model: LMM, level: float = 0.95, method: str = "wald",
+def fix_ef_conf_int(model: FittedModel, level: float = 0.95, method: str = "wald",
                     boottype: str = "studentized", nsim: int = 1000,
                     seed: int | None = None) -> pd.DataFrame:
     """Intervals for the fixed effects: ``lower, upper`` indexed by fixed effect.
@@ -191,6 +190,7 @@ def fix_ef_conf_int(model: LMM, level: float = 0.95, method: str = "wald",
     With ``method="all"`` the columns are ``<method>_lower, <method>_upper`` for the
     Wald and profile intervals and every bootstrap type (one bootstrap run).
     """
+    model = as_record(model)
     level = _check_level(level)
     if method not in FIXED_METHODS:
         raise InvalidArgumentError(f"method must be one of {FIXED_METHODS}, got {method!r}")
@@ -211,15 +211,15 @@ def fix_ef_conf_int(model: LMM, level: float = 0.95, method: str = "wald",
     return out
 
 
-def _bootstrap(model: LMM, level: float, boottype: str, nsim: int, seed: int | None,
+def _bootstrap(model: FittedModel, level: float, boottype: str, nsim: int, seed: int | None,
                parameters: str) -> pd.DataFrame:
-    from mixed_models.inference.bootstrap import bootstrap_intervals
+    from mixed_models.inference.intervals_bootstrap import bootstrap_intervals
 
     return bootstrap_intervals(model, level=level, boottype=boottype, nsim=nsim, seed=seed,
                                parameters=parameters)
 
 
-def _in_our_names(table: pd.DataFrame, model: LMM) -> pd.DataFrame:
+def _in_our_names(table: pd.DataFrame, model: FittedModel) -> pd.DataFrame:
     """Rows renamed and ordered as the profile's: a correlation may come named either
     way round (``cor_a.b|g`` or ``cor_b.a|g``)."""
     try:
@@ -241,13 +241,14 @@ def _in_our_names(table: pd.DataFrame, model: LMM) -> pd.DataFrame:
     return out
 
 
-def conf_int(model: LMM, method: str = "profile", level: float = 0.95, nsim: int = 1000,
+def conf_int(model: FittedModel, method: str = "profile", level: float = 0.95, nsim: int = 1000,
              boottype: str = "percentile", seed: int | None = None) -> pd.DataFrame:
     """Intervals for every parameter: SDs and correlations, sigma, fixed effects.
 
     Rows are named ``sd_<column>|<group>``, ``cor_<row>.<column>|<group>``, ``sigma``
     and the fixed effects' names; columns ``lower, upper``.
     """
+    model = as_record(model)
     level = _check_level(level)
     if method not in ALL_METHODS:
         raise InvalidArgumentError(f"method must be one of {ALL_METHODS}, got {method!r}")

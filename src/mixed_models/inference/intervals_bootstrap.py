@@ -20,29 +20,27 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import InvalidArgumentError, MixedModelsWarning
 from mixed_models.inference.bootstrap import bootstrap, variance_parameters
 from mixed_models.inference.bootstrap_runner import Seed
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 BOOTTYPES = ("studentized", "basic", "normal", "percentile")
 PARAMETERS = ("fixed", "all")
 _SE = "se:"
 
 
-def collect_estimates(model: LMM, parameters: str = "fixed") -> dict[str, float]:
+def collect_estimates(model: FittedModel, parameters: str = "fixed") -> dict[str, float]:
     """Estimates with the fixed effects' standard errors (columns ``se:<name>``);
     ``parameters="all"`` puts the random-effect SDs, correlations and sigma first."""
+    model = as_record(model)
     out = variance_parameters(model) if parameters == "all" else {}
-    est = model._estimates
+    est = model.estimates
     se = np.sqrt(model.sigma2 * np.diag(est.beta_cov_unscaled))
     for name, value, sd in zip(model.fix_ef_names, est.beta, se):
         out[name] = float(value)
@@ -50,7 +48,7 @@ def collect_estimates(model: LMM, parameters: str = "fixed") -> dict[str, float]
     return out
 
 
-def bootstrap_intervals(model: LMM, *, level: float = 0.95, boottype: str = "studentized",
+def bootstrap_intervals(model: FittedModel, *, level: float = 0.95, boottype: str = "studentized",
                         nsim: int = 1000, seed: Seed = None, parameters: str = "fixed",
                         n_jobs: int | None = None, progress: bool | None = None
                         ) -> pd.DataFrame:
@@ -78,6 +76,7 @@ def bootstrap_intervals(model: LMM, *, level: float = 0.95, boottype: str = "stu
         ``<type>_lower, <type>_upper`` per type. ``attrs`` records level, boottype,
         nsim, the replicates used and the seed.
     """
+    model = as_record(model)
     types = _check_options(level, boottype, parameters)
     collect = functools.partial(collect_estimates, parameters=parameters)
     reps = bootstrap(model, nsim, seed=seed, what_to_collect=collect, n_jobs=n_jobs,

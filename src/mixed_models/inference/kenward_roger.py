@@ -16,18 +16,16 @@ the weighted model, so for weighted fits the results differ from pbkrtest's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import linalg, stats
 
+from mixed_models.fitted import results
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import ModelError
 from mixed_models.inference.satterthwaite import FTest, TTest
 from mixed_models.inference.varpar import cached
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 MAX_RANDOM_EFFECTS = 2000
 
@@ -54,15 +52,16 @@ class KenwardRoger:
     w: np.ndarray
 
 
-def kenward_roger(model: LMM) -> KenwardRoger:
+def kenward_roger(model: FittedModel) -> KenwardRoger:
     """The Kenward-Roger adjustment of a REML fit (cached on the model)."""
+    model = as_record(model)
     if not model.reml:
         raise ModelError("Kenward-Roger's method is defined for REML fits and this model was "
                          "fitted by ML; refit with reml=True or use ddf='satterthwaite'")
-    if model._problem.sigma is not None:
+    if model.problem.sigma is not None:
         raise ModelError("Kenward-Roger's method estimates the residual variance; this model "
                          "holds sigma fixed: use ddf='satterthwaite'")
-    if model._design is None:
+    if not model.problem.has_terms:
         raise ModelError("Kenward-Roger's method is not available for a model built from "
                          "raw matrices (not yet); use ddf='satterthwaite'")
     q = len(model.ran_ef_names)
@@ -86,8 +85,8 @@ class _Moments:
     tr_m2: float     # tr(M^2)
 
 
-def _moments(model: LMM) -> _Moments:
-    data = model.model_data
+def _moments(model: FittedModel) -> _Moments:
+    data = results.model_data(model)
     sqrt_w = None if data.weights is None else np.sqrt(data.weights)
     zt = data.zt if sqrt_w is None else data.zt @ sp.diags(sqrt_w)
     x = data.x if sqrt_w is None else data.x * sqrt_w[:, None]
@@ -107,11 +106,11 @@ def _moments(model: LMM) -> _Moments:
                     tr_m2=float(len(x) - 2 * np.trace(ka) + np.sum(ka * ka.T)))
 
 
-def _parameter_entries(model: LMM) -> list[tuple[np.ndarray, np.ndarray]]:
+def _parameter_entries(model: FittedModel) -> list[tuple[np.ndarray, np.ndarray]]:
     """(rows, cols) of the nonzero entries of each E_r, in the model's q order."""
     out = []
     start = 0
-    for term in model._problem.terms:
+    for term in model.problem.terms:
         cov = term.covariance
         base = start + np.arange(term.n_levels) * term.size
         for r, c in zip(cov.rows, cov.cols):
@@ -121,7 +120,7 @@ def _parameter_entries(model: LMM) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _derivative_terms(model: LMM, mo: _Moments) -> tuple[
+def _derivative_terms(model: FittedModel, mo: _Moments) -> tuple[
         list[np.ndarray], dict[tuple[int, int], np.ndarray], np.ndarray]:
     """pbkrtest's P_r, Q_rs (r <= s) and tr(Sigma^-1 G_r Sigma^-1 G_s), the residual
     variance last."""
@@ -147,9 +146,9 @@ def _derivative_terms(model: LMM, mo: _Moments) -> tuple[
     return p_mats, q_mats, ktrace
 
 
-def _compute(model: LMM) -> KenwardRoger:
+def _compute(model: FittedModel) -> KenwardRoger:
     p_mats, q_mats, ktrace = _derivative_terms(model, _moments(model))
-    phi = model.fix_ef_cov_mat.to_numpy()
+    phi = results.fix_ef_cov(model)
     n_par = len(p_mats)
     info = np.zeros((n_par, n_par))
     for i in range(n_par):
@@ -202,26 +201,28 @@ def _adjust(kr: KenwardRoger, contrasts: np.ndarray) -> _Adjust:
     return _Adjust(float(ddf), float(scaling))
 
 
-def kr_t_test(model: LMM, contrast: np.ndarray) -> TTest:
+def kr_t_test(model: FittedModel, contrast: np.ndarray) -> TTest:
     """Kenward-Roger t test of ``contrast @ beta = 0`` (lmerTest's ``contest1D``)."""
+    model = as_record(model)
     kr = kenward_roger(model)
     contrast = np.asarray(contrast, dtype=float)
-    estimate = float(contrast @ model._estimates.beta)
+    estimate = float(contrast @ model.estimates.beta)
     se = float(np.sqrt(contrast @ kr.vcov_adjusted @ contrast))
     df = _adjust(kr, contrast[None, :]).ddf
     t = estimate / se
     return TTest(estimate, se, df, t, float(2 * stats.t.sf(abs(t), df)))
 
 
-def kr_f_test(model: LMM, contrasts: np.ndarray) -> FTest:
+def kr_f_test(model: FittedModel, contrasts: np.ndarray) -> FTest:
     """Kenward-Roger F test of ``contrasts @ beta = 0`` (pbkrtest's ``KRmodcomp``).
 
     The F value is pbkrtest's scaled statistic, the one its p-value is taken from.
     """
+    model = as_record(model)
     kr = kenward_roger(model)
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     adj = _adjust(kr, contrasts)
-    lb = contrasts @ model._estimates.beta
+    lb = contrasts @ model.estimates.beta
     q = int(np.linalg.matrix_rank(contrasts))
     wald = float(lb @ np.linalg.solve(contrasts @ kr.vcov_adjusted @ contrasts.T, lb))
     f_value = adj.f_scaling * wald / q

@@ -1,4 +1,4 @@
-"""Likelihood ratio tests of nested models (the gem's ``LMM.likelihood_ratio_test``).
+"""Likelihood ratio tests of nested models (the gem's ``FittedModel.likelihood_ratio_test``).
 
 As lme4's ``anova(m0, m1)``: REML fits are refitted by ML first (with a
 :class:`~mixed_models.errors.RefitWarning` and a record in the result), the statistic
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import InvalidArgumentError, ModelError, RefitWarning
 from mixed_models.inference.refit import refit_ml
 
 if TYPE_CHECKING:
     from mixed_models.design.random import RandomDesign
-    from mixed_models.model import LMM
 
 SPAN_TOL = 1e-8
 LRT_METHODS = ("chi2", "bootstrap")
@@ -61,7 +61,7 @@ class LikelihoodRatioTest:
     refitted_with_ml: bool
 
 
-def ml_fits(*models: LMM) -> tuple[list[LMM], bool]:
+def ml_fits(*models: FittedModel) -> tuple[list[FittedModel], bool]:
     """The models fitted by ML (REML ones refitted, with a note) and whether any was."""
     refit = any(m.reml for m in models)
     if refit:
@@ -70,19 +70,21 @@ def ml_fits(*models: LMM) -> tuple[list[LMM], bool]:
     return [refit_ml(m) for m in models], refit
 
 
-def likelihood_ratio(model1: LMM, model2: LMM) -> float:
-    """2 (log L2 - log L1) of the ML fits (the gem's ``LMM.likelihood_ratio``).
+def likelihood_ratio(model1: FittedModel, model2: FittedModel) -> float:
+    """2 (log L2 - log L1) of the ML fits (the gem's ``FittedModel.likelihood_ratio``).
 
     REML fits are refitted by ML first; the models must share their observations.
     """
+    model1, model2 = as_record(model1, "model1"), as_record(model2, "model2")
     check_same_data(model1, model2)
     (m1, m2), _ = ml_fits(model1, model2)
     return float(m1.deviance - m2.deviance)
 
 
-def likelihood_ratio_test(model1: LMM, model2: LMM, method: str = "chi2", nsim: int = 1000,
+def likelihood_ratio_test(model1: FittedModel, model2: FittedModel, method: str = "chi2", nsim: int = 1000,
                           seed: int | None = None) -> LikelihoodRatioTest:
     """Test the restricted ``model1`` against ``model2``, in which it is nested."""
+    model1, model2 = as_record(model1, "model1"), as_record(model2, "model2")
     if method not in LRT_METHODS:
         raise InvalidArgumentError(f"method must be one of {LRT_METHODS}, got {method!r}")
     check_nested(model1, model2)
@@ -95,7 +97,7 @@ def likelihood_ratio_test(model1: LMM, model2: LMM, method: str = "chi2", nsim: 
     return lrt_of_ml_fits(m1, m2, df, method, nsim, seed, refitted)
 
 
-def lrt_of_ml_fits(m1: LMM, m2: LMM, df: int, method: str, nsim: int, seed: int | None,
+def lrt_of_ml_fits(m1: FittedModel, m2: FittedModel, df: int, method: str, nsim: int, seed: int | None,
                    refitted: bool) -> LikelihoodRatioTest:
     """The test itself, for ML fits already checked to be nested."""
     statistic = max(0.0, float(m1.deviance - m2.deviance))
@@ -112,9 +114,9 @@ def lrt_of_ml_fits(m1: LMM, m2: LMM, df: int, method: str, nsim: int, seed: int 
 
 # --- checks --------------------------------------------------------------------------
 
-def check_same_data(model1: LMM, model2: LMM) -> None:
+def check_same_data(model1: FittedModel, model2: FittedModel) -> None:
     """Refuse models fitted to different observations, weights or offsets."""
-    p1, p2 = model1._problem, model2._problem
+    p1, p2 = model1.problem, model2.problem
     if p1.n_obs != p2.n_obs:
         raise ModelError(f"the models were fitted to different data: {p1.n_obs} and "
                          f"{p2.n_obs} observations (missing values in a variable only one "
@@ -129,14 +131,14 @@ def check_same_data(model1: LMM, model2: LMM) -> None:
                              "same data")
 
 
-def check_nested(model1: LMM, model2: LMM) -> None:
+def check_nested(model1: FittedModel, model2: FittedModel) -> None:
     """Refuse unless model1 is nested in model2 (same data, fixed and random parts)."""
     check_same_data(model1, model2)
-    if model1._design is None or model2._design is None:
+    if model1.formula is None or model2.formula is None:
         raise ModelError("nesting can only be checked for models fitted from formulas")
     _check_fixed_nested(model1, model2)
-    for term in model1._design.random:
-        _check_term_nested(term, model2._design.random)
+    for term in model1.structure.design.random:
+        _check_term_nested(term, model2.structure.design.random)
 
 
 def _outside_span(basis: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -148,8 +150,8 @@ def _outside_span(basis: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return resid > SPAN_TOL * np.maximum(np.linalg.norm(columns, axis=0), 1.0)
 
 
-def _check_fixed_nested(model1: LMM, model2: LMM) -> None:
-    outside = _outside_span(model2._problem.x, model1._problem.x)
+def _check_fixed_nested(model1: FittedModel, model2: FittedModel) -> None:
+    outside = _outside_span(model2.problem.x, model1.problem.x)
     if np.any(outside):
         names = [n for n, o in zip(model1.fix_ef_names, outside) if o]
         raise ModelError(f"the models are not nested: model1's fixed effects {names} are not "

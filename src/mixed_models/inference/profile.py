@@ -23,7 +23,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import nlopt
 import numpy as np
@@ -32,12 +31,11 @@ from scipy import stats
 
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.problem import LmmProblem
+from mixed_models.fitted import results
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import ConvergenceWarning, NotFoundError
 from mixed_models.inference.refit import refit_ml
-from mixed_models.inference.sdcor import SdCorScale, design_of, sdcor_scale
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
+from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
 
 MIN_STEP = 1e-6
 MAX_MULT = 10.0
@@ -64,7 +62,7 @@ REFINE_BISECTIONS = 4
 class _Setup:
     """The ML fit and the functions the profiles evaluate."""
 
-    ml: LMM
+    ml: FittedModel
     scale: SdCorScale
     names: list[str]
     estimate: np.ndarray      # SDs/cors, sigma, fixed effects
@@ -76,11 +74,11 @@ class _Setup:
     beta: Callable[[np.ndarray], np.ndarray]
 
 
-def _setup(model: LMM) -> _Setup:
-    design_of(model, "profile")
+def _setup(model: FittedModel) -> _Setup:
+    model.structure.require_design("profile")
     ml = refit_ml(model)
     scale = sdcor_scale(ml)
-    problem = ml._problem
+    problem = ml.problem
     factor = BlockedCholesky(problem.cp)
     n_theta = problem.n_theta
 
@@ -103,12 +101,12 @@ def _setup(model: LMM) -> _Setup:
 
     var = np.append(scale.from_theta(ml.theta, ml.sigma), ml.sigma)
     return _Setup(ml, scale, list(scale.names) + ["sigma"] + ml.fix_ef_names,
-                  np.concatenate([var, ml._estimates.beta]), n_theta + 1,
+                  np.concatenate([var, ml.estimates.beta]), n_theta + 1,
                   np.append(scale.lower, 0.0), np.append(scale.upper, np.inf),
                   ml.deviance, deviance, beta)
 
 
-def profile(model: LMM, which: list[str] | None = None, alphamax: float = 0.01,
+def profile(model: FittedModel, which: list[str] | None = None, alphamax: float = 0.01,
             max_points: int = 100, delta_cutoff: float = 0.125) -> pd.DataFrame:
     """Zeta traces of the parameters (all of them unless ``which`` names some).
 
@@ -121,6 +119,7 @@ def profile(model: LMM, which: list[str] | None = None, alphamax: float = 0.01,
         parameter, then value. ``attrs`` holds the ML deviance (``base_deviance``) and
         the parameters' bounds (``lower``, ``upper``).
     """
+    model = as_record(model)
     setup = _setup(model)
     which = setup.names if which is None else list(which)
     unknown = [w for w in which if w not in setup.names]
@@ -303,17 +302,17 @@ def _sd_partners(scale: SdCorScale, w: int) -> list[int]:
 
 def _profile_fixed(setup: _Setup, j: int, tracer: _Tracer) -> list[np.ndarray]:
     ml = setup.ml
-    p = ml._problem
+    p = ml.problem
     keep = np.arange(p.n_fixed) != j
     column = p.x[:, j]
     offset0 = np.zeros(p.n_obs) if p.offset is None else p.offset
     estimate = setup.estimate[setup.n_var + j]
-    se = float(np.sqrt(ml.fix_ef_cov_mat.to_numpy()[j, j]))  # the ML fit's, as lme4
+    se = float(np.sqrt(results.fix_ef_cov(ml)[j, j]))  # the ML fit's, as lme4
 
     def zeta_at(value: float, start_row: np.ndarray | None = None) -> np.ndarray:
         problem = LmmProblem(p.terms, p.x[:, keep], p.y, p.weights, offset0 + value * column,
                              reml=False, sigma=p.sigma)
-        result = problem.optimize(ml._settings, ml.theta)
+        result = problem.optimize(ml.settings.optimizer_settings(), ml.theta)
         est = problem.estimates(result.final)
         sigma = np.sqrt(problem.sigma2(est))
         beta = np.insert(est.beta, j, value)

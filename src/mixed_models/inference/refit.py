@@ -8,33 +8,24 @@ reduced formula) and refits it on the rows the model used, with the model's resp
 
 from __future__ import annotations
 
-import dataclasses
-import warnings
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError, ModelError, NotFoundError
+from mixed_models.fitted.fit import fit_formula, fit_recorded
+from mixed_models.fitted.record import FittedModel, as_record
+from mixed_models.fitted.structure import Structure
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
-from mixed_models.inference.sdcor import design_of
-
-if TYPE_CHECKING:
-    from mixed_models.design import ModelDesign
-    from mixed_models.model import LMM
 
 
-def _fit_problem(model: LMM, problem: LmmProblem, design: ModelDesign | None,
-                 start: object) -> LMM:
+def _fit_problem(model: FittedModel, problem: MixedProblem, structure: Structure,
+                 start: object) -> FittedModel:
     """Fit a prepared problem with the model's settings, recording warnings as a fit does."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        new = type(model)._fit(problem, design, start, model._settings, model.control)
-    new._reemit(caught)
-    return new
+    return fit_recorded(problem, structure, model.control, start, model.settings)
 
 
-def refit(model: LMM, newdata: object = None, y: object = None) -> LMM:
+def refit(model: FittedModel, newdata: object = None, y: object = None) -> FittedModel:
     """The same model fitted to new data, or to a new response on the same rows.
 
     Parameters
@@ -47,6 +38,7 @@ def refit(model: LMM, newdata: object = None, y: object = None) -> LMM:
         A new response, one value per observation the model used (lme4's
         ``refit(object, newresp)``); the design is reused, only the response changes.
     """
+    model = as_record(model)
     if (newdata is None) == (y is None):
         raise ModelError("refit needs exactly one of newdata (a data frame) or y (a response)")
     if y is not None:
@@ -54,74 +46,75 @@ def refit(model: LMM, newdata: object = None, y: object = None) -> LMM:
     return _refit_data(model, newdata)
 
 
-def _refit_response(model: LMM, y: np.ndarray) -> LMM:
-    problem = model._problem
+def _refit_response(model: FittedModel, y: np.ndarray) -> FittedModel:
+    problem = model.problem
     if y.shape != problem.y.shape:
         raise DataError(f"the new response has {y.size} values; the model has {problem.n_obs} "
                         "observations (give one value per observation the model used)")
     return _fit_problem(model, *with_response(model, y), model.theta)
 
 
-def with_response(model: LMM, y: np.ndarray) -> tuple[LmmProblem, ModelDesign | None]:
-    """The model's problem and design with the response ``y`` (Z and X blocks shared;
-    the design's data frame still holds the original response column)."""
-    problem = model._problem.with_response(y)
-    design = None if model._design is None else dataclasses.replace(model._design,
-                                                                      y=problem.y)
-    return problem, design
+def with_response(model: FittedModel, y: np.ndarray) -> tuple[MixedProblem, Structure]:
+    """The model's problem and structure with the response ``y`` (Z and X blocks shared;
+    a design's data frame still holds the original response column)."""
+    problem = model.problem.with_response(y)
+    return problem, model.structure.with_response(problem.y)
 
 
-def _refit_data(model: LMM, newdata: object) -> LMM:
+def _refit_data(model: FittedModel, newdata: object) -> FittedModel:
     formula = _formula(model, "refit(newdata=...)")
-    frame = model._design.frame
+    design = model.structure.require_design("refit(newdata=...)")
+    frame = design.frame
     n_rows = len(newdata)  # type: ignore[arg-type]
     for name, values in (("weights", frame.weights), ("offset", frame.offset)):
         if values is not None and n_rows != len(values):
             raise ModelError(
                 f"the model has {name} for its {len(values)} rows and newdata has {n_rows} "
                 f"rows; fit LMM.from_formula(formula, newdata, {name}=...) instead")
-    return type(model).from_formula(
+    return fit_formula(
         formula, newdata, reml=model.reml, weights=frame.weights,
-        offset=model._design.given_offset, na_action=frame.na_action, control=model.control, sigma=model._problem.sigma)
+        offset=design.given_offset, na_action=frame.na_action, control=model.control,
+        sigma=model.problem.sigma)
 
 
-def _formula(model: LMM, what: str) -> str:
+def _formula(model: FittedModel, what: str) -> str:
     if model.formula is None:
         raise ModelError(f"{what} needs a model fitted from a formula")
     return model.formula
 
 
-def refit_ml(model: LMM) -> LMM:
+def refit_ml(model: FittedModel) -> FittedModel:
     """The model itself when fitted by ML, else the same model refitted by ML.
 
     The REML estimate of theta is the starting point (as lme4's ``refitML``).
     """
+    model = as_record(model)
     if not model.reml:
         return model
-    p = model._problem
+    p = model.problem
     problem = LmmProblem(p.terms, p.x, p.y, p.weights, p.offset, reml=False, sigma=p.sigma)
-    return _fit_problem(model, problem, model._design, model.theta)
+    return _fit_problem(model, problem, model.structure, model.theta)
 
 
-def refit_formula(model: LMM, formula: str) -> LMM:
+def refit_formula(model: FittedModel, formula: str) -> FittedModel:
     """Fit ``formula`` on the model's rows, weights, offset and response."""
-    frame = model._design.frame
-    new = type(model).from_formula(
+    frame = model.structure.require_design("a refit with another formula").frame
+    new = fit_formula(
         formula, frame.data, reml=model.reml, weights=frame.weights, offset=frame.offset,
-        control=model.control, sigma=model._problem.sigma)
+        control=model.control, sigma=model.problem.sigma)
     if new.n_obs != model.n_obs:
         raise ModelError(f"the reduced formula uses {new.n_obs} of the model's "
                          f"{model.n_obs} rows; cannot compare the fits")
-    if not np.array_equal(new._problem.y, model._problem.y):  # after refit(y=...)
-        new = _refit_response(new, model._problem.y)
+    if not np.array_equal(new.problem.y, model.problem.y):  # after refit(y=...)
+        new = _refit_response(new, model.problem.y)
     return new
 
 
 # --- dropping terms ------------------------------------------------------------------
 
-def fixed_term_labels(model: LMM) -> dict[str, list[str]]:
+def fixed_term_labels(model: FittedModel) -> dict[str, list[str]]:
     """Each term of the fixed part (``intercept`` for the intercept) -> its columns."""
-    fixed = design_of(model, "a test of a fixed-effects term").fixed
+    fixed = model.structure.require_design("a test of a fixed-effects term").fixed
     position = {int(k): i for i, k in enumerate(fixed.kept)}
     out: dict[str, list[str]] = {}
     for term, indices in fixed.spec.term_indices.items():
@@ -130,7 +123,7 @@ def fixed_term_labels(model: LMM) -> dict[str, list[str]]:
     return out
 
 
-def resolve_fixed_term(model: LMM, name: str) -> str:
+def resolve_fixed_term(model: FittedModel, name: str) -> str:
     """The fixed term a user's name refers to: a term label, or the column of a
     one-column term."""
     terms = fixed_term_labels(model)
@@ -149,20 +142,21 @@ def resolve_fixed_term(model: LMM, name: str) -> str:
                         f"{allowed}")
 
 
-def drop_fix_ef(model: LMM, name: str) -> LMM:
+def drop_fix_ef(model: FittedModel, name: str) -> FittedModel:
     """The model refitted without one fixed-effects term.
 
     ``name`` is a term of the fixed part (``"Age"``, ``"Species"``, ``"recipe:temp"``,
     ``"intercept"``) or the column of a one-column term. A single column of a factor
     cannot be dropped (it is not a model a formula can state).
     """
+    model = as_record(model)
     formula = _formula(model, "drop_fix_ef")
     label = resolve_fixed_term(model, name)
     kept = [t for t, cols in fixed_term_labels(model).items() if cols and t != label]
     intercept = "intercept" in kept
     terms = [t for t in kept if t != "intercept"]
     fixed = " + ".join(["1" if intercept else "0"] + terms)
-    parsed = model._design.parsed
+    parsed = model.structure.require_design("dropping a term").parsed
     return refit_formula(model, f"{parsed.response} ~ {fixed} + {_bars(parsed, formula)}")
 
 
@@ -205,20 +199,23 @@ def _quote(name: str) -> str:
     return name if name.replace("_", "").replace(".", "").isalnum() else f"`{name}`"
 
 
-def drop_ran_ef(model: LMM, variable: str, grouping: str | tuple[str, ...]) -> LMM:
+def drop_ran_ef(model: FittedModel, variable: str,
+                grouping: str | tuple[str, ...]) -> FittedModel:
     """The model refitted without one random effect of one grouping factor.
 
     ``variable`` is ``"intercept"`` or a term of the bar's left side (``"Age"``, a
     factor ``"Machine"``); ``grouping`` names the grouping factor (``"Location"``,
     ``"a:b"`` or ``("a", "b")``). A bar left with no column is removed.
     """
+    model = as_record(model)
     formula = _formula(model, "drop_ran_ef")
     group = grouping if isinstance(grouping, str) else ":".join(grouping)
-    design = next((r for r in model._design.random if r.group == group), None)
+    random = model.structure.require_design("dropping a term").random
+    design = next((r for r in random if r.group == group), None)
     if design is None:
         raise NotFoundError(f"'{group}' is not a grouping factor of the model; the grouping "
-                            f"factors are {[r.group for r in model._design.random]}")
-    parsed = model._design.parsed
+                            f"factors are {[r.group for r in random]}")
+    parsed = model.structure.require_design("dropping a term").parsed
     for part in design.parts:
         labels = ["intercept" if str(t) == "1" else str(t) for t in part.spec.terms]
         if variable not in labels:

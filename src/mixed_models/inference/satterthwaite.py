@@ -11,15 +11,12 @@ as 2E / (E - q) (lmerTest's ``contestMD``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.inference.varpar import VarParCovariance, varpar_covariance
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 RANK_EPS = float(np.sqrt(np.finfo(float).eps))
 
@@ -45,10 +42,11 @@ class FTest:
     p_value: float
 
 
-def t_test(model: LMM, contrast: np.ndarray) -> TTest:
+def t_test(model: FittedModel, contrast: np.ndarray) -> TTest:
     """Satterthwaite t test of ``contrast @ beta = 0`` (lmerTest's ``contest1D``)."""
+    model = as_record(model)
     vp = varpar_covariance(model)
-    return _t_test(vp, model._estimates.beta, np.asarray(contrast, dtype=float))
+    return _t_test(vp, model.estimates.beta, np.asarray(contrast, dtype=float))
 
 
 def _t_test(vp: VarParCovariance, beta: np.ndarray, contrast: np.ndarray) -> TTest:
@@ -64,10 +62,11 @@ def _ddf(vp: VarParCovariance, contrast: np.ndarray, var: float) -> float:
     return float(2.0 * var**2 / (grad @ vp.vcov_varpar @ grad))
 
 
-def f_test(model: LMM, contrasts: np.ndarray) -> FTest:
+def f_test(model: FittedModel, contrasts: np.ndarray) -> FTest:
     """Satterthwaite F test of ``contrasts @ beta = 0`` (lmerTest's ``contestMD``)."""
+    model = as_record(model)
     vp = varpar_covariance(model)
-    beta = model._estimates.beta
+    beta = model.estimates.beta
     contrasts = np.atleast_2d(np.asarray(contrasts, dtype=float))
     if contrasts.shape[0] == 1:
         return _from_t(_t_test(vp, beta, contrasts[0]))

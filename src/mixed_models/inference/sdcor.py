@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mixed_models.core.covariance import PatternCovariance
+from mixed_models.fitted.record import FittedModel
 from mixed_models.errors import ModelError
 
 if TYPE_CHECKING:
-    from mixed_models.design import ModelDesign
-    from mixed_models.model import LMM
+    pass
 
 PSD_TOL = 1e-10
 
@@ -108,20 +108,12 @@ def psd_cholesky(a: np.ndarray) -> np.ndarray | None:
     return c
 
 
-def design_of(model: LMM, what: str) -> ModelDesign:
-    """The model's design (its terms), or a ModelError naming ``what`` needs it."""
-    if model._design is None:
-        raise ModelError(
-            f"{what} needs the model's terms, and a model built from raw matrices has none; "
-            "fit it with LMM.from_formula or LMM.from_frame")
-    return model._design
-
-
-def sdcor_scale(model: LMM) -> SdCorScale:
+def sdcor_scale(model: FittedModel) -> SdCorScale:
     """The SD/correlation parameters of a model fitted from a formula."""
     patterns, names, is_sd = [], [], []
-    random = design_of(model, "a profile or an interval of the variance parameters").random
-    for design, term in zip(random, model._problem.terms):
+    random = model.structure.require_design(
+        "a profile or an interval of the variance parameters").random
+    for design, term in zip(random, model.problem.terms):
         cov = term.covariance
         if not isinstance(cov, PatternCovariance):
             raise ModelError(

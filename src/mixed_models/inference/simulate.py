@@ -11,17 +11,14 @@ covariance fails.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models._validate import check_seed
 
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
-
-def simulate_response(model: LMM, rng: np.random.Generator) -> np.ndarray:
+def simulate_response(model: FittedModel, rng: np.random.Generator) -> np.ndarray:
     """One response vector drawn from the fitted model, for the rows of the fit.
 
     Parameters
@@ -38,8 +35,9 @@ def simulate_response(model: LMM, rng: np.random.Generator) -> np.ndarray:
     numpy.ndarray
         One value per observation used in the fit (``model.n_obs``).
     """
-    problem = model._problem
-    est = model._estimates
+    model = as_record(model)
+    problem = model.problem
+    est = model.estimates
     lams = problem.factor.lambdas(model.theta)
     b = [rng.standard_normal((b_hat.shape[0], lam.shape[1])) @ lam.T
          for b_hat, lam in zip(est.b, lams)]
@@ -52,7 +50,7 @@ def simulate_response(model: LMM, rng: np.random.Generator) -> np.ndarray:
     return y
 
 
-def simulate_new_response(model: LMM, seed: int | np.random.SeedSequence | None = None
+def simulate_new_response(model: FittedModel, seed: int | np.random.SeedSequence | None = None
                           ) -> np.ndarray:
     """A new response drawn from the fitted model (the gem's ``simulate_new_response``).
 
@@ -71,4 +69,5 @@ def simulate_new_response(model: LMM, seed: int | np.random.SeedSequence | None 
         One value per observation used in the fit (rows dropped for missing values
         get none).
     """
+    model = as_record(model)
     return simulate_response(model, np.random.default_rng(check_seed(seed, generators=True)))

@@ -8,12 +8,12 @@ dict of all Wald p-values, or one float); ``fix_ef_test`` returns the tests them
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from mixed_models import results
+from mixed_models.fitted import results
+from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import InvalidArgumentError, NotFoundError
 from mixed_models.inference.anova import check_ddf, contrast_t_test
 from mixed_models.inference.lrt import LikelihoodRatioTest, lrt_of_ml_fits, ml_fits
@@ -24,20 +24,18 @@ from mixed_models.inference.refit import (
     resolve_fixed_term,
 )
 
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
-
 SUMMARY_DDF = ("wald", "satterthwaite", "kenward-roger")
 P_METHODS = ("wald", "lrt", "bootstrap")
 
 
-def fix_ef_summary(model: LMM, ddf: str = "wald") -> pd.DataFrame:
+def fix_ef_summary(model: FittedModel, ddf: str = "wald") -> pd.DataFrame:
     """The fixed-effects table.
 
     ``ddf="wald"``: the gem's ``coef, sd, z_score, WaldZ_p_value``. ``"satterthwaite"``
     or ``"kenward-roger"``: ``coef, sd, df, t_value, p_value`` with lmerTest's t tests
     (Kenward-Roger's ``sd`` is the adjusted one). ``attrs["ddf"]`` records the method.
     """
+    model = as_record(model)
     method = check_ddf(ddf, SUMMARY_DDF)
     if method == "wald":
         table = results.fix_ef_summary(model)
@@ -57,7 +55,7 @@ def _check_method(method: str) -> None:
         raise InvalidArgumentError(f"method must be one of {P_METHODS}, got {method!r}")
 
 
-def fix_ef_p(model: LMM, method: str = "wald", variable: str | None = None, nsim: int = 1000,
+def fix_ef_p(model: FittedModel, method: str = "wald", variable: str | None = None, nsim: int = 1000,
              seed: int | None = None) -> dict[str, float] | float:
     """p-values of the fixed effects (the gem's ``fix_ef_p``).
 
@@ -66,6 +64,7 @@ def fix_ef_p(model: LMM, method: str = "wald", variable: str | None = None, nsim
     (a term of the formula, or the column of a one-column term) against the model
     without it, by chi-square or parametric bootstrap; a REML fit is refitted by ML.
     """
+    model = as_record(model)
     _check_method(method)
     if method == "wald":
         p = results.fix_ef_summary(model)["WaldZ_p_value"]
@@ -83,7 +82,7 @@ def fix_ef_p(model: LMM, method: str = "wald", variable: str | None = None, nsim
     return fixed_lrt(full, variable, method, nsim, seed, refitted).p_value
 
 
-def fixed_lrt(full: LMM, variable: str, method: str, nsim: int, seed: int | None,
+def fixed_lrt(full: FittedModel, variable: str, method: str, nsim: int, seed: int | None,
               refitted: bool) -> LikelihoodRatioTest:
     """Likelihood ratio test of one fixed-effects term of an ML fit."""
     reduced = drop_fix_ef(full, resolve_fixed_term(full, variable))
@@ -92,7 +91,7 @@ def fixed_lrt(full: LMM, variable: str, method: str, nsim: int, seed: int | None
                           nsim, seed, refitted)
 
 
-def fix_ef_test(model: LMM, method: str = "wald", variable: str | None = None,
+def fix_ef_test(model: FittedModel, method: str = "wald", variable: str | None = None,
                 nsim: int = 1000, seed: int | None = None) -> pd.DataFrame:
     """The tests of the fixed effects as a table: ``statistic, df, p_value``.
 
@@ -101,6 +100,7 @@ def fix_ef_test(model: LMM, method: str = "wald", variable: str | None = None,
     statistic being the likelihood ratio of the model without the term (lme4's
     ``drop1``). ``attrs["method"]`` records the method.
     """
+    model = as_record(model)
     _check_method(method)
     if method == "wald":
         summary = results.fix_ef_summary(model)
@@ -121,7 +121,7 @@ def fix_ef_test(model: LMM, method: str = "wald", variable: str | None = None,
     return table
 
 
-def ran_ef_p(model: LMM, variable: str, grouping: str | tuple[str, ...], method: str = "lrt",
+def ran_ef_p(model: FittedModel, variable: str, grouping: str | tuple[str, ...], method: str = "lrt",
              nsim: int = 1000, seed: int | None = None) -> float:
     """p-value of one random effect: the likelihood ratio test of the model without it.
 
@@ -129,6 +129,7 @@ def ran_ef_p(model: LMM, variable: str, grouping: str | tuple[str, ...], method:
     conservative for a variance on its boundary), ``"bootstrap"`` the parametric
     bootstrap. A REML fit is refitted by ML first.
     """
+    model = as_record(model)
     if method not in ("lrt", "bootstrap"):
         raise InvalidArgumentError(f"method must be 'lrt' or 'bootstrap', got {method!r}")
     (full,), refitted = ml_fits(model)

@@ -16,19 +16,18 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from scipy.linalg import solve_triangular
 
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
-from mixed_models.core.general import DenseFactor, GeneralProblem
+from mixed_models.core.dense import DenseFactor
+from mixed_models.core.general import GeneralProblem
 from mixed_models.core.problem import LmmProblem
+from mixed_models.fitted.record import FittedModel
 from mixed_models.errors import ConvergenceWarning
 from mixed_models.inference import numdiff
-
-if TYPE_CHECKING:
-    from mixed_models.model import LMM
 
 EIGEN_TOL = 1e-8
 
@@ -61,9 +60,9 @@ class VarParCovariance:
 T = TypeVar("T")
 
 
-def cached(model: LMM, key: str, build: Callable[[LMM], T]) -> T:
+def cached(model: FittedModel, key: str, build: Callable[[FittedModel], T]) -> T:
     """A per-model cache for costly inference quantities."""
-    store = model.__dict__.setdefault("_inference_cache", {})
+    store = model.memo
     if key not in store:
         store[key] = build(model)
     return store[key]
@@ -78,7 +77,7 @@ def beta_cov_unscaled(lxx: np.ndarray) -> np.ndarray:
 def _own_factor(problem: LmmProblem | GeneralProblem):
     """A factor of the problem's own (the fit's stays at the optimum) and a function
     returning its L_XX block at the factor's current theta."""
-    if isinstance(problem, LmmProblem):
+    if problem.has_terms:
         factor = BlockedCholesky(problem.cp)
         qr, p = problem.cp.q_rest, problem.cp.n_fixed
         return factor, lambda: factor.rest_factor[qr:qr + p, qr:qr + p]
@@ -86,13 +85,13 @@ def _own_factor(problem: LmmProblem | GeneralProblem):
     return factor, lambda: factor.blocks()[2]
 
 
-def varpar_covariance(model: LMM) -> VarParCovariance:
+def varpar_covariance(model: FittedModel) -> VarParCovariance:
     """lmerTest's ``vcov_varpar`` and ``Jac_list`` for a fitted model (cached)."""
     return cached(model, "varpar", _compute)
 
 
-def _compute(model: LMM) -> VarParCovariance:
-    problem = model._problem
+def _compute(model: FittedModel) -> VarParCovariance:
+    problem = model.problem
     factor, lxx = _own_factor(problem)
     fixed_sigma = problem.sigma
     theta = model.theta
