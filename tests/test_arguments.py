@@ -49,6 +49,7 @@ CASES = [
     bad("from_frame", response="Aggression", fixed_effects=["intercept", "Age"],
         random_effects=[["intercept"]], grouping=["Location"], data="df", reml="yes",
         shown="'yes'"),
+    bad("from_record", "df", shown="DataFrame"),
     bad("fix_ef_summary", ddf="z", shown="'z'"),
     bad("anova", ddf="wald", shown="'wald'"),
     bad("fix_ef_p", method="exact", shown="'exact'"),
@@ -135,7 +136,8 @@ def _call(case: Bad, env: dict[str, Any]) -> Any:
 
     args = [value(a) for a in case.args]
     kwargs = {k: value(v) for k, v in case.kwargs.items()}
-    target = LMM if case.method in ("from_formula", "from_frame", "likelihood_ratio",
+    target = LMM if case.method in ("from_formula", "from_frame", "from_record",
+                                    "likelihood_ratio",
                                     "likelihood_ratio_test") else env["model"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -152,7 +154,7 @@ def test_bad_argument_gets_a_library_error_that_shows_it(case, env):
 
 
 @pytest.mark.parametrize("case", KNOWN, ids=[c.id for c in KNOWN])
-@pytest.mark.xfail(strict=True, reason="model.py's own arguments are checked elsewhere")
+@pytest.mark.xfail(strict=True, reason="the model's own arguments are checked elsewhere")
 def test_known_unchecked_arguments(case, env):
     with pytest.raises(errors.MixedModelsError):
         _call(case, env)

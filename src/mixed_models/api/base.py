@@ -15,6 +15,7 @@ import pandas as pd
 from mixed_models.control import Control
 from mixed_models.core.convergence import Derivatives
 from mixed_models.core.optimize import OptimizationResult
+from mixed_models.errors import DataTypeError
 from mixed_models.fitted import results
 from mixed_models.fitted.record import FittedModel
 
@@ -29,6 +30,9 @@ class FittedView:
     @classmethod
     def from_record(cls: type[View], record: FittedModel) -> View:
         """The public model of a fitted-model record."""
+        if not isinstance(record, FittedModel):
+            raise DataTypeError(f"from_record needs a fitted-model record (FittedModel), got "
+                                f"{type(record).__name__}")
         model = object.__new__(cls)
         model._record = record
         return model

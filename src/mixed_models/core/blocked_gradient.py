@@ -16,7 +16,7 @@ Lambda_v, a second sparse rank update like the factor's. A gradient therefore co
 about twice an objective evaluation and, like it, does not depend on the number of rows.
 At theta_k = 0 both derivatives are 0 (the objective depends on theta_k^2 there).
 
-Unstable: used by the default fit of large all-scalar models (see ``_fitting_methods``).
+Unstable: used by the default fit of large all-scalar models (see :mod:`mixed_models.core.fit`).
 """
 
 from __future__ import annotations
