@@ -160,7 +160,7 @@ def _add_output_options(parser: argparse.ArgumentParser, report_default: Path | 
     parser.add_argument("--ddf", choices=DDF_CHOICES, default=None,
                         help="tests of the fixed effects in the summary: Wald z tests, or t "
                              "tests with Satterthwaite's or Kenward-Roger's degrees of "
-                             "freedom (default: the fix_ef_summary default)")
+                             "freedom (default: Satterthwaite, as lmerTest)")
     parser.add_argument("--json", metavar="OUT.json",
                         help="also write every estimate (fixed effects with their tests and "
                              "covariance, variance components, theta, conditional modes, "

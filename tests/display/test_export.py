@@ -22,7 +22,7 @@ def test_reloads_to_the_api_numbers(fitted, tmp_path):
         (model.sigma, model.sigma2, model.deviance)
     assert data["n_groups"] == model.n_groups and data["n_obs"] == model.n_obs
     assert data["fix_ef_cov_mat"]["values"] == model.fix_ef_cov_mat.to_numpy().tolist()
-    table = model.fix_ef_summary()
+    table = model.fix_ef_summary(ddf="satterthwaite")  # the summary's default
     assert [r["name"] for r in data["fixed_effects"]["rows"]] == table.index.tolist()
     assert [r["sd"] for r in data["fixed_effects"]["rows"]] == table["sd"].tolist()
     ran = pd.DataFrame(data["ran_ef"])

@@ -56,7 +56,7 @@ def test_no_correlation_column_without_correlation_parameters(fitted):
 
 def test_fixed_effects_cells_are_the_estimates(fitted):
     model = fitted("sleep_reml")
-    table = _blocks(model.summary())["fixed-effects"]
+    table = _blocks(model.summary(ddf="wald"))["fixed-effects"]
     assert table.row_labels == tuple(model.fix_ef_names)
     assert table.columns == ("Estimate", "Std. Error", "z value", "Pr(>|z|)")
     summary = model.fix_ef_summary()

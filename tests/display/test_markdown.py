@@ -26,7 +26,7 @@ def test_pipe_tables_are_well_formed(fitted):
 
 
 def test_headings_and_escapes(fitted):
-    s = fitted("alien_reml").summary()
+    s = fitted("alien_reml").summary(ddf="wald")
     markdown = s.to_markdown()
     assert markdown.startswith("### Linear mixed model fit by REML\n")
     assert "### Fixed effects" in markdown and "### Random effects" in markdown

@@ -19,8 +19,8 @@ def test_alien_summary_reads_like_lme4(fitted):
         " Groups   Name",
         "Number of obs: 100, groups: Location, 3",
         "Fixed effects:",
-        "Estimate Std. Error   z value Pr(>|z|)",
-        "Tests: Wald z tests (normal approximation).",
+        "Estimate Std. Error    df   t value Pr(>|t|)",
+        "Tests: t tests with Satterthwaite's degrees of freedom.",
         "Correlation of fixed effects:",
         "Optimizer: bobyqa",
     ]

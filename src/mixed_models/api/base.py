@@ -235,7 +235,8 @@ class FittedView:
         :class:`~mixed_models.display.ModelSummary`): ``print()`` it for text,
         ``.to_html()`` and ``.to_markdown()`` for the other renderings. ``ddf`` chooses
         the tests of the fixed effects (``"wald"``, ``"satterthwaite"``,
-        ``"kenward-roger"``; None: the default)."""
+        ``"kenward-roger"``); None shows Satterthwaite's t tests, as lmerTest does
+        (Wald z tests where those are not defined)."""
         from mixed_models.display import summarize
 
         return summarize(self._record, ddf=ddf)

@@ -8,7 +8,6 @@ tables, so a program can read any of it without parsing text.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +21,14 @@ from mixed_models.display.values import (
     OptimizerReport,
     SummaryValues,
 )
+from mixed_models.errors import ModelError
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import fit_rows, fix_ef_cov_mat, var_corr
 from mixed_models.inference.tests import fix_ef_summary
+
+# The tests a summary shows when none are asked for (the gem's fix_ef_summary() keeps
+# its Wald z table).
+SUMMARY_DDF = "satterthwaite"
 
 @dataclass(frozen=True, eq=False)
 class ModelSummary(SummaryValues):
@@ -64,7 +68,8 @@ def summarize(model: object, ddf: str | None = None) -> ModelSummary:
     ddf
         Tests of the fixed effects (see
         :func:`mixed_models.inference.tests.fix_ef_summary`): ``"wald"``,
-        ``"satterthwaite"`` or ``"kenward-roger"``. None takes its default.
+        ``"satterthwaite"`` or ``"kenward-roger"``. None: Satterthwaite's t tests
+        (lmerTest's summary), or Wald z tests where those are not defined.
     """
     model = as_record(model)
     fixed, method = fixed_effects_table(model, ddf)
@@ -96,10 +101,15 @@ def summarize(model: object, ddf: str | None = None) -> ModelSummary:
 
 def fixed_effects_table(model: FittedModel, ddf: str | None) -> tuple[pd.DataFrame, str]:
     """The fixed-effects tests (``fix_ef_summary``) and the name of the method that made
-    them; ``ddf=None`` takes ``fix_ef_summary``'s default."""
+    them. ``ddf=None`` shows lmerTest's t tests with Satterthwaite's degrees of freedom,
+    as lmerTest users read them, and Wald z tests where those are not defined."""
     if ddf is None:
-        default = inspect.signature(fix_ef_summary).parameters["ddf"].default
-        ddf = "wald" if default is inspect.Parameter.empty else str(default)
+        try:
+            table = fix_ef_summary(model, SUMMARY_DDF)
+        except ModelError:
+            table = fix_ef_summary(model, "wald")
+            return table, str(table.attrs.get("ddf", "wald"))
+        return table, str(table.attrs.get("ddf", SUMMARY_DDF))
     table = fix_ef_summary(model, ddf)
     return table, str(table.attrs.get("ddf", ddf))
 
