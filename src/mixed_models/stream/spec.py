@@ -90,6 +90,10 @@ class StreamSpec:
     def arrays(self, chunk: pd.DataFrame, start: int | None) -> ChunkArrays:
         """The model's arrays of one chunk's complete rows."""
         data, rows, w, o = self.frame(chunk, start)
+        if not len(data):  # formulaic needs rows; an empty chunk adds nothing
+            return ChunkArrays(np.zeros((0, len(self.x_names))), np.zeros(0), w, o,
+                               [np.zeros(0, np.intp) for _ in self.random],
+                               [np.zeros((0, t.z.shape[1])) for t in self.random], rows)
         y = response_vector(self.parsed, data)
         x = np.asarray(self.x_spec.get_model_matrix(data, na_action="ignore"), dtype=float)
         codes = [self.codes(term, keys, data) for term, keys in zip(self.random, self.key_index)]
