@@ -86,7 +86,7 @@ class Scan:
             out.kinds[name] = _merge_kind(name, self.kinds.get(name, EMPTY),
                                           other.kinds.get(name, EMPTY))
         for name in {*self.values, *other.values}:
-            out.values[name] = self.values.get(name, set()) | other.values.get(name, set())
+            out.values[name] = _union(self.values.get(name), other.values.get(name))
         for name in {*self.categories, *other.categories}:
             order = list(self.categories.get(name, []))
             seen = set(order)
@@ -95,6 +95,17 @@ class Scan:
         for key in {*self.keys, *other.keys}:
             out.keys[key] = self.keys.get(key, set()) | other.keys.get(key, set())
         return out
+
+
+def _union(a: np.ndarray | set | None, b: np.ndarray | set | None) -> np.ndarray | set:
+    """Union of two chunks' values: sorted arrays for numbers (compact for millions of
+    levels), sets otherwise."""
+    if a is None or b is None:
+        return b if a is None else a
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.union1d(a, b)
+    return set(a.tolist() if isinstance(a, np.ndarray) else a) | \
+        set(b.tolist() if isinstance(b, np.ndarray) else b)
 
 
 def _first(a: int | None, b: int | None) -> int | None:
@@ -156,7 +167,10 @@ def scan_chunk(chunk: pd.DataFrame, start: int | None, plan: ScanPlan) -> Scan:
         if isinstance(column.dtype, pd.CategoricalDtype):
             scan.categories[name] = list(column.cat.categories)
             column = column.astype(object)
-        scan.values[name] = set(pd.unique(column))
+        if scan.kinds.get(name) == NUMERIC:
+            scan.values[name] = np.unique(column.to_numpy())
+        else:
+            scan.values[name] = set(pd.unique(column))
     for grouping in plan.groupings:
         if len(grouping) > 1:
             scan.keys[grouping] = set(map(tuple, rows[list(grouping)].astype(object)
@@ -167,6 +181,10 @@ def scan_chunk(chunk: pd.DataFrame, start: int | None, plan: ScanPlan) -> Scan:
 def ordered_levels(scan: Scan, name: str) -> list:
     """The column's values in the in-memory design's level order."""
     values = scan.values.get(name, set())
+    if isinstance(values, np.ndarray):
+        return np.sort(values).tolist() if scan.kinds.get(name) == NUMERIC else \
+            ordered_levels(Scan(kinds=scan.kinds, values={name: set(values.tolist())},
+                                categories=scan.categories), name)
     if name in scan.categories:
         return [c for c in scan.categories[name] if c in values]
     if scan.kinds.get(name) == NUMERIC:

@@ -15,6 +15,7 @@ Unstable: the classes and their methods may change.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ import pandas as pd
 from mixed_models.errors import DataTypeError
 
 DEFAULT_BATCH_ROWS = 1_000_000
+# Rows of a dask frame brought to the driver to build the chunks' spec from.
+_PROTOTYPE_ROWS = 10_000
 
 
 class Mergeable(Protocol):
@@ -128,7 +131,9 @@ class DaskSource(RowSource):
 
     def first_chunk(self, columns: list[str]) -> pd.DataFrame:
         wanted = [c for c in columns if c in self.columns]
-        return self.frame[wanted].get_partition(0).compute()
+        with warnings.catch_warnings():  # a first partition shorter than that is fine
+            warnings.simplefilter("ignore", UserWarning)
+            return self.frame[wanted].head(_PROTOTYPE_ROWS, npartitions=1)
 
     def reduce(self, function: ChunkFunction, columns: list[str]) -> Mergeable:
         import dask
