@@ -65,6 +65,9 @@ class AccumulatedBlocks:
         The original terms (codes and z empty: only sizes and structures are read).
     start
         Sums for the variance-ratio start, or None when it does not apply.
+    response_sd
+        Standard deviation of the response (``numpy.std``, ddof 0), for the model's
+        check of a residual SD near zero.
     """
 
     cp: CrossProducts
@@ -72,6 +75,7 @@ class AccumulatedBlocks:
     reparam: Reparametrization | None
     terms: list[TermData]
     start: StartSums | None
+    response_sd: float = float("nan")
 
 
 _NEEDS_ROWS = ("{what} needs the rows of the data, and a streamed fit keeps only their "
@@ -113,6 +117,11 @@ class AccumulatedProblem(LmmProblem):
     def n_obs(self) -> int:
         """Number of observations."""
         return self.blocks.cp.n_obs
+
+    @property
+    def response_sd(self) -> float:
+        """Standard deviation of the response (what ``numpy.std(problem.y)`` is in memory)."""
+        return self.blocks.response_sd
 
     @property
     def n_fixed(self) -> int:

@@ -24,7 +24,7 @@ from mixed_models.core.crossprod import CrossProductAccumulator, TermData
 from mixed_models.core.moments import ColumnMoments, column_transform, independent_gram_columns
 from mixed_models.core.reparam import Reparametrization, TermMap
 from mixed_models.design.fixed import RANK_TOL
-from mixed_models.errors import DataError, DataWarning, ModelError, RankDeficiencyWarning
+from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
 from mixed_models.stream.sources import RowSource
 from mixed_models.stream.spec import StreamSpec
 
@@ -162,7 +162,8 @@ def accumulate(source: RowSource, spec: StreamSpec, control: Control, reml: bool
     reparam = Reparametrization(cols.x_transform, maps, shift)
     blocks = AccumulatedBlocks(acc.finish(), cols.beta_shift,
                                None if reparam.is_identity else reparam, terms,
-                               _start_sums(spec, sums))
+                               _start_sums(spec, sums),
+                               float(np.sqrt(sums.y.variance()[0])) if sums.y.n else 0.0)
     return blocks, cols, sums
 
 
@@ -180,4 +181,4 @@ def check_groups(spec: StreamSpec, n_obs: int, control: Control) -> None:
     check_grouping(spec.random, n_obs, control)
 
 
-__all__ = ["accumulate", "check_groups", "ColumnSums", "FixedColumns", "DataWarning"]
+__all__ = ["accumulate", "check_groups", "ColumnSums", "FixedColumns"]
