@@ -152,3 +152,33 @@ def test_same_blocks_and_objective_at_any_theta(data, formula):
         got, want = (_dense(getattr(p.cp, name)) for p in (problem, memory))
         scale = np.abs(want).max() if want.size else 1.0  # X'y of the LS residual is ~0
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12 * scale, err_msg=name)
+
+
+def test_sparse_lead_to_rest_block():
+    """Many levels on both sides: the lead-to-rest block is sparse, and is mapped back
+    to the original columns as a sparse matrix."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    data = pd.DataFrame({"g": rng.integers(0, 1000, n), "h": rng.integers(0, 600, n),
+                         "x": rng.normal(5, 1, n)})
+    data["y"] = data.x + rng.normal(0, 1, 1000)[data.g] + rng.normal(0, 1, n)
+    formula = "y ~ x + (1 | g) + (x | h)"
+    problem, _ = streamed_fit_inputs(parse_formula(formula), data, batch_rows=700)
+    design = build_design(parse_formula(formula), data)
+    memory = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
+                        design.y)
+    assert hasattr(memory.cp.ar1, "toarray") and hasattr(problem.cp.ar1, "toarray")
+    theta = memory.start() + 0.2
+    assert problem.objective(theta) == pytest.approx(memory.objective(theta), rel=1e-11)
+    np.testing.assert_allclose(problem.cp.ar1.toarray(), memory.cp.ar1.toarray(),
+                               rtol=1e-9, atol=1e-12)
+    for name in ("indices", "indptr"):  # the factor reads blocks by their stored order
+        np.testing.assert_array_equal(getattr(problem.cp.ar1, name),
+                                      getattr(memory.cp.ar1, name))
+    np.testing.assert_array_equal(problem.cp.ar1_level, memory.cp.ar1_level)
+    from mixed_models.core.factor import BlockedCholesky, profiled_objective
+
+    factors = [BlockedCholesky(p.cp) for p in (problem, memory)]
+    theta = memory.theta_to_original(memory.internal.start()) + 0.1
+    values = [profiled_objective(f, True, None) for f in factors if f.update(theta)]
+    assert values[0] == pytest.approx(values[1], rel=1e-10)

@@ -178,13 +178,31 @@ def original_blocks(blocks: AccumulatedBlocks) -> tuple[np.ndarray, CrossProduct
     rest_map = _block_diag([z.toarray() for z in rest_z] + [x_inv, np.eye(1)])
     avv = rest_map.T @ cp.avv @ rest_map
     ar1 = cp.ar1
-    if ar1.shape[0]:
-        z_map = sp.block_diag(rest_z, format="csr")
-        mapped = z_map.T @ ar1 @ lead_map
-        ar1 = sp.csr_matrix(mapped) if sp.issparse(cp.ar1) else np.asarray(mapped)
+    if ar1.shape[0] and sp.issparse(ar1):
+        ar1 = _map_sparse(ar1, cp, [inv[i] for i in cp.order[1:]], lead_t)
+    elif ar1.shape[0]:
+        ar1 = np.asarray(sp.block_diag(rest_z, format="csr").T @ ar1 @ lead_map)
     terms = [dataclasses.replace(o, codes=t.codes, z=t.z) for o, t in zip(blocks.terms, cp.terms)]
     original = dataclasses.replace(cp, terms=terms, a11=a11, ax1=ax1, ar1=ar1, avv=avv)
     return reparam.x_transform @ blocks.beta_shift, original
+
+
+def _map_sparse(ar1: sp.csr_matrix, cp: CrossProducts, rest_inv: list[np.ndarray],
+                lead_t: np.ndarray) -> sp.csr_matrix:
+    """M_rest' ar1 M_lead on the stored entries, keeping the pattern (and so the
+    ``ar1_level`` of each stored block) exactly: the maps are block-diagonal by level on
+    both sides, and the rows of one rest level store the same lead levels."""
+    size = lead_t.shape[0]
+    data = (ar1.data.reshape(-1, size) @ lead_t).ravel()
+    for term, m, offset in zip(cp.rest, rest_inv, cp.rest_offsets):
+        if not np.any(m - np.eye(term.size)):
+            continue
+        for level in range(term.n_levels):
+            rows = offset + level * term.size + np.arange(term.size)
+            starts, count = ar1.indptr[rows], ar1.indptr[rows[0] + 1] - ar1.indptr[rows[0]]
+            index = starts[:, None] + np.arange(count)
+            data[index] = m.T @ data[index]
+    return sp.csr_matrix((data, ar1.indices.copy(), ar1.indptr.copy()), shape=ar1.shape)
 
 
 def _block_diag(blocks: list[np.ndarray]) -> np.ndarray:
