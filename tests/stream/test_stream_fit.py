@@ -136,7 +136,8 @@ def test_streamed_fit_equals_in_memory(model, kind, data, reference, parquet_pat
     _check(problem, want)
 
 
-@pytest.mark.parametrize("formula", [MODELS["slope"], "y ~ x + f + (1 | g) + (x | h)"])
+@pytest.mark.parametrize("formula", [MODELS["slope"], "y ~ x + f + (1 | g) + (x | h)",
+                                     "y ~ x + offset(2 * o) + (1 | g:f)"])
 def test_same_blocks_and_objective_at_any_theta(data, formula):
     """Away from the optimum too, and the original columns' blocks (which inference
     reads) mapped back from the internal ones."""
