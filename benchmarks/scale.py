@@ -100,12 +100,13 @@ def fit_on_cluster(path: Path, rows: int, workers: int, optimize: bool) -> dict:
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, memory_limit=0) as cluster, Client(cluster):
+                      dashboard_address=None, memory_limit=0) as cluster, \
+            Client(cluster) as client:
         frame = dd.read_parquet(str(path), columns=COLUMNS, split_row_groups=True)
         out = fit(frame, rows, f"dask, {workers} worker(s), {frame.npartitions} partitions",
                   optimize)
+        out["workers_peak_rss_gb"] = max(client.run(peak_rss_gb).values())
     out["rows_per_s_per_worker"] = out["rows_per_s"] / workers
-    out["workers_peak_rss_gb"] = peak_rss_gb(resource.RUSAGE_CHILDREN)
     print(f"  per worker {out['rows_per_s_per_worker']:.3g} rows/s; largest worker peak "
           f"RSS {out['workers_peak_rss_gb']:.2f} GB", flush=True)
     return out
@@ -123,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--optimize-on-cluster", action="store_true",
                         help="also optimize after the cluster's passes (the same driver "
                         "work as the streamed fit; off: the cluster runs time the passes)")
+    parser.add_argument("--skip-streamed", action="store_true",
+                        help="only the cluster runs (the driver's peak RSS is then theirs)")
     args = parser.parse_args(argv)
     path = args.data_dir / f"ratings_{args.rows}_{args.users}_{args.items}.parquet"
     if not path.exists():
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{time.perf_counter() - start:.1f} s", flush=True)
     print(f"{args.rows} rows, {args.users} users x {args.items} items, {os.cpu_count()} "
           f"cores; {FORMULA} by ML", flush=True)
-    fit(str(path), args.rows, "streamed from Parquet, this process")
+    if not args.skip_streamed:
+        fit(str(path), args.rows, "streamed from Parquet, this process")
     for workers in [int(w) for w in args.workers.split(",") if int(w) > 0]:
         fit_on_cluster(path, args.rows, workers, args.optimize_on_cluster)
 
