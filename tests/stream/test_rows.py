@@ -98,3 +98,13 @@ def test_accumulators_merge_like_one_pass(data):
     problem = LmmProblem([r.term_data() for r in memory.random], memory.fixed.matrix,
                          memory.y)
     assert small.objective(theta) == pytest.approx(problem.objective(theta), rel=1e-12)
+
+
+def test_dask_is_imported_only_when_used():
+    import subprocess
+    import sys
+
+    code = "import sys, mixed_models.stream; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -28,8 +28,18 @@ empty), ``random`` (RandomDesigns with the full ``levels``, ``keys``, ``columns`
 :func:`~mixed_models.stream.rows.fitted_rows` and :func:`~.rows.write_rows` use for
 per-row results.
 
-``na_action="drop"`` and ``"raise"`` are supported; ``"exclude"`` pads per-row results
-with NaN at dropped rows, which :func:`~.rows.write_rows` does when asked.
+``na_action`` is ``"drop"``, ``"exclude"`` (fitted as ``"drop"``; per-row results from
+:mod:`.rows` always have one entry per input row, NaN where a row was dropped) or
+``"raise"``. Stateful transforms (``scale(x)``, ``poly(x, 2)``), boolean predictors and
+weights or offsets given as arrays are refused with a message saying what to do.
+
+What the model layer must do with the result: optimize ``problem`` as an LmmProblem
+(``problem.internal`` and ``start_theta`` work unchanged); read names and levels from
+``design``; use ``problem.response_sd`` where it reads ``numpy.std(problem.y)``; and not
+read ``problem.x``, ``y``, ``weights``, ``offset`` or term codes (they are None or empty):
+fitted values and residuals come from :func:`~.rows.write_rows` /
+:func:`~.rows.fitted_rows` with ``design.spec``, ``design.fixed.kept``, beta and b.
+``with_response`` (bootstrap, simulation) raises DataError.
 
 Unstable: a new interface; names may change at integration.
 """
