@@ -108,3 +108,15 @@ def test_dask_is_imported_only_when_used():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_empty_and_incomplete_chunks_add_nothing(data):
+    formula = parse_formula("y ~ x + f + (1 | g)")
+    holes = data.iloc[:40].copy()
+    holes["x"] = np.nan
+    chunks = [data.iloc[:200], data.iloc[200:200], holes, data.iloc[200:]]
+    with_holes, design = streamed_fit_inputs(formula, chunks)
+    plain, _ = streamed_fit_inputs(formula, data)
+    theta = plain.start()
+    assert with_holes.objective(theta) == pytest.approx(plain.objective(theta), rel=1e-12)
+    assert design.n_dropped == 41  # the 40 rows without x and the row without y
