@@ -20,6 +20,8 @@ from mixed_models.core.covariance import CovarianceStructure
 # The lead-to-rest block is kept dense below this many entries or above this density.
 _DENSE_ENTRIES = 250_000
 _DENSE_FRACTION = 0.25
+# Merged accumulators sum their lead-to-rest pairs above this many stored entries.
+_COMPACT_ENTRIES = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,6 +192,36 @@ class CrossProductAccumulator:
                 rows = off + t.codes * t.size + s
                 self.pair_keys.append(rows.astype(np.int64) * lead.n_levels + lead.codes)
                 self.pair_vals.append(w[:, s:s + 1] * zl)
+
+    def merge(self, other: CrossProductAccumulator) -> CrossProductAccumulator:
+        """Add the sums of ``other`` (the same terms and X columns, other rows) to this
+        one and return it: partial accumulators of chunks or workers reduce in a tree."""
+        if other.p != self.p or [t.q for t in other.terms] != [t.q for t in self.terms]:
+            raise ValueError("cannot merge accumulators of different designs")
+        self.a11 += other.a11
+        self.ax1 += other.ax1
+        self.avv += other.avv
+        self.pair_keys += other.pair_keys
+        self.pair_vals += other.pair_vals
+        self.n_obs += other.n_obs
+        self.sum_log_weights += other.sum_log_weights
+        self.compact(_COMPACT_ENTRIES)
+        return self
+
+    __add__ = merge
+
+    def compact(self, above: int = 0) -> None:
+        """Sum the lead-to-rest products of equal (row, level) pairs when more than
+        ``above`` are stored, so that an accumulator fed chunk after chunk grows with
+        the pairs that occur, not with the rows added."""
+        if len(self.pair_keys) <= 1 or sum(len(k) for k in self.pair_keys) <= above:
+            return
+        keys, inverse = np.unique(np.concatenate(self.pair_keys), return_inverse=True)
+        vals = np.concatenate(self.pair_vals)
+        summed = np.zeros((len(keys), vals.shape[1]))
+        for s in range(vals.shape[1]):
+            summed[:, s] = np.bincount(inverse, vals[:, s], len(keys))
+        self.pair_keys, self.pair_vals = [keys], [summed]
 
     def finish(self) -> CrossProducts:
         """The accumulated blocks, with the lead-to-rest block in its final storage."""
