@@ -50,6 +50,7 @@ CASES = [
         random_effects=[["intercept"]], grouping=["Location"], data="df", reml="yes",
         shown="'yes'"),
     bad("from_record", "df", shown="DataFrame"),
+    bad("write_rows", 3, shown="int"),
     bad("fix_ef_summary", ddf="z", shown="'z'"),
     bad("anova", ddf="wald", shown="'wald'"),
     bad("fix_ef_p", method="exact", shown="'exact'"),

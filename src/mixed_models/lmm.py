@@ -81,7 +81,12 @@ class LMM(InferenceView):
         formula
             lme4 syntax, e.g. ``"Aggression ~ Age + Species + (Age | Location)"``.
         data
-            A pandas or polars data frame (anything narwhals reads). Not modified.
+            A pandas or polars data frame (anything narwhals reads; not modified), or
+            data bigger than memory, streamed chunk by chunk: a path to a Parquet file
+            or directory, a dask DataFrame (summed on the current Dask client's
+            workers), a list of frames or a function returning frames. A streamed
+            model keeps no rows: ``write_rows(path)`` writes its fitted values and
+            residuals (``fitted()`` is a dask series for a dask source).
         reml
             Fit by REML (default) or by maximum likelihood.
         weights

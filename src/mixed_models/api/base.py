@@ -198,6 +198,14 @@ class FittedView:
         """
         return results.fitted(self._record, with_ran_ef)
 
+    def write_rows(self, path: str, with_ran_ef: bool = True) -> int:
+        """Write the fitted values and residuals of every row of a model fitted from
+        streamed data (a Parquet path, a dask DataFrame, a list of frames) to a Parquet
+        file, chunk by chunk; returns the number of rows (NaN where a row was dropped)."""
+        from mixed_models.fitted.streamed import write_streamed_rows
+
+        return write_streamed_rows(self._record, path, with_ran_ef)
+
     def convergence_check(self) -> Derivatives:
         """Finite-difference gradient and Hessian of the objective at the estimate, and
         the Newton decrement (the decrease a Newton step promises, in objective units),

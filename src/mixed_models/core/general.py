@@ -195,6 +195,11 @@ class GeneralProblem:
         """Z b."""
         return np.asarray(self.zt.T @ b[0].ravel()).ravel()
 
+    @property
+    def response_sd(self) -> float:
+        """The response's standard deviation (the scale of the residual-SD check)."""
+        return float(np.std(self.y))
+
     def sparse_zt(self) -> sp.csr_matrix:
         """Z' (q x n), the user's matrix."""
         return sp.csr_matrix(self.zt)

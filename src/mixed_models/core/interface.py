@@ -33,6 +33,7 @@ class MixedProblem(Protocol):
     reml: bool
     sigma: float | None
     has_terms: bool
+    response_sd: float
 
     @property
     def n_obs(self) -> int: ...

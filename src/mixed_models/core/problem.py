@@ -332,6 +332,11 @@ class LmmProblem:
             out[known] += np.einsum("ns,ns->n", term.z[known], b_i[term.codes[known]])
         return out
 
+    @property
+    def response_sd(self) -> float:
+        """The response's standard deviation (the scale of the residual-SD check)."""
+        return float(np.std(self.y))
+
     def sparse_zt(self) -> sp.csr_matrix:
         """Z' (q x n, sparse): term by term, level-major, as the random effects."""
         blocks = []

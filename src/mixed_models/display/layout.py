@@ -90,7 +90,9 @@ def _criteria(s: SummaryValues) -> Block:
                  (tuple(cells),), (True,) * 5)
 
 
-def _residuals(s: SummaryValues) -> Table:
+def _residuals(s: SummaryValues) -> Table | None:
+    if s.scaled_residuals.empty:  # a model fitted from streamed rows
+        return None
     values = s.scaled_residuals.to_numpy()
     decimals = decimals_for(values, DIGITS)
     largest = np.max(np.abs(values))

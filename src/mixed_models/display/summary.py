@@ -116,7 +116,11 @@ def fixed_effects_table(model: FittedModel, ddf: str | None) -> tuple[pd.DataFra
 
 def scaled_residual_quantiles(model: FittedModel) -> pd.Series:
     """Quantiles of the Pearson residuals over sigma (lme4's ``scaled=TRUE``)."""
-    quantiles = np.quantile(fit_rows(model).scaled, [0.0, 0.25, 0.5, 0.75, 1.0])
+    try:
+        scaled = fit_rows(model).scaled
+    except ModelError:  # streamed rows are not kept: no residuals to summarize
+        return pd.Series([], dtype=float, name="scaled residuals")
+    quantiles = np.quantile(scaled, [0.0, 0.25, 0.5, 0.75, 1.0])
     return pd.Series(quantiles, index=list(QUANTILE_NAMES), name="scaled residuals")
 
 

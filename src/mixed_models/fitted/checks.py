@@ -54,7 +54,7 @@ def check_fit(problem: MixedProblem, result: OptimizationResult, sigma: float,
     if not (result.converged and result.confirmed):
         enforce(control.check_convergence, _convergence_message(problem, result), ModelError,
                 ConvergenceWarning, stacklevel=_STACKLEVEL)
-    spread = float(np.std(problem.y))
+    spread = problem.response_sd
     if problem.sigma is None and spread > 0 and sigma < 1e-6 * spread:
         warnings.warn(
             f"the residual SD ({sigma:.3g}) is below 1e-6 of the response's SD "

@@ -9,6 +9,7 @@ record and raised again for the caller.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import replace
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from mixed_models.fitted.raw import check_sigma, raw_problem
 from mixed_models.fitted.record import FittedModel
 from mixed_models.fitted.structure import FormulaStructure, Structure
 from mixed_models.formula import parse_formula
+from mixed_models.formula.terms import ParsedFormula
 
 
 @contextmanager
@@ -86,12 +88,35 @@ def fit_formula(formula: str, data: object, *, reml: object = True, weights: obj
         reml_, control_ = fit_arguments(reml, control)
         check_sigma(sigma)
         parsed = parse_formula(formula)
+        if streamed(data):
+            return _fit_streamed(parsed, data, reml_, weights, offset, na_action, start_point,
+                                 control_, sigma)
         design = build_design(parsed, data, weights, offset, na_action, control_)
         problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
                              design.y, design.weights, design.offset, reml=reml_, sigma=sigma)
         return fit_problem(problem, FormulaStructure(design), control_, start_point)
 
     return _recording(build)
+
+
+def streamed(data: object) -> bool:
+    """Whether ``data`` is a row source to stream rather than a frame in memory: a path
+    to a Parquet file or directory, a dask DataFrame, a list of frames or a function
+    returning frames."""
+    is_dask = type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
+    return isinstance(data, (str, os.PathLike, list, tuple)) or callable(data) or is_dask
+
+
+def _fit_streamed(parsed: ParsedFormula, data: object, reml: bool, weights: object,
+                  offset: object, na_action: str, start_point: object, control: Control,
+                  sigma: float | None) -> FittedModel:
+    """Fit from the cross-products accumulated chunk by chunk (mixed_models.stream)."""
+    from mixed_models.fitted.streamed import StreamedStructure
+    from mixed_models.stream import streamed_fit_inputs
+
+    problem, design = streamed_fit_inputs(parsed, data, weights, offset, na_action,
+                                          control, reml, sigma)
+    return fit_problem(problem, StreamedStructure(design, data), control, start_point)
 
 
 def fit_raw(*, x: object, y: object, zt: object, lambdat: Callable[[np.ndarray], object],

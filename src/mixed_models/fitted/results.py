@@ -137,6 +137,7 @@ def fix_ef_summary(fit: FittedModel) -> pd.DataFrame:
 
 def fitted_values(fit: FittedModel, with_ran_ef: bool = True) -> np.ndarray:
     """X beta (+ Z b) plus any offset, one per observation used."""
+    fit.structure.require_rows("fitted values")
     problem = fit.problem
     out = problem.x @ fit.estimates.beta
     if problem.offset is not None:
@@ -149,12 +150,15 @@ def fitted_values(fit: FittedModel, with_ran_ef: bool = True) -> np.ndarray:
 def fitted(fit: FittedModel, with_ran_ef: bool = True) -> np.ndarray:
     """Fitted values, one per input row (NaN for dropped rows) under
     ``na_action="exclude"``."""
-    return fit.structure.align(fitted_values(fit, with_ran_ef))
+    lazy = fit.structure.lazy_rows(fit.estimates.beta, fit.estimates.b, "fitted", with_ran_ef)
+    return fit.structure.align(fitted_values(fit, with_ran_ef)) if lazy is None else lazy
 
 
 def residuals(fit: FittedModel) -> np.ndarray:
     """Response minus fitted values (with random effects), aligned as :func:`fitted`."""
-    return fit.structure.align(fit.problem.y - fitted_values(fit, True))
+    lazy = fit.structure.lazy_rows(fit.estimates.beta, fit.estimates.b, "residual", True)
+    return fit.structure.align(fit.problem.y - fitted_values(fit, True)) \
+        if lazy is None else lazy
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,6 +230,7 @@ class ModelData:
 
 def model_data(fit: FittedModel) -> ModelData:
     """Assemble :class:`ModelData` (Zt is sparse: n x (sum of S) nonzeros)."""
+    fit.structure.require_rows("model_data")
     problem = fit.problem
     if "model_data" not in fit.memo:
         fit.memo["model_data"] = ModelData(

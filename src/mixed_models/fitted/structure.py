@@ -105,6 +105,14 @@ class FormulaStructure:
         """The design (a formula model has one)."""
         return self.design
 
+    def require_rows(self, what: str) -> None:
+        """The rows are in memory: anything that needs them can be computed."""
+
+    def lazy_rows(self, beta: np.ndarray, b: list[np.ndarray], kind: str,
+                  with_ran_ef: bool) -> None:
+        """None: per-row values are computed in memory."""
+        return None
+
     def align(self, values: np.ndarray) -> np.ndarray:
         """Per-row values padded to the input's rows (NaN for dropped ones) under
         ``na_action="exclude"``; as they are otherwise."""
@@ -166,6 +174,14 @@ class RawStructure:
         raise ModelError(f"{what} needs the model's terms, and a model built from raw "
                          "matrices has none; fit it with LMM.from_formula or LMM.from_frame")
 
+    def require_rows(self, what: str) -> None:
+        """The rows are in memory: anything that needs them can be computed."""
+
+    def lazy_rows(self, beta: np.ndarray, b: list[np.ndarray], kind: str,
+                  with_ran_ef: bool) -> None:
+        """None: per-row values are computed in memory."""
+        return None
+
     def align(self, values: np.ndarray) -> np.ndarray:
         """Per-row values as they are (every row was used)."""
         return values
@@ -182,4 +198,4 @@ class RawStructure:
         return self
 
 
-Structure = FormulaStructure | RawStructure
+Structure = FormulaStructure | RawStructure  # and fitted.streamed.StreamedStructure

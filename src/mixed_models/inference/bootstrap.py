@@ -224,6 +224,7 @@ def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
     entropy, seeds = replicate_seeds(seed, nsim)
     view = view or public_view(model)
     model = as_record(model)
+    model.structure.require_rows("the parametric bootstrap")
     task = _BootstrapTask(model, _viewed(what_to_collect, default_collect, view),
                           _viewed(how_to_simulate, simulate_response, view))
     records = run_replicates(task, seeds, n_jobs=n_jobs, progress=progress)

@@ -36,6 +36,7 @@ def simulate_response(model: FittedModel, rng: np.random.Generator) -> np.ndarra
         One value per observation used in the fit (``model.n_obs``).
     """
     model = as_record(model)
+    model.structure.require_rows("a simulated response")
     problem = model.problem
     est = model.estimates
     lams = problem.factor.lambdas(model.theta)

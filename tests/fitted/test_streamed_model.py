@@ -1,0 +1,85 @@
+"""LMM.from_formula on data bigger than memory: a Parquet path, a list of frames and a dask
+DataFrame give the in-memory fit's numbers through the public class."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixed_models import LMM, datasets
+from mixed_models.errors import ModelError
+
+pytest.importorskip("pyarrow")
+
+FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+@pytest.fixture(scope="module")
+def sleep() -> pd.DataFrame:
+    return datasets.load("sleepstudy")
+
+
+@pytest.fixture(scope="module")
+def in_memory(sleep) -> LMM:
+    return LMM.from_formula(FORMULA, sleep)
+
+
+@pytest.fixture(scope="module")
+def parquet(sleep, tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("rows") / "sleep.parquet"
+    sleep.to_parquet(path, index=False)
+    return str(path)
+
+
+def _same(streamed: LMM, in_memory: LMM) -> None:
+    assert streamed.deviance == pytest.approx(in_memory.deviance, rel=1e-10)
+    np.testing.assert_allclose(streamed.theta, in_memory.theta, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(list(streamed.fix_ef.values()), list(in_memory.fix_ef.values()),
+                               rtol=1e-7)
+    assert streamed.fix_ef_names == in_memory.fix_ef_names
+    assert streamed.ran_ef_names == in_memory.ran_ef_names
+    assert streamed.n_obs == in_memory.n_obs
+
+
+def test_a_parquet_path_is_streamed(parquet, in_memory):
+    model = LMM.from_formula(FORMULA, parquet)
+    _same(model, in_memory)
+    sd = model.fix_ef_summary()["sd"].to_numpy()
+    np.testing.assert_allclose(sd, in_memory.fix_ef_summary()["sd"].to_numpy(), rtol=1e-6)
+    text = str(model)  # the summary without the scaled residuals, which need the rows
+    assert "Fixed effects:" in text and "Scaled residuals" not in text
+
+
+def test_a_list_of_frames_is_streamed(sleep, in_memory):
+    model = LMM.from_formula(FORMULA, [sleep.iloc[:90], sleep.iloc[90:]])
+    _same(model, in_memory)
+
+
+def test_per_row_values_are_written_not_held(parquet, in_memory, tmp_path):
+    model = LMM.from_formula(FORMULA, parquet)
+    with pytest.raises(ModelError, match="write_rows"):
+        model.fitted()
+    assert model.write_rows(tmp_path / "rows.parquet") == in_memory.n_obs
+    rows = pd.read_parquet(tmp_path / "rows.parquet")
+    np.testing.assert_allclose(rows["fitted"], in_memory.fitted(), rtol=1e-6)
+    np.testing.assert_allclose(rows["residual"], in_memory.residuals, atol=1e-5)
+
+
+def test_what_needs_the_rows_says_so(parquet):
+    model = LMM.from_formula(FORMULA, parquet)
+    with pytest.raises(ModelError, match="streamed"):
+        model.bootstrap(2, seed=1)
+
+
+def test_a_dask_frame_is_summed_on_the_workers(sleep, in_memory):
+    dd = pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        frame = dd.from_pandas(sleep, npartitions=3)
+        model = LMM.from_formula(FORMULA, frame)
+        _same(model, in_memory)
+        fitted = model.fitted().compute()
+    np.testing.assert_allclose(np.asarray(fitted), in_memory.fitted(), rtol=1e-6)
