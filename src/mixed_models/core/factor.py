@@ -15,12 +15,14 @@ depends on the number of rows.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf
 
 from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.threads import blas_threads_for
+
+sp = lazy_module("scipy.sparse")
+lapack = lazy_module("scipy.linalg.lapack")
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -96,7 +98,7 @@ class BlockedCholesky:
             qr = self.cp.q_rest
             schur[np.arange(qr), np.arange(qr)] += 1.0
         # The transpose of a C-ordered array is Fortran-ordered: LAPACK factors in place.
-        upper, info = dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
+        upper, info = lapack.dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
         if info != 0 and info != schur.shape[0]:
             return False
         self.rest_factor = upper.T

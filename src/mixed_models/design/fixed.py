@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic.errors import FormulaicError
 
-from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece
+from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece, formulaic_errors
 from mixed_models.design.names import gem_names
 from mixed_models.control import Action, enforce
 from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
@@ -60,7 +59,7 @@ class FixedDesign:
         """
         try:
             mm = np.asarray(self.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
-        except FormulaicError as exc:
+        except formulaic_errors.FormulaicError as exc:
             raise DataError("cannot evaluate the fixed effects on the new data: "
                             f"{str(exc).splitlines()[0]}") from None
         for index, name in self.empty:

@@ -20,11 +20,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from formulaic.errors import FormulaicError
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
-from mixed_models.design.evaluation import Evaluated, SafeSpec
+from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_errors
 from mixed_models.design.fixed import evaluate
 from mixed_models.design.names import gem_names, level_label
 from mixed_models.errors import DataError, FormulaError, ModelError
@@ -106,7 +105,7 @@ class RandomDesign:
         try:
             blocks = [np.asarray(b.get_model_matrix(data, na_action="ignore"), dtype=float)
                       for p in self.parts for b in p.builders]
-        except FormulaicError as exc:
+        except formulaic_errors.FormulaicError as exc:
             raise DataError(f"cannot evaluate the random effects of '{self.group}' on the "
                             f"new data: {str(exc).splitlines()[0]}") from None
         return np.column_stack(blocks)
