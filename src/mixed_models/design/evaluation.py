@@ -131,7 +131,7 @@ class Evaluated:
     ``f_lvl_b``), where only formulaic's own intercept is ``intercept``.
     """
 
-    values: pd.DataFrame
+    values: Any  # formulaic's matrix, or an array for columns built without it
     columns: list[str]
     names: list[str]
     model_spec: SafeSpec
@@ -164,6 +164,21 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
         raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
     matrix = matrices.lhs if response else matrices
     return _evaluated(matrix, idents, piece.factor_columns)
+
+
+def formulaic_spec(text: str, data: pd.DataFrame, reads: Iterable[str]) -> SafeSpec:
+    """formulaic's spec of ``text`` (a checked piece whose columns ``reads`` all have
+    plain names, see :func:`is_plain`) built on ``data``."""
+    idents = {name: name for name in reads}
+    matrix = formulaic.model_matrix(text, _renamed(data, idents, set()), context=safe_context(),
+                                    na_action="ignore")
+    return SafeSpec(matrix.model_spec, idents, set())
+
+
+def plain_evaluated(values: np.ndarray, internal: list[str], spec: Any) -> Evaluated:
+    """Columns built without formulaic from plain column names, named as formulaic names
+    them (``internal``), with their gem names."""
+    return Evaluated(values, list(internal), [_gem(c, {}) for c in internal], spec)
 
 
 def _evaluated(matrix: Any, idents: dict[str, str], factors: set[str]) -> Evaluated:
