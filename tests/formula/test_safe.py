@@ -121,3 +121,12 @@ def test_formulaic_sees_no_variable_of_the_library():
         with pytest.raises(Exception) as info:
             LMM.from_formula(f"Reaction ~ {name} + (1 | Subject)", frame)
         assert f"'{name}' is not in the data" in str(info.value)
+
+
+def test_a_piece_is_parsed_once_and_renders_without_changing():
+    from mixed_models.formula.safe import check_piece
+    formula = "y ~ log(x) + f"
+    piece = check_piece("log(x) + f", formula, 4)
+    assert check_piece("log(x) + f", formula, 4) is piece
+    assert piece.render(lambda name: f"_{name}") == "log(_x) + _f"
+    assert piece.render(str) == "log(x) + f"

@@ -22,14 +22,15 @@ Unstable: used by the default fit of large all-scalar models (see :mod:`mixed_mo
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import solve_triangular
-from scipy.linalg.lapack import dpotri
 
 from mixed_models.core.convergence import difference_steps
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.threads import blas_threads_for
+
+sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 # Where restarts off zero entries start (in units), and how far off zero the check looks.
 KICK = 0.1
@@ -77,7 +78,7 @@ def _inverse(lower: np.ndarray) -> np.ndarray:
     """The lower triangle of S^-1 (zeros above) from S's lower Cholesky factor."""
     if lower.shape[0] == 0:
         return np.zeros((0, 0))
-    inv, info = dpotri(lower, lower=1)
+    inv, info = linalg.lapack.dpotri(lower, lower=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"dpotri failed with info {info}")
     return np.tril(inv)
@@ -145,7 +146,7 @@ def _u_squares(factor: BlockedCholesky, theta: np.ndarray, r2: float) -> np.ndar
     m = rest.shape[0]
     w = np.zeros(m)
     w[-1] = 1.0 / rest[-1, -1]
-    v_rest = r2 * solve_triangular(rest, w, lower=True, trans="T")
+    v_rest = r2 * linalg.solve_triangular(rest, w, lower=True, trans="T")
     squares = np.zeros(len(cp.terms))
     for i, off in zip(cp.order[1:], cp.rest_offsets):
         squares[i] = float(np.sum(v_rest[off:off + cp.terms[i].q] ** 2))
@@ -219,7 +220,7 @@ def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, 
         chol = np.linalg.cholesky(h)
     except np.linalg.LinAlgError:
         return theta, value, np.inf, evaluations
-    z = solve_triangular(chol, grad[free], lower=True)
+    z = linalg.solve_triangular(chol, grad[free], lower=True)
     decrement = 0.5 * float(z @ z)
     trial = theta.copy()
     trial[free] = np.maximum(theta[free] - np.linalg.solve(h, grad[free]), 0.0)

@@ -25,7 +25,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+from mixed_models.core.lazy import lazy_module
+
+linalg = lazy_module("scipy.linalg")
 
 from mixed_models.core.correlation import ar1_factor, cs_factor
 
@@ -351,7 +354,7 @@ class BlockDiagonal(CovarianceStructure):
 
     def lam(self, theta: np.ndarray) -> np.ndarray:
         """The parts' factors on the diagonal."""
-        return scipy.linalg.block_diag(*[p.lam(t) for p, t in zip(self.parts, self._split(theta))])
+        return linalg.block_diag(*[p.lam(t) for p, t in zip(self.parts, self._split(theta))])
 
     def lower_bounds(self) -> np.ndarray:
         """The parts' lower bounds."""
@@ -381,4 +384,4 @@ class BlockDiagonal(CovarianceStructure):
 
     def linked(self) -> np.ndarray:
         """The parts' patterns on the diagonal; parts never covary."""
-        return scipy.linalg.block_diag(*[p.linked() for p in self.parts]).astype(bool)
+        return linalg.block_diag(*[p.linked() for p in self.parts]).astype(bool)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from mixed_models.core import memory
 from mixed_models.core.covariance import CovarianceStructure
+from mixed_models.core.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")
 
 # The lead-to-rest block is kept dense below this many entries or above this density.
 _DENSE_ENTRIES = 250_000

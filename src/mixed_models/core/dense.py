@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf
 
 from mixed_models.core import memory
+from mixed_models.core.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 LambdatFunction = Callable[[np.ndarray], "np.ndarray | sp.spmatrix"]
 
@@ -110,7 +112,7 @@ class DenseFactor:
         if not np.all(np.isfinite(omega)):
             return False
         # omega is symmetric, so its transpose (Fortran order) is factored in place.
-        upper, info = dpotrf(omega.T, lower=0, clean=1, overwrite_a=1)
+        upper, info = linalg.lapack.dpotrf(omega.T, lower=0, clean=1, overwrite_a=1)
         if info != 0 and info != k + m:
             return False
         self.lower, self.k = upper.T, k

@@ -15,12 +15,14 @@ depends on the number of rows.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf
 
-from mixed_models.core import kernels
+from mixed_models.core import kernels, small
 from mixed_models.core.crossprod import CrossProducts
-from mixed_models.core.threads import blas_threads_for
+from mixed_models.core.lazy import lazy_module
+from mixed_models.core.threads import TINY_COLUMNS, blas_threads_for
+
+sp = lazy_module("scipy.sparse")
+lapack = lazy_module("scipy.linalg.lapack")
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -32,6 +34,9 @@ class BlockedCholesky:
     ----------
     cp
         The model's cross-product blocks.
+    closed_form
+        Factor a lead term of 2 to 4 columns per level in closed form (core.small);
+        False uses LAPACK's batched calls for every size (the same values to rounding).
 
     Notes
     -----
@@ -39,13 +44,17 @@ class BlockedCholesky:
     term's slice column-major over its lambda pattern.
     """
 
-    def __init__(self, cp: CrossProducts):
+    def __init__(self, cp: CrossProducts, closed_form: bool = True):
         self.cp = cp
         sizes = [t.covariance.n_theta for t in cp.terms]
         starts = np.cumsum([0] + sizes)
         self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
         self.n_theta = int(starts[-1])
         self.rest_scalar = [t.size == 1 for t in cp.rest]
+        self.q_rest = cp.q_rest
+        size = cp.a11.shape[1]
+        self._a11_flat = cp.a11.reshape(cp.a11.shape[0], size * size) \
+            if closed_form and 1 < size <= small.MAX_SIZE else None
         self.lead_omega: np.ndarray | None = None
         self.lead_chol: np.ndarray | None = None
         self.rest_factor: np.ndarray | None = None
@@ -78,12 +87,19 @@ class BlockedCholesky:
 
     def update(self, theta: np.ndarray) -> bool:
         """Factor Omega(theta). Returns False when it is not positive definite."""
+        if self.cp.avv.shape[0] <= TINY_COLUMNS:  # no BLAS threads to switch
+            return self._update(theta)
         with blas_threads_for(self.cp.avv.shape[0]):
             return self._update(theta)
 
     def _update(self, theta: np.ndarray) -> bool:
         lams = self.lambdas(np.asarray(theta, dtype=float))
         lam1 = lams[self.cp.order[0]]
+        if self._a11_flat is not None and not self.q_rest:
+            schur = self._schur_small(lam1)
+            if schur is None:
+                return False
+            return self._factor_rest(schur)
         c = self._factor_lead(lam1)
         if c is None:
             return False
@@ -92,11 +108,16 @@ class BlockedCholesky:
             schur = self._schur_kernel(c, rest_lams)
         else:
             schur = self._schur(c)
-            self._scale_rest(schur, rest_lams)
-            qr = self.cp.q_rest
-            schur[np.arange(qr), np.arange(qr)] += 1.0
+            qr = self.q_rest
+            if qr:
+                self._scale_rest(schur, rest_lams)
+                schur[np.arange(qr), np.arange(qr)] += 1.0
+        return self._factor_rest(schur)
+
+    def _factor_rest(self, schur: np.ndarray) -> bool:
+        """Factor the Schur complement of the rest block in place."""
         # The transpose of a C-ordered array is Fortran-ordered: LAPACK factors in place.
-        upper, info = dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
+        upper, info = lapack.dpotrf(schur.T, lower=0, clean=0, overwrite_a=1)
         if info != 0 and info != schur.shape[0]:
             return False
         self.rest_factor = upper.T
@@ -112,6 +133,8 @@ class BlockedCholesky:
             self.lead_omega = omega
             self.logdet_lead = float(np.sum(np.log(omega)))
             return (lam1[0, 0] / np.sqrt(omega))[:, None, None]
+        if self._a11_flat is not None:
+            return self._factor_lead_small(lam1)
         omega = lam1.T @ a11 @ lam1
         idx = np.arange(lam1.shape[0])
         omega[:, idx, idx] += 1.0
@@ -124,13 +147,41 @@ class BlockedCholesky:
         # C_l = lam1 L_l^{-T}, from L_l C_l' = lam1'
         return np.swapaxes(np.linalg.solve(chol, np.broadcast_to(lam1.T, omega.shape)), 1, 2)
 
+    def _factor_lead_small(self, lam1: np.ndarray) -> np.ndarray | None:
+        """:meth:`_factor_lead` for 2 to 4 columns, in closed form (core.small);
+        ``lead_chol`` is then left None."""
+        lower = self._lead_levels(lam1)
+        return None if lower is None else small.lambda_times_inverse_transpose(lam1, lower)
+
+    def _lead_levels(self, lam1: np.ndarray) -> list[list[np.ndarray]] | None:
+        """Omega of the lead levels and their Cholesky entries (core.small)."""
+        omega = small.lead_omega(self._a11_flat, lam1)
+        lower = small.cholesky_levels(omega)
+        if lower is None:
+            return None
+        self.lead_omega, self.lead_chol = omega, None
+        self.logdet_lead = small.log_determinant(lower)
+        return lower
+
+    def _schur_small(self, lam1: np.ndarray) -> np.ndarray | None:
+        """The Schur complement of a model whose only term has 2 to 4 columns:
+        A_vv - G G' with G_l = A_v1,l lam L_l^{-T}, without forming C."""
+        lower = self._lead_levels(lam1)
+        if lower is None:
+            return None
+        cp = self.cp
+        size = lam1.shape[0]
+        g = small.solve_transposed(cp.ax1.reshape(len(cp.ax1), -1, size) @ lam1, lower)
+        g = g.reshape(cp.ax1.shape)
+        return cp.avv - g @ g.T
+
     def _schur(self, c: np.ndarray) -> np.ndarray:
         """A_vv - (A_v1 C)(A_v1 C)' as a new dense array."""
         cp = self.cp
         size, nlev = cp.a11.shape[1], cp.a11.shape[0]
         gx = np.einsum("pls,lst->plt", cp.ax1.reshape(-1, nlev, size), c).reshape(cp.ax1.shape)
         schur = cp.avv.copy()
-        qr = cp.q_rest
+        qr = self.q_rest
         schur[qr:, qr:] -= gx @ gx.T
         if qr == 0:
             return schur
@@ -149,7 +200,7 @@ class BlockedCholesky:
     def _schur_kernel(self, c: np.ndarray, lams: list[np.ndarray]) -> np.ndarray:
         """The scaled, inflated Schur complement's lower triangle, in a reused buffer."""
         cp, plan = self.cp, self._kernel
-        qr = cp.q_rest
+        qr = self.q_rest
         scale = plan["scale"]
         for term, off, lam in zip(cp.rest, cp.rest_offsets, lams):
             scale[off:off + term.q] = lam[0, 0]
@@ -198,13 +249,15 @@ class BlockedCholesky:
 
     def logdet_random(self) -> float:
         """log |L_theta|^2 (random-effects part of the factor)."""
-        qr = self.cp.q_rest
+        qr = self.q_rest
+        if not qr:
+            return self.logdet_lead
         diag = np.diagonal(self.rest_factor)[:qr]
         return self.logdet_lead + 2.0 * float(np.sum(np.log(diag)))
 
     def logdet_fixed(self) -> float:
         """log |R_X|^2."""
-        qr, p = self.cp.q_rest, self.cp.n_fixed
+        qr, p = self.q_rest, self.cp.n_fixed
         diag = np.diagonal(self.rest_factor)[qr:qr + p]
         return 2.0 * float(np.sum(np.log(diag)))
 

@@ -12,9 +12,8 @@ Unstable: the dense factorization may become sparse (CHOLMOD) for large sparse L
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import solve_triangular
 
 from mixed_models.core.dense import (
     DenseFactor,
@@ -23,9 +22,13 @@ from mixed_models.core.dense import (
     general_cross_products,
 )
 from mixed_models.core.factor import profiled_objective
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.solve import Estimates
 from mixed_models.errors import InvalidArgumentError
+
+sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 MAX_RANDOM_EFFECTS = 8_000
 
@@ -169,11 +172,11 @@ class GeneralProblem:
             raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
         lzz, lxz, lxx, last = self.factor.blocks()
         k, p = self.factor.k, self.n_fixed
-        beta = solve_triangular(lxx, last[k:k + p], trans="T", lower=True) if p \
+        beta = linalg.solve_triangular(lxx, last[k:k + p], trans="T", lower=True) if p \
             else np.zeros(0)
-        u = solve_triangular(lzz, last[:k] - lxz.T @ beta, trans="T", lower=True)
+        u = linalg.solve_triangular(lzz, last[:k] - lxz.T @ beta, trans="T", lower=True)
         b = np.asarray(self.factor.lambdat_at(theta).T @ u).ravel()
-        lxx_inv = solve_triangular(lxx, np.eye(p), lower=True) if p else np.zeros((0, 0))
+        lxx_inv = linalg.solve_triangular(lxx, np.eye(p), lower=True) if p else np.zeros((0, 0))
         return Estimates(beta, [u[None, :]], [b[None, :]], self.factor.pwrss(),
                          lxx_inv.T @ lxx_inv)
 
@@ -188,7 +191,7 @@ class GeneralProblem:
         self.factor.update(theta)
         lzz = self.factor.blocks()[0]
         lt = self.factor.lambdat_at(theta)
-        w = solve_triangular(lzz, lt.toarray() if sp.issparse(lt) else lt, lower=True)
+        w = linalg.solve_triangular(lzz, lt.toarray() if sp.issparse(lt) else lt, lower=True)
         return [(w.T @ w)[None]]
 
     def random_part(self, b: list[np.ndarray], terms: object = None) -> np.ndarray:

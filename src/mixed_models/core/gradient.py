@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import solve_triangular
-from scipy.linalg.lapack import dpotrf, dpotri
 
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.lazy import lazy_module
 from mixed_models.errors import InvalidArgumentError
+
+sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 MAX_DENSE = 3000
 # The polish after BOBYQA: dense rows up to which a gradient costs milliseconds.
@@ -89,7 +90,7 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     b = _scale_rows(cp, offsets, lams, a)  # L~' A, block by block
     m = _scale_rows(cp, offsets, lams, b.T).T  # L~' A L~
     m[np.arange(q), np.arange(q)] += 1.0
-    chol, info = dpotrf(m, lower=1, clean=1)
+    chol, info = linalg.lapack.dpotrf(m, lower=1, clean=1)
     if info != 0:
         return np.inf, np.full(len(theta), np.nan)
     n, p = cp.n_obs, cp.n_fixed
@@ -97,10 +98,10 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     r2 = np.exp(2 * diag[-1])
     unit_y = np.zeros(size)
     unit_y[-1] = 1.0 / chol[-1, -1]
-    v = r2 * solve_triangular(chol, unit_y, lower=True, trans="T")  # r^2 M^-1 e_y: v_y = 1
+    v = r2 * linalg.solve_triangular(chol, unit_y, lower=True, trans="T")  # r^2 M^-1 e_y: v_y = 1
     # REML differentiates log det M, ML log det M_zz, whose factor is chol's leading block
     k = size if reml else q
-    minv, _ = dpotri(chol[:k, :k], lower=1)
+    minv, _ = linalg.lapack.dpotri(chol[:k, :k], lower=1)
     minv = np.tril(minv) + np.tril(minv, -1).T
     rows = np.concatenate([r for r, _ in positions])
     cols = np.concatenate([c for _, c in positions])

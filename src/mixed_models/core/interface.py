@@ -8,13 +8,15 @@ Lambda(theta)); a generalized model's problem answers the same questions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import scipy.sparse as sp
 
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.solve import Estimates
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 class MixedProblem(Protocol):

@@ -13,22 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import nlopt
 import numpy as np
 
-_RESULT_NAMES = {
-    nlopt.SUCCESS: "SUCCESS",
-    nlopt.STOPVAL_REACHED: "STOPVAL_REACHED",
-    nlopt.FTOL_REACHED: "FTOL_REACHED",
-    nlopt.XTOL_REACHED: "XTOL_REACHED",
-    nlopt.MAXEVAL_REACHED: "MAXEVAL_REACHED",
-    nlopt.MAXTIME_REACHED: "MAXTIME_REACHED",
-    nlopt.FAILURE: "FAILURE",
-    nlopt.INVALID_ARGS: "INVALID_ARGS",
-    nlopt.OUT_OF_MEMORY: "OUT_OF_MEMORY",
-    nlopt.ROUNDOFF_LIMITED: "ROUNDOFF_LIMITED",
-    nlopt.FORCED_STOP: "FORCED_STOP",
-}
+from mixed_models.core.lazy import lazy_module
+
+nlopt = lazy_module("nlopt")
+
+_RESULT_CODES = ("SUCCESS", "STOPVAL_REACHED", "FTOL_REACHED", "XTOL_REACHED", "MAXEVAL_REACHED",
+                 "MAXTIME_REACHED", "FAILURE", "INVALID_ARGS", "OUT_OF_MEMORY",
+                 "ROUNDOFF_LIMITED", "FORCED_STOP")
+
+
+def _result_name(code: int) -> str:
+    """nlopt's name of a return code (FAILURE for a code it does not list)."""
+    return next((name for name in _RESULT_CODES if getattr(nlopt, name) == code), "FAILURE")
+
 
 OPTIMIZERS = ("bobyqa", "newuoa", "lbfgs")
 
@@ -198,7 +197,7 @@ def _run(fun: _Counted, x0: np.ndarray, diagonal: np.ndarray, settings: Optimize
     try:
         phi = opt.optimize(x0 / s)
         fx = opt.last_optimum_value()
-        code = _RESULT_NAMES.get(opt.last_optimize_result(), "FAILURE")
+        code = _result_name(opt.last_optimize_result())
     except nlopt.RoundoffLimited:
         phi, fx, code = x0 / s, fun(x0), "ROUNDOFF_LIMITED"
     return np.asarray(phi) * s, float(fx), code

@@ -11,12 +11,12 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-import scipy.sparse as sp
 
 from mixed_models.core import crossprod
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import TermData, cross_products
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.reparam import Reparametrization, internal_columns
 from mixed_models.core.solve import (
@@ -26,6 +26,8 @@ from mixed_models.core.solve import (
     random_effects_precision,
 )
 from mixed_models.errors import DataError
+
+sp = lazy_module("scipy.sparse")
 
 
 class LmmProblem:

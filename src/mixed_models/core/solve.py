@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import solve_triangular
 
 from mixed_models.core import memory
 from mixed_models.core.factor import BlockedCholesky
+from mixed_models.core.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 _LEVEL_CHUNK = 2048
 
@@ -54,8 +56,8 @@ def estimates(factor: BlockedCholesky, theta: np.ndarray) -> Estimates:
     cp = factor.cp
     qr, p = cp.q_rest, cp.n_fixed
     lrr, lxr, lxx, last = _blocks(factor)
-    beta = solve_triangular(lxx, last[qr:qr + p], trans="T", lower=True) if p else np.zeros(0)
-    u_rest = solve_triangular(lrr, last[:qr] - lxr.T @ beta, trans="T", lower=True) \
+    beta = linalg.solve_triangular(lxx, last[qr:qr + p], trans="T", lower=True) if p else np.zeros(0)
+    u_rest = linalg.solve_triangular(lrr, last[:qr] - lxr.T @ beta, trans="T", lower=True) \
         if qr else np.zeros(0)
     lams = factor.lambdas(theta)
     u_by_term: dict[int, np.ndarray] = {}
@@ -70,7 +72,7 @@ def estimates(factor: BlockedCholesky, theta: np.ndarray) -> Estimates:
     order = range(len(cp.terms))
     u = [u_by_term[i] for i in order]
     b = [u[i] @ lams[i].T for i in order]
-    lxx_inv = solve_triangular(lxx, np.eye(p), lower=True) if p else np.zeros((0, 0))
+    lxx_inv = linalg.solve_triangular(lxx, np.eye(p), lower=True) if p else np.zeros((0, 0))
     return Estimates(beta, u, b, factor.pwrss(), lxx_inv.T @ lxx_inv)
 
 
@@ -102,7 +104,7 @@ def conditional_covariances(factor: BlockedCholesky, theta: np.ndarray) -> list[
     lead_i = cp.order[0]
     out[lead_i] = _sandwich(lams[lead_i], _lead_inverse_blocks(factor, lams, lrr))
     if cp.q_rest:
-        linv = solve_triangular(lrr, np.eye(cp.q_rest), lower=True)
+        linv = linalg.solve_triangular(lrr, np.eye(cp.q_rest), lower=True)
         for i, off in zip(cp.order[1:], cp.rest_offsets):
             term = cp.terms[i]
             cols = linv[:, off:off + term.q].reshape(-1, term.n_levels, term.size)
@@ -136,7 +138,7 @@ def _lead_inverse_blocks(factor: BlockedCholesky, lams: list[np.ndarray],
         # Omega_r1 Omega_11^{-1} for these levels, then L_rr^{-1} of it
         om = np.einsum("rls,lst->rlt", row_scale(ar1).reshape(-1, k, size) @ lam1,
                        omega_inv[levels])
-        w = solve_triangular(lrr, om.reshape(-1, k * size), lower=True).reshape(-1, k, size)
+        w = linalg.solve_triangular(lrr, om.reshape(-1, k * size), lower=True).reshape(-1, k, size)
         blocks[levels] += np.einsum("rls,rlt->lst", w, w)
     return blocks
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from mixed_models.design.checks import (
     check_weights,
 )
 from mixed_models.design.evaluation import offset_values
+from mixed_models.design.fast import plan as fast_plan
 from mixed_models.design.fixed import FixedDesign, fixed_design, response_vector
 from mixed_models.design.frame import ModelFrame, model_frame
 from mixed_models.design.random import RandomDesign, random_designs
@@ -65,8 +67,13 @@ class ModelDesign:
 
 def build_design(parsed: ParsedFormula, data: object, weights: object = None,
                  offset: object = None, na_action: str = "drop",
-                 control: Control | None = None) -> ModelDesign:
-    """Evaluate the formula on the data and check what the fit will need."""
+                 control: Control | None = None, fast: bool = True) -> ModelDesign:
+    """Evaluate the formula on the data and check what the fit will need.
+
+    With ``fast``, a formula of plain columns, factors and simple interactions is built
+    with numpy (:mod:`.fast`; the same matrices as formulaic's); else, and for every
+    other formula, by formulaic.
+    """
     control = control or Control()
     frame = model_frame(parsed, data, weights, offset, na_action)
     given = frame.offset
@@ -76,10 +83,11 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
         frame = replace(frame, offset=total)
     check_finite(frame.data, frame.weights, frame.offset, frame.rows)
     check_weights(frame.weights, frame.rows)
-    y = response_vector(parsed, frame.data)
-    fixed = fixed_design(parsed, frame.data, control.check_rank_x)
+    made = fast_plan(parsed, frame.data) if fast else None
+    y = response_vector(parsed, frame.data, made and made.y)
+    fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed)
     check_scale(fixed, control)
-    random = random_designs(parsed, frame.data)
+    random = random_designs(parsed, frame.data, made and partial(made.bar, parsed))
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)
     check_exact_fit(fixed.matrix, y, frame.offset)

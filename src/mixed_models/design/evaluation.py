@@ -19,17 +19,13 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
-from formulaic.errors import FormulaicError
-from formulaic.model_spec import ModelSpec
-from formulaic.transforms import TRANSFORMS, C, basis_spline, center, identity, poly, scale
-from formulaic.transforms import cyclic_cubic_spline, natural_cubic_spline
-from formulaic.transforms.contrasts import ContrastsRegistry
 
+from mixed_models.core.lazy import lazy_module
 from mixed_models.design.columns import refuse_duplicates
 from mixed_models.design.frame import missing_column_error
 from mixed_models.design.names import gem_name, split_interaction
@@ -38,25 +34,50 @@ from mixed_models.formula.calls import CALLS, CONTRASTS, contrast_identifier
 from mixed_models.formula.parse import formulaic_failure
 from mixed_models.formula.safe import check_offset, check_piece
 
-#: The functions formulaic may call, and nothing else (see formula.calls.CALLS).
-SAFE_CONTEXT: dict[str, Any] = {
-    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p,
-    "exp": np.exp, "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs,
-    "I": identity, "C": C, "scale": scale, "center": center, "poly": poly,
-    "bs": basis_spline, "cr": natural_cubic_spline, "cc": cyclic_cubic_spline,
-    **{contrast_identifier(name): getattr(ContrastsRegistry, name)() for name in CONTRASTS},
-}
-assert set(CALLS) <= set(SAFE_CONTEXT)
+# formulaic is imported when a piece is first evaluated, not with the package.
+formulaic = lazy_module("formulaic")
+formulaic_errors = lazy_module("formulaic.errors")
+
+#: Names formulaic resolves by itself (its ``TRANSFORMS``, formulaic 1.x); a column with
+#: one of these names is renamed, so that formulaic reads the column. Written out here so
+#: that deciding a name's identifier needs no formulaic import; a test checks the list
+#: against the installed formulaic.
+FORMULAIC_NAMES = frozenset({
+    "C", "Diff", "Helmert", "I", "Poly", "Q", "Sum", "Treatment", "bs", "cc", "center",
+    "contr", "cr", "cs", "exp", "exp10", "exp2", "hashed", "lag", "log", "log10", "log2",
+    "np", "poly", "scale", "standardize"})
+
+
+@cache
+def safe_context() -> dict[str, Any]:
+    """The functions formulaic may call, and nothing else (see formula.calls.CALLS)."""
+    from formulaic.transforms import C, basis_spline, center, identity, poly, scale
+    from formulaic.transforms import cyclic_cubic_spline, natural_cubic_spline
+    from formulaic.transforms.contrasts import ContrastsRegistry
+    context: dict[str, Any] = {
+        "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p,
+        "exp": np.exp, "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs,
+        "I": identity, "C": C, "scale": scale, "center": center, "poly": poly,
+        "bs": basis_spline, "cr": natural_cubic_spline, "cc": cyclic_cubic_spline,
+        **{contrast_identifier(name): getattr(ContrastsRegistry, name)() for name in CONTRASTS},
+    }
+    assert set(CALLS) <= set(context)
+    return context
+
 
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
-_RESERVED = {*SAFE_CONTEXT, *TRANSFORMS, "Intercept", "Q", "offset", "None"}
+#: Every name the evaluation context or formulaic gives a meaning (a superset of
+#: ``safe_context()``'s keys, checked by a test).
+RESERVED = frozenset({*CALLS, *(contrast_identifier(name) for name in CONTRASTS),
+                      *FORMULAIC_NAMES, "log1p", "expm1", "sqrt", "abs", "Intercept", "Q",
+                      "offset", "None"})
 _INTERNAL = re.compile(r"(?<![A-Za-z0-9_])_mm[0-9]+(?![A-Za-z0-9_])")
 
 
 def is_plain(name: str) -> bool:
     """True for a column formulaic can be given under its own name."""
     return bool(_PLAIN.fullmatch(name)) and not keyword.iskeyword(name) \
-        and name not in _RESERVED
+        and name not in RESERVED
 
 
 def identifiers(names: Iterable[str]) -> dict[str, str]:
@@ -73,7 +94,7 @@ class SafeSpec:
     Attributes other than :meth:`get_model_matrix` are formulaic's own.
     """
 
-    def __init__(self, spec: ModelSpec, idents: dict[str, str], factors: set[str]):
+    def __init__(self, spec: Any, idents: dict[str, str], factors: set[str]):
         self.spec = spec
         self.idents = idents
         self.factors = factors
@@ -85,14 +106,14 @@ class SafeSpec:
 
     def get_model_matrix(self, data: pd.DataFrame, **kwargs: Any) -> Any:
         """The same columns on new data (same coding, same transforms' state)."""
-        return self.spec.get_model_matrix(_renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
-                                          **kwargs)
+        return self.spec.get_model_matrix(_renamed(data, self.idents, self.factors),
+                                          context=safe_context(), **kwargs)
 
     def matrix_of(self, text: str, data: pd.DataFrame) -> Any:
         """A fresh matrix of ``text`` written in this spec's own terms (e.g. one of its
         term labels), on ``data`` with the user's column names."""
-        return model_matrix(text, _renamed(data, self.idents, self.factors), context=SAFE_CONTEXT,
-                            na_action="ignore")
+        return formulaic.model_matrix(text, _renamed(data, self.idents, self.factors),
+                                      context=safe_context(), na_action="ignore")
 
     def term_alone(self, label: str, data: pd.DataFrame) -> Evaluated:
         """One of this spec's terms (its label, e.g. ``f`` or ``x:f``) as a matrix of its
@@ -110,7 +131,7 @@ class Evaluated:
     ``f_lvl_b``), where only formulaic's own intercept is ``intercept``.
     """
 
-    values: pd.DataFrame
+    values: Any  # formulaic's matrix, or an array for columns built without it
     columns: list[str]
     names: list[str]
     model_spec: SafeSpec
@@ -135,13 +156,29 @@ def evaluate_piece(text: str, data: pd.DataFrame, formula: str, offset: int, *,
     spec_text = f"{rendered} ~ 1" if response else (f"0 + {rendered}" if as_offset else rendered)
     frame = _renamed(data, idents, piece.factor_columns)
     try:
-        matrices = model_matrix(spec_text, frame, context=SAFE_CONTEXT, na_action="ignore")
-    except (FormulaicError, SyntaxError) as exc:
+        matrices = formulaic.model_matrix(spec_text, frame, context=safe_context(),
+                                          na_action="ignore")
+    except (formulaic_errors.FormulaicError, SyntaxError) as exc:
         raise formulaic_failure(exc, formula, offset, text) from None
     except (TypeError, ValueError, ArithmeticError) as exc:
         raise DataError(f"cannot evaluate '{text.strip()}' on the data: {exc}") from None
     matrix = matrices.lhs if response else matrices
     return _evaluated(matrix, idents, piece.factor_columns)
+
+
+def formulaic_spec(text: str, data: pd.DataFrame, reads: Iterable[str]) -> SafeSpec:
+    """formulaic's spec of ``text`` (a checked piece whose columns ``reads`` all have
+    plain names, see :func:`is_plain`) built on ``data``."""
+    idents = {name: name for name in reads}
+    matrix = formulaic.model_matrix(text, _renamed(data, idents, set()), context=safe_context(),
+                                    na_action="ignore")
+    return SafeSpec(matrix.model_spec, idents, set())
+
+
+def plain_evaluated(values: np.ndarray, internal: list[str], spec: Any) -> Evaluated:
+    """Columns built without formulaic from plain column names, named as formulaic names
+    them (``internal``), with their gem names."""
+    return Evaluated(values, list(internal), [_gem(c, {}) for c in internal], spec)
 
 
 def _evaluated(matrix: Any, idents: dict[str, str], factors: set[str]) -> Evaluated:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic.errors import FormulaicError
 
-from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece
+from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece, formulaic_errors
 from mixed_models.design.names import gem_names
 from mixed_models.control import Action, enforce
 from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
@@ -60,7 +59,7 @@ class FixedDesign:
         """
         try:
             mm = np.asarray(self.spec.get_model_matrix(data, na_action="ignore"), dtype=float)
-        except FormulaicError as exc:
+        except formulaic_errors.FormulaicError as exc:
             raise DataError("cannot evaluate the fixed effects on the new data: "
                             f"{str(exc).splitlines()[0]}") from None
         for index, name in self.empty:
@@ -81,8 +80,12 @@ def evaluate(text: str, data: pd.DataFrame, formula: str, offset: int,
     return evaluate_piece(text, data, formula, offset, response=response)
 
 
-def response_vector(parsed: ParsedFormula, data: pd.DataFrame) -> np.ndarray:
-    """The response as floats; refuses text and categorical responses."""
+def response_vector(parsed: ParsedFormula, data: pd.DataFrame,
+                    built: np.ndarray | None = None) -> np.ndarray:
+    """The response as floats; refuses text and categorical responses. ``built`` is
+    the response when the design's fast path made it (see :mod:`.fast`)."""
+    if built is not None:
+        return built
     start = parsed.response_offset
     column = parsed.response.strip("`")
     if column in data.columns and not _is_numeric(data[column]):
@@ -104,14 +107,16 @@ def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series))
 
 
-def fixed_design(parsed: ParsedFormula, data: pd.DataFrame,
-                 rank_action: Action = "warn") -> FixedDesign:
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, rank_action: Action = "warn",
+                 built: Evaluated | None = None) -> FixedDesign:
     """Build X from the fixed part of the formula and drop aliased columns.
 
     ``rank_action`` says what to do besides dropping them: warn, raise or nothing.
+    ``built`` is the fixed part's matrix when the design's fast path made it.
     """
     text = parsed.fixed if parsed.fixed.strip() else "1"
-    mm = evaluate(text, data, parsed.formula, parsed.fixed_offset)
+    mm = built if built is not None else evaluate(text, data, parsed.formula,
+                                                  parsed.fixed_offset)
     matrix = np.asarray(mm, dtype=float)
     names = mm.names if len(set(mm.names)) == len(mm.names) else gem_names(mm.columns)
     kept = independent_columns(matrix)

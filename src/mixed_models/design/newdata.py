@@ -10,6 +10,7 @@ type may differ (an unseen grouping level is a new level, handled by the predict
 from __future__ import annotations
 
 import reprlib
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from formulaic.errors import DataMismatchWarning
 
 from mixed_models.design.columns import (
     CATEGORICAL,
@@ -121,6 +121,9 @@ def unseen_as_error(build: Callable[[pd.DataFrame], np.ndarray],
                     data: pd.DataFrame) -> np.ndarray:
     """``build(data)``, with formulaic's warning about unseen categories (e.g. of
     ``C(x)``) turned into a DataError."""
+    if "formulaic" not in sys.modules:  # no formulaic spec exists: nothing can warn
+        return build(data)
+    from formulaic.errors import DataMismatchWarning
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataMismatchWarning)
         try:

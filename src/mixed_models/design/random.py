@@ -16,19 +16,22 @@ parts with ':' and put a part that itself contains ':' in backticks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from formulaic.errors import FormulaicError
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
-from mixed_models.design.evaluation import Evaluated, SafeSpec
+from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_errors
 from mixed_models.design.fixed import evaluate
 from mixed_models.design.names import gem_names, level_label
 from mixed_models.errors import DataError, FormulaError, ModelError
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
+
+#: A bar's matrix and the pieces its covariance blocks are made of.
+Bar = tuple[Evaluated, list[Evaluated]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +109,7 @@ class RandomDesign:
         try:
             blocks = [np.asarray(b.get_model_matrix(data, na_action="ignore"), dtype=float)
                       for p in self.parts for b in p.builders]
-        except FormulaicError as exc:
+        except formulaic_errors.FormulaicError as exc:
             raise DataError(f"cannot evaluate the random effects of '{self.group}' on the "
                             f"new data: {str(exc).splitlines()[0]}") from None
         return np.column_stack(blocks)
@@ -118,19 +121,31 @@ class RandomDesign:
                         dtype=np.intp)
 
 
-def random_designs(parsed: ParsedFormula, data: pd.DataFrame) -> list[RandomDesign]:
-    """One amalgamated term per grouping factor, in order of first appearance."""
+def random_designs(parsed: ParsedFormula, data: pd.DataFrame,
+                   built: Callable[[RandomTerm], Bar] | None = None) -> list[RandomDesign]:
+    """One amalgamated term per grouping factor, in order of first appearance.
+
+    ``built(term)``, when given, is a bar's matrix and its pieces as the design's fast
+    path made them.
+    """
     by_group: dict[tuple[str, ...], list[RandomTerm]] = {}
     for term in parsed.random:
         by_group.setdefault(term.grouping, []).append(term)
-    return [_design(terms, parsed.formula, data) for terms in by_group.values()]
+    evaluate_bar = built or (lambda term: _evaluate_bar(term, parsed.formula, data))
+    return [_design(terms, parsed.formula, data, evaluate_bar) for terms in by_group.values()]
 
 
-def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame) -> RandomDesign:
+def _evaluate_bar(term: RandomTerm, formula: str, data: pd.DataFrame) -> Bar:
+    """A bar's matrix by formulaic, and its pieces (a double bar split by terms)."""
+    mm = evaluate(term.expr, data, formula, term.expr_offset)
+    return mm, _split_by_terms(mm, data) if term.double_bar else [mm]
+
+
+def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame,
+            evaluate_bar: Callable[[RandomTerm], Bar]) -> RandomDesign:
     parts, blocks, names, structures = [], [], [], []
     for term in terms:
-        mm = evaluate(term.expr, data, formula, term.expr_offset)
-        pieces = _split_by_terms(mm, data) if term.double_bar else [mm]
+        mm, pieces = evaluate_bar(term)
         start = len(names)
         for piece in pieces:
             cols = piece.names if len(set(piece.names)) == len(piece.names) \

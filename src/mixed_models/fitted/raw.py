@@ -9,11 +9,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.general import MAX_RANDOM_EFFECTS, GeneralProblem
 from mixed_models.errors import DataError, DataTypeError, ModelError
 from mixed_models.fitted.structure import RawStructure
+
+sp = lazy_module("scipy.sparse")
 
 
 def raw_problem(x: object, y: object, zt: object, lambdat: object, start_point: object, *,

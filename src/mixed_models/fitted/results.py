@@ -12,14 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
+from mixed_models.core.lazy import lazy_module
 from mixed_models.core.convergence import Derivatives
 from mixed_models.errors import ModelError
 from mixed_models.fitted.checks import convergence_check as _derivatives
 from mixed_models.fitted.record import FittedModel
 
 MAX_DENSE_Q = 10_000
+
+sp = lazy_module("scipy.sparse")
 
 
 def fix_ef(fit: FittedModel) -> dict[str, float]:

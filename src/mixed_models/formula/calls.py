@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import copy
 import keyword
 from dataclasses import dataclass, field
 from typing import Callable
@@ -85,15 +86,12 @@ class PythonCall:
 
     def render(self, ident: Callable[[str], str]) -> str:
         """Python source for formulaic with each column written as ``ident(name)``."""
-        swapped = [(node, node.id) for node in ast.walk(self.tree)
-                   if isinstance(node, ast.Name) and node.id in self._names]
-        try:
-            for node, placeholder in swapped:
-                node.id = ident(self._names[placeholder])
-            return ast.unparse(self.tree)
-        finally:  # the checked tree stays as it was, for the next rendering
-            for node, placeholder in swapped:
-                node.id = placeholder
+        # a copy: checked pieces are cached and shared (threads may render one at once)
+        tree = copy.deepcopy(self.tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in self._names:
+                node.id = ident(self._names[node.id])
+        return ast.unparse(tree)
 
 
 def check_call(tokens: list[Token], formula: str) -> PythonCall:

@@ -13,6 +13,7 @@ the function), ``^`` inside a call becomes ``**``, ``%in%`` becomes ``:``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Union
 
 from mixed_models.errors import FormulaError
@@ -102,6 +103,9 @@ class Piece:
         return list(dict.fromkeys(name for name, _ in self.columns))
 
 
+# A formula's pieces are checked by the parser, the model frame and the design: each is
+# parsed once. A Piece is immutable; errors are raised again on every call (not cached).
+@lru_cache(maxsize=256)
 def check_piece(text: str, formula: str, offset: int) -> Piece:
     """Parse and check ``text``, the piece of ``formula`` that starts at ``offset``.
 
@@ -128,6 +132,7 @@ def check_piece(text: str, formula: str, offset: int) -> Piece:
     return Piece(tree, tuple(parser.columns))
 
 
+@lru_cache(maxsize=256)
 def check_offset(text: str, formula: str, offset: int) -> Piece:
     """Check the expression of ``offset(expr)``: arithmetic, evaluated as ``I(expr)``."""
     tokens = _resolve_q(tokenize(text, formula, offset), formula)
