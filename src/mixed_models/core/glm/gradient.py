@@ -27,13 +27,11 @@ for the others (Gamma, inverse Gaussian), whose callers fall back to differences
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
+import scipy.sparse as sp
+from scipy.linalg import lapack
 
 from mixed_models.core.glm.factor import GlmFactor
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsState
-
-_ROW_CHUNK = 4096
-
 
 class GradientUnavailable(ValueError):
     """The analytic gradient does not cover this model (or H is not positive definite)."""
@@ -56,20 +54,57 @@ def lam_derivatives(problem: GlmmProblem, theta: np.ndarray) -> list[list[np.nda
     return out
 
 
-def _rest_columns(problem: GlmmProblem, factor: GlmFactor, rows: np.ndarray) -> np.ndarray:
-    """Lambda_rest' z_i for the given rows as a dense (rows x q_rest) block."""
+def _rest_positions(problem: GlmmProblem, factor: GlmFactor) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the positions of its rest-term effects in u_rest and the entries of
+    Lambda_rest' z_i there: two (n x K) arrays, K the sum of the rest terms' sizes."""
     d = problem.design
-    out = np.zeros((len(rows), d.q_rest))
-    at = np.arange(len(rows))
+    pos, val = [], []
     for term, off, lam in zip(d.rest, d.rest_offsets, factor.lam_rest):
-        vals = term.z[rows] @ lam
+        vals = term.z @ lam
         for s in range(term.size):
-            out[at, off + term.codes[rows] * term.size + s] = vals[:, s]
-    return out
+            pos.append(off + term.codes * term.size + s)
+            val.append(vals[:, s])
+    return np.column_stack(pos).astype(np.intp), np.column_stack(val)
+
+
+def _inverse_blocks(factor: GlmFactor, levels: int, size: int):
+    """Blocks of M^-1 from the factor: the rest block R, the lead-rest block per lead
+    level (levels x S x q_rest) and the lead diagonal blocks (levels x S x S)."""
+    qr = factor.design.q_rest
+    if size == 1:
+        d = 1.0 / factor.l11[:, 0, 0]
+        if qr == 0:
+            return None, None, (d * d).reshape(levels, 1, 1)
+    else:
+        l11_inv = np.linalg.inv(factor.l11)
+        l11_inv_t = np.swapaxes(l11_inv, 1, 2)
+        if qr == 0:
+            return None, None, l11_inv_t @ l11_inv
+    r, info = lapack.dpotri(factor.l22[:qr, :qr], lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("the random-effects factor is singular")
+    lower = np.tril(r, -1)
+    r = r - np.triu(r, 1) + lower.T
+    g = factor.g_lead_rest()
+    p = np.asarray(g @ r)
+    if sp.issparse(g):
+        gpg = np.asarray(g.multiply(p).sum(axis=1)).ravel()
+    else:
+        gpg = p.reshape(levels, size, qr) @ g.reshape(levels, size, qr).transpose(0, 2, 1)
+    if size == 1:
+        gpg = gpg.reshape(levels)
+        return r, (-d[:, None] * p).reshape(levels, 1, qr), \
+            (d * d * (1.0 + gpg)).reshape(levels, 1, 1)
+    lead_rest = -(l11_inv_t @ p.reshape(levels, size, qr))
+    lead_lead = l11_inv_t @ (np.eye(size) + gpg) @ l11_inv
+    return r, lead_rest, lead_lead
 
 
 def row_solves(problem: GlmmProblem, factor: GlmFactor):
     """h_i = a_i' M^-1 a_i and c_i = M^-1 a_i at row i's own levels, a_i = Lambda' z_i.
+
+    Only the blocks of M^-1 that rows touch are formed: the rest block, the lead-rest
+    block and the lead diagonal blocks (no n x q work).
 
     Returns
     -------
@@ -83,41 +118,23 @@ def row_solves(problem: GlmmProblem, factor: GlmFactor):
     d = problem.design
     lead = d.lead
     size = lead.size
-    n = d.n
+    codes = lead.codes
     a_lead = lead.z @ factor.lam_lead
-    l11 = factor.l11[lead.codes]
-    if size == 1:
-        v_lead = a_lead / l11[:, 0, :]
-    else:
-        v_lead = np.linalg.solve(l11, a_lead[:, :, None])[:, :, 0]
-    h = np.sum(v_lead * v_lead, axis=1)
-    c_rest = [np.empty((n, t.size)) for t in d.rest]
-    qr = d.q_rest
-    if qr == 0:
-        t_lead = v_lead
-    else:
-        t_lead = np.empty_like(v_lead)
-        gr = factor.g_rest()
-        l22 = factor.l22[:qr, :qr]
-        for start in range(0, n, _ROW_CHUNK):
-            rows = np.arange(start, min(n, start + _ROW_CHUNK))
-            cols = [gr[:, lead.codes[rows] * size + s].T for s in range(size)]
-            b = _rest_columns(problem, factor, rows)
-            for s in range(size):
-                b -= cols[s] * v_lead[rows, s:s + 1]
-            x = solve_triangular(l22, b.T, lower=True, check_finite=False)
-            h[rows] += np.sum(x * x, axis=0)
-            c = solve_triangular(l22, x, lower=True, trans="T", check_finite=False)
-            for s in range(size):
-                t_lead[rows, s] = v_lead[rows, s] - np.einsum("ij,ji->i", cols[s], c)
-            at = np.arange(len(rows))
-            for term, off, out in zip(d.rest, d.rest_offsets, c_rest):
-                for s in range(term.size):
-                    out[rows, s] = c[off + term.codes[rows] * term.size + s, at]
-    if size == 1:
-        c_lead = t_lead / l11[:, 0, :]
-    else:
-        c_lead = np.linalg.solve(np.swapaxes(l11, 1, 2), t_lead[:, :, None])[:, :, 0]
+    r, lead_rest, lead_lead = _inverse_blocks(factor, lead.n_levels, size)
+    c_lead = np.einsum("nst,nt->ns", lead_lead[codes], a_lead)
+    c_rest = []
+    if r is None:
+        return np.sum(a_lead * c_lead, axis=1), c_lead, c_rest
+    pos, a_rest = _rest_positions(problem, factor)
+    cross = np.stack([lead_rest[:, s, :][codes[:, None], pos] for s in range(size)], axis=1)
+    c_lead += np.einsum("nsk,nk->ns", cross, a_rest)
+    c_r = np.einsum("nsk,ns->nk", cross, a_lead)
+    c_r += np.einsum("njk,nk->nj", r[pos[:, :, None], pos[:, None, :]], a_rest)
+    h = np.sum(a_lead * c_lead, axis=1) + np.sum(a_rest * c_r, axis=1)
+    at = 0
+    for term in d.rest:
+        c_rest.append(c_r[:, at:at + term.size])
+        at += term.size
     return h, c_lead, c_rest
 
 
