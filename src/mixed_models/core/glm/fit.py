@@ -201,10 +201,12 @@ def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,
     lower = problem.theta_lower()
     result = None
     if has_gradient(problem, settings):
-        x, fx, evaluations, code = lbfgs(joint.value_and_gradient, theta0, lower, final,
-                                         settings.stage1_ftol_abs, settings.max_evaluations)
+        unsigned = problem.theta_lower_unsigned()
+        x, fx, evaluations, code = lbfgs(joint.value_and_gradient, theta0, unsigned, final,
+                                         settings.stage1_ftol_abs, settings.max_evaluations,
+                                         even=unsigned < lower)
         if code > 0:
-            result = StageResult(x, fx, evaluations, code)
+            result = StageResult(problem.rectify(x), fx, evaluations, code)
     if result is None:
         result = bobyqa(joint, theta0, lower, _theta_step(theta0), settings,
                         None if final else settings.stage1_ftol_abs)
