@@ -13,6 +13,7 @@ alone (its log-determinant is lme4's ldL2); the whole factor solves for (u, beta
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from mixed_models.core.glm.system import WeightedDesign
@@ -222,3 +223,12 @@ class GlmFactor:
         else:
             az = self.a21z
         return self.rest_lam_t(az) * self.gscale[None, :]
+
+    def g_lead_rest(self):
+        """G restricted to the random effects, (q_lead x q_rest): a scipy CSR matrix when
+        the cross block is stored sparse and the rest terms are scalar, else dense."""
+        d = self.design
+        if self.g is None and d.sparse_cross and self.dvec is not None:
+            vals = self.a21z * self.dvec[d.cross_rows] * self.gscale[d.cross_cols]
+            return sp.csr_matrix((vals, (d.cross_cols, d.cross_rows)), shape=(d.lead.q, d.q_rest))
+        return np.ascontiguousarray(self.g_rest().T)

@@ -51,6 +51,11 @@ class Family(ABC):
     def variance(self, mu: np.ndarray) -> np.ndarray:
         """V(mu), the variance of a response with mean mu, up to the dispersion."""
 
+    def variance_derivative(self, mu: np.ndarray) -> np.ndarray:
+        """dV/dmu (central differences unless the family gives it in closed form)."""
+        h = 1e-6 * np.maximum(1.0, np.abs(mu))
+        return (self.variance(mu + h) - self.variance(mu - h)) / (2.0 * h)
+
     @abstractmethod
     def deviance_residuals(self, y: np.ndarray, mu: np.ndarray, wt: np.ndarray) -> np.ndarray:
         """Unit deviances times prior weights (squared deviance residuals)."""
@@ -112,6 +117,9 @@ class Binomial(Family):
     def variance(self, mu):
         return mu * (1.0 - mu)
 
+    def variance_derivative(self, mu):
+        return 1.0 - 2.0 * mu
+
     def valid_mu(self, mu):
         return bool(mu.min() > 0 and mu.max() < 1)
 
@@ -149,6 +157,9 @@ class Poisson(Family):
     def variance(self, mu):
         return mu
 
+    def variance_derivative(self, mu):
+        return np.ones_like(mu)
+
     def valid_mu(self, mu):
         # min and max are NaN when any mu is: the comparisons are then False
         return bool(mu.min() > 0 and mu.max() < np.inf)
@@ -181,6 +192,9 @@ class Gamma(Family):
 
     def variance(self, mu):
         return mu * mu
+
+    def variance_derivative(self, mu):
+        return 2.0 * mu
 
     def valid_mu(self, mu):
         # min and max are NaN when any mu is: the comparisons are then False
@@ -218,6 +232,9 @@ class InverseGaussian(Family):
 
     def variance(self, mu):
         return mu ** 3
+
+    def variance_derivative(self, mu):
+        return 3.0 * mu * mu
 
     def valid_mu(self, mu):
         # min and max are NaN when any mu is: the comparisons are then False
@@ -268,6 +285,9 @@ class NegativeBinomial(Family):
 
     def variance(self, mu):
         return mu + mu * mu / self.shape
+
+    def variance_derivative(self, mu):
+        return 1.0 + 2.0 * mu / self.shape
 
     def valid_mu(self, mu):
         # min and max are NaN when any mu is: the comparisons are then False

@@ -1,12 +1,15 @@
 """Fitting a GLMM: a GLM start, the nAGQ = 0 fit over theta, then (theta, beta) jointly.
 
 1. beta from the GLM without random effects (IRLS).
-2. theta by BOBYQA on the nAGQ = 0 objective: PIRLS updates u and beta together, so the
-   search is over theta alone (lme4's first stage). With n_agq = 0 this is the fit.
+2. theta on the nAGQ = 0 objective: PIRLS updates u and beta together, so the search is
+   over theta alone (lme4's first stage); L-BFGS-B with the analytic gradient
+   (:mod:`core.glm.gradient`) where the family has one, BOBYQA otherwise. With n_agq = 0
+   this is the fit.
 3. (theta, beta) on the Laplace or AGQ objective, beta measured in units of its standard
    error given theta from stage 2, so that the problem looks round. From the stage-2 point
-   finite-difference Newton steps (:mod:`core.glm.confirm`) usually reach the optimum in
-   two or three steps; when they do not, BOBYQA takes over and the Newton check follows.
+   Newton steps (:mod:`core.glm.confirm`; the Hessian from differences of the analytic
+   gradient, or of the objective where there is no gradient) usually reach the optimum
+   in two or three steps; when they do not, BOBYQA takes over and the Newton check follows.
 4. The optimum is confirmed when the Hessian of the free parameters is positive definite,
    the predicted Newton decrease is below 1e-7 and no parameter held at a bound would
    leave it. The Hessian at the optimum is kept: its inverse gives the Wald covariance.
@@ -20,7 +23,8 @@ import nlopt
 import numpy as np
 
 from mixed_models.core.glm.agq import AgqObjective, agq_deviance
-from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm
+from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm, newton_confirm_gradient
+from mixed_models.core.glm.descent import lbfgs
 from mixed_models.core.glm.laplace import JointObjective, LaplaceObjective, laplace_deviance
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsState, pirls
 from mixed_models.core.threads import blas_threads_for
@@ -42,8 +46,11 @@ class GlmmSettings:
     confirm
         Run the Newton confirmation (and compute the Hessian) after stage 2.
     newton_first, newton_steps
-        Try finite-difference Newton steps from the nAGQ = 0 optimum before BOBYQA
-        (with ``confirm``); BOBYQA runs only when they do not converge.
+        Try Newton steps from the nAGQ = 0 optimum before BOBYQA (with ``confirm``);
+        BOBYQA runs only when they do not converge.
+    gradient
+        Use the analytic gradient where the family has one (binomial, Poisson, negative
+        binomial; Laplace and nAGQ = 0); False forces the derivative-free path.
     """
 
     ftol_rel: float = 1e-12
@@ -55,6 +62,7 @@ class GlmmSettings:
     confirm: bool = True
     newton_first: bool = True
     newton_steps: int = 6
+    gradient: bool = True
 
 
 @dataclass
@@ -178,14 +186,30 @@ def _theta_step(theta: np.ndarray) -> np.ndarray:
     return np.maximum(0.1 * np.abs(theta), 0.05)
 
 
+def has_gradient(problem: GlmmProblem, settings: GlmmSettings) -> bool:
+    """True when the fit can use the analytic gradient (a family whose density term is
+    the deviance plus a constant)."""
+    return settings.gradient and problem.saturated is not None
+
+
 def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,
               theta0: np.ndarray | None = None,
               final: bool = True) -> tuple[StageResult, JointObjective]:
     """Stage 1: theta minimizing the objective at the joint modes of (u, beta)."""
     theta0 = problem.theta_initial() if theta0 is None else np.asarray(theta0, dtype=float)
     joint = JointObjective(problem, beta0)
-    result = bobyqa(joint, theta0, problem.theta_lower(), _theta_step(theta0), settings,
-                    None if final else settings.stage1_ftol_abs)
+    lower = problem.theta_lower()
+    result = None
+    if has_gradient(problem, settings):
+        unsigned = problem.theta_lower_unsigned()
+        x, fx, evaluations, code = lbfgs(joint.value_and_gradient, theta0, unsigned, final,
+                                         settings.stage1_ftol_abs, settings.max_evaluations,
+                                         even=unsigned < lower)
+        if code > 0:
+            result = StageResult(problem.rectify(x), fx, evaluations, code)
+    if result is None:
+        result = bobyqa(joint, theta0, lower, _theta_step(theta0), settings,
+                        None if final else settings.stage1_ftol_abs)
     joint(result.x)
     return result, joint
 
@@ -239,13 +263,25 @@ def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
         x = origin + units * v
         return objective(x[:n_theta], x[n_theta:])
 
+    def scaled_fg(v: np.ndarray) -> tuple[float, np.ndarray]:
+        x = origin + units * v
+        value, grad = objective.value_and_gradient(x[:n_theta], x[n_theta:])
+        return value, grad * units
+
+    use_gradient = n_agq == 1 and has_gradient(problem, settings)
+
+    def confirm(start: np.ndarray, **kwargs) -> NewtonCheck:
+        if use_gradient:
+            return newton_confirm_gradient(scaled, scaled_fg, start, lower, **kwargs)
+        return newton_confirm(scaled, start, lower, **kwargs)
+
     lower = np.concatenate([(problem.theta_lower() - stage1.x), np.full(len(scale), -np.inf)])
     step = np.concatenate([_theta_step(stage1.x), np.full(len(scale), 0.2)])
     zero = np.zeros(len(origin))
     stage2, check, messages = None, None, []
     if settings.confirm and settings.newton_first:
         # from the nAGQ = 0 optimum a few Newton steps usually reach the optimum
-        check = newton_confirm(scaled, zero, lower, max_steps=settings.newton_steps)
+        check = confirm(zero, max_steps=settings.newton_steps)
         if not check.confirmed:
             messages.append("Newton steps from the nAGQ = 0 optimum did not converge; "
                             "BOBYQA took over")
@@ -256,7 +292,7 @@ def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
                         settings.polish_ftol_abs if settings.confirm else None)
         if first is not None:
             stage2.evaluations += first.evaluations
-        check = newton_confirm(scaled, stage2.x, lower) if settings.confirm else None
+        check = confirm(stage2.x) if settings.confirm else None
         if check is not None:
             messages.extend(check.messages)
     v = stage2.x if check is None else check.x

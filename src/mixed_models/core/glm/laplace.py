@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixed_models.core.glm.gradient import GradientUnavailable, laplace_gradient
 from mixed_models.core.glm.pirls import GlmmProblem, PirlsError, PirlsState, pirls
 
 
@@ -32,6 +33,35 @@ class WarmStartObjective:
         self.problem = problem
         self.state: PirlsState | None = None
         self.evaluations = 0
+        self._key: bytes | None = None
+        self._value = np.inf
+
+    def forget(self) -> None:
+        """Drop the cached value (after the problem changed)."""
+        self._key = None
+
+    def _cached(self, theta: np.ndarray, beta: np.ndarray | None) -> float | None:
+        """The last value when (theta, beta) is the last point evaluated, else None."""
+        key = np.concatenate([theta, [] if beta is None else beta]).tobytes()
+        if key == self._key:
+            return self._value
+        self._key = key
+        return None
+
+    def _remember(self, value: float) -> float:
+        self._value = value
+        return value
+
+    def _gradient(self, theta: np.ndarray, value: float, joint: bool):
+        """The analytic gradient at the state of the last (finite) evaluation."""
+        n = self.problem.n_theta + self.problem.n_fixed
+        if not np.isfinite(value):
+            return np.full(n, np.nan)
+        try:
+            g_theta, g_beta = laplace_gradient(self.problem, theta, self.state, joint)
+        except (GradientUnavailable, np.linalg.LinAlgError):
+            return np.full(n, np.nan)
+        return np.concatenate([g_theta, g_beta])
 
     def _modes(self, theta: np.ndarray, beta: np.ndarray, joint: bool) -> PirlsState:
         self.evaluations += 1
@@ -48,11 +78,21 @@ class LaplaceObjective(WarmStartObjective):
     """(theta, beta) -> Laplace objective; ``inf`` where PIRLS finds no mode."""
 
     def __call__(self, theta: np.ndarray, beta: np.ndarray) -> float:
+        theta, beta = np.asarray(theta, dtype=float), np.asarray(beta, dtype=float)
+        value = self._cached(theta, beta)
+        if value is not None:
+            return value
         try:
             state = self._modes(theta, beta, joint=False)
         except (PirlsError, np.linalg.LinAlgError):
-            return np.inf
-        return laplace_deviance(self.problem, state)
+            return self._remember(np.inf)
+        return self._remember(laplace_deviance(self.problem, state))
+
+    def value_and_gradient(self, theta: np.ndarray, beta: np.ndarray
+                           ) -> tuple[float, np.ndarray]:
+        """The objective and its gradient over (theta, beta) (NaN where unavailable)."""
+        value = self(theta, beta)
+        return value, self._gradient(np.asarray(theta, dtype=float), value, joint=False)
 
 
 class JointObjective(WarmStartObjective):
@@ -63,9 +103,19 @@ class JointObjective(WarmStartObjective):
         self.beta = np.asarray(beta, dtype=float)
 
     def __call__(self, theta: np.ndarray) -> float:
+        theta = np.asarray(theta, dtype=float)
+        value = self._cached(theta, None)
+        if value is not None:
+            return value
         beta = self.beta if self.state is None else self.state.beta
         try:
             state = self._modes(theta, beta, joint=True)
         except (PirlsError, np.linalg.LinAlgError):
-            return np.inf
-        return laplace_deviance(self.problem, state)
+            return self._remember(np.inf)
+        return self._remember(laplace_deviance(self.problem, state))
+
+    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective and its gradient over theta (NaN where unavailable)."""
+        value = self(theta)
+        return value, self._gradient(np.asarray(theta, dtype=float), value,
+                                     joint=True)[:self.problem.n_theta]

@@ -40,6 +40,12 @@ class Link(ABC):
         """dmu/deta at eta when mu = inverse(eta) is known (links override it to reuse mu)."""
         return self.mu_eta(eta)
 
+    def mu_eta2(self, eta: np.ndarray) -> np.ndarray:
+        """The second derivative d2mu/deta2 at eta (central differences of ``mu_eta``
+        unless the link gives it in closed form)."""
+        h = 1e-5 * np.maximum(1.0, np.abs(eta))
+        return (self.mu_eta(eta + h) - self.mu_eta(eta - h)) / (2.0 * h)
+
     def valid_eta(self, eta: np.ndarray) -> bool:
         """True when every eta is in the link's domain."""
         return bool(np.all(np.isfinite(eta)))
@@ -68,6 +74,11 @@ class Logit(Link):
     def mu_eta_at(self, eta, mu):
         return np.where(np.abs(eta) > _LOGIT_THRESH, _EPS, mu * (1.0 - mu))
 
+    def mu_eta2(self, eta):
+        mu = special.expit(eta)
+        # R's clamp makes mu_eta constant beyond +-30
+        return np.where(np.abs(eta) > _LOGIT_THRESH, 0.0, mu * (1.0 - mu) * (1.0 - 2.0 * mu))
+
 
 class Probit(Link):
     name = "probit"
@@ -80,6 +91,10 @@ class Probit(Link):
 
     def mu_eta(self, eta):
         return np.maximum(np.exp(-0.5 * eta * eta) / np.sqrt(2 * np.pi), _EPS)
+
+    def mu_eta2(self, eta):
+        dens = np.exp(-0.5 * eta * eta) / np.sqrt(2 * np.pi)
+        return np.where(dens > _EPS, -eta * dens, 0.0)
 
 
 class Cauchit(Link):
@@ -94,6 +109,10 @@ class Cauchit(Link):
     def mu_eta(self, eta):
         return np.maximum(1.0 / (np.pi * (1.0 + eta * eta)), _EPS)
 
+    def mu_eta2(self, eta):
+        dens = 1.0 / (np.pi * (1.0 + eta * eta))
+        return np.where(dens > _EPS, -2.0 * np.pi * eta * dens * dens, 0.0)
+
 
 class CLogLog(Link):
     name = "cloglog"
@@ -107,6 +126,11 @@ class CLogLog(Link):
     def mu_eta(self, eta):
         eta = np.minimum(eta, 700.0)
         return np.maximum(np.exp(eta - np.exp(eta)), _EPS)
+
+    def mu_eta2(self, eta):
+        eta = np.minimum(eta, 700.0)
+        dens = np.exp(eta - np.exp(eta))
+        return np.where(dens > _EPS, dens * (1.0 - np.exp(eta)), 0.0)
 
 
 class Log(Link):
@@ -124,6 +148,10 @@ class Log(Link):
     def mu_eta_at(self, eta, mu):
         return mu
 
+    def mu_eta2(self, eta):
+        mu = np.exp(eta)
+        return np.where(mu > _EPS, mu, 0.0)
+
 
 class Identity(Link):
     name = "identity"
@@ -136,6 +164,9 @@ class Identity(Link):
 
     def mu_eta(self, eta):
         return np.ones_like(eta, dtype=float)
+
+    def mu_eta2(self, eta):
+        return np.zeros_like(eta, dtype=float)
 
 
 class Sqrt(Link):
@@ -153,6 +184,9 @@ class Sqrt(Link):
     def valid_eta(self, eta):
         return bool(np.all(np.isfinite(eta)) and np.all(eta > 0))
 
+    def mu_eta2(self, eta):
+        return np.full_like(eta, 2.0, dtype=float)
+
 
 class Inverse(Link):
     name = "inverse"
@@ -169,6 +203,9 @@ class Inverse(Link):
     def valid_eta(self, eta):
         return bool(np.all(np.isfinite(eta)) and np.all(eta != 0))
 
+    def mu_eta2(self, eta):
+        return 2.0 / eta ** 3
+
 
 class InverseSquare(Link):
     name = "1/mu^2"
@@ -184,6 +221,9 @@ class InverseSquare(Link):
 
     def valid_eta(self, eta):
         return bool(np.all(np.isfinite(eta)) and np.all(eta > 0))
+
+    def mu_eta2(self, eta):
+        return 0.75 / eta ** 2.5
 
 
 LINKS: dict[str, type[Link]] = {

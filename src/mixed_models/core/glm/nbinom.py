@@ -50,6 +50,7 @@ class _ShapeObjective(LaplaceObjective):
         if not _LOG_SHAPE_RANGE[0] <= log_shape <= _LOG_SHAPE_RANGE[1]:
             return np.inf
         self.problem = self.base.with_family(NegativeBinomial(np.exp(log_shape), self.link))
+        self.forget()   # the cached value belongs to another shape
         return self(theta, beta)
 
 

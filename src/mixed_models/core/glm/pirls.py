@@ -86,6 +86,24 @@ class GlmmProblem:
     def theta_lower(self) -> np.ndarray:
         return np.concatenate([t.covariance.lower_bounds() for t in self.terms])
 
+    def theta_lower_unsigned(self) -> np.ndarray:
+        """Lower bounds with the SD entries of plainly bounded terms left free: their sign
+        does not change Lambda Lambda', so a search may cross zero (a bound at 0 would be
+        a false stationary point, the objective being even in each such entry)."""
+        parts = []
+        for term in self.terms:
+            cov = term.covariance
+            lower = cov.lower_bounds()
+            if not cov.has_bounded_parameters():
+                lower = np.where(cov.diagonal_mask(), -np.inf, lower)
+            parts.append(lower)
+        return np.concatenate(parts)
+
+    def rectify(self, theta: np.ndarray) -> np.ndarray:
+        """The representative of theta with non-negative SD entries (same model)."""
+        return np.concatenate([t.covariance.rectify(np.asarray(theta, dtype=float)[s])
+                               for t, s in zip(self.terms, self.theta_slices)])
+
     def theta_initial(self) -> np.ndarray:
         return np.concatenate([t.covariance.initial() for t in self.terms])
 
