@@ -198,6 +198,21 @@ def test_report_without_matplotlib_fails_before_fitting(tmp_path):
     assert "pip install 'mixed_models[plot]'" in result.stderr
 
 
+def test_demo_without_matplotlib_prints_the_summary_and_says_how_to_get_the_report(
+        tmp_path):
+    # a plain `pip install mixed_models` (no plot extra) must still run the demo
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['matplotlib'] = None; "
+         "from mixed_models.cli import main; sys.exit(main(['demo']))"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Linear mixed model fit by REML")
+    assert "No report: it needs matplotlib" in result.stderr
+    assert "pip install 'mixed_models[plot]'" in result.stderr
+    assert not (tmp_path / "build").exists()
+
+
 def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path):
     path = _write(tmp_path, "dyestuff", "parquet")
     result = _blocked("pyarrow", ["fit", "Yield ~ 1 + (1 | Batch)", "--data", str(path)])

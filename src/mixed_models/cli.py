@@ -213,6 +213,8 @@ def _fit(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from mixed_models import datasets
 
+    if args.report is None:
+        _default_demo_report(args)
     check_output_paths(args)
     _require_plotting(args)
     data = datasets.load("alien_species")
@@ -221,6 +223,22 @@ def _demo(args: argparse.Namespace) -> int:
     status(f"set 'alien_species', {len(data)} rows).")
     model = _fit_model(DEMO_FORMULA, data, args)
     return _report_warnings(model, _outputs(model, args), args)
+
+
+def _default_demo_report(args: argparse.Namespace) -> None:
+    """The demo writes its report when matplotlib is installed; without it (a plain
+    ``pip install mixed_models``) it still runs, and says how to get the report."""
+    from importlib.util import find_spec
+
+    try:
+        installed = find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        installed = False
+    if installed:
+        args.report = str(DEMO_REPORT)
+    else:
+        status("No report: it needs matplotlib, which is not installed; install it with: "
+               "pip install 'mixed_models[plot]'")
 
 
 # --- parser ----------------------------------------------------------------------------
@@ -249,8 +267,10 @@ def _add_output_options(parser: argparse.ArgumentParser, report_default: Path | 
     if report_default is None:
         parser.add_argument("--report", metavar="OUT.html", help=report_help)
     else:
-        parser.add_argument("--report", metavar="OUT.html", default=str(report_default),
-                            help=report_help + f" (default: {report_default})")
+        # the default is applied by the command, which skips it when matplotlib is missing
+        parser.add_argument("--report", metavar="OUT.html", default=None,
+                            help=report_help + f" (default: {report_default}, or no report "
+                                               "when matplotlib is not installed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
