@@ -58,8 +58,9 @@ def test_fit_prints_the_summary_and_json_reloads_to_the_api(tmp_path, capsys, fm
     code, out, err = _run(capsys, "fit", formula, "--data", str(path), "--json", str(out_json))
     assert code == 0, err
     model = LMM.from_formula(formula, datasets.load(name))
-    assert out.startswith(model.summary().to_text())
-    assert f"Estimates written to {out_json}" in out
+    # standard output carries the results only; status lines go to stderr
+    assert out == model.summary().to_text() + "\n"
+    assert f"Estimates written to {out_json}" in err
     _assert_same_numbers(json.loads(out_json.read_text()), model)
 
 
@@ -82,10 +83,11 @@ def test_demo_prints_the_summary_and_writes_the_report(tmp_path, capsys, monkeyp
     code, out, err = _run(capsys, "demo")
     assert code == 0, err
     report = (tmp_path / cli.DEMO_REPORT).resolve()
-    assert out.rstrip().endswith(f"Report written to {report}")
+    assert err.rstrip().endswith(f"Report written to {report}")
+    assert "The Ruby gem mixed_models' example" in err
     assert report.is_file() and report.stat().st_size > 10_000
     model = LMM.from_formula(cli.DEMO_FORMULA, datasets.load("alien_species"))
-    assert model.summary().to_text() in out
+    assert out == model.summary().to_text() + "\n"
 
 
 def test_help_explains_every_option(capsys):
@@ -194,6 +196,21 @@ def test_report_without_matplotlib_fails_before_fitting(tmp_path):
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "pip install 'mixed_models[plot]'" in result.stderr
+
+
+def test_demo_without_matplotlib_prints_the_summary_and_says_how_to_get_the_report(
+        tmp_path):
+    # a plain `pip install mixed_models` (no plot extra) must still run the demo
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['matplotlib'] = None; "
+         "from mixed_models.cli import main; sys.exit(main(['demo']))"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Linear mixed model fit by REML")
+    assert "No report: it needs matplotlib" in result.stderr
+    assert "pip install 'mixed_models[plot]'" in result.stderr
+    assert not (tmp_path / "build").exists()
 
 
 def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path):

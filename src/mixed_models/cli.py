@@ -2,8 +2,13 @@
 
 Errors (a missing file, a bad formula, a column that is not in the data...) are
 printed as one line on stderr with exit status 1, never as a traceback (``--traceback``
-shows it, for bug reports). Warnings of the fit are not printed as Python warnings:
-they are the "Messages" section of the summary.
+shows it, for bug reports). Standard output carries the results only (the summary, or
+the JSON or HTML written to ``-``); status lines and the fit's warnings go to stderr,
+one line each (they are also the "Messages" section of the summary). ``--strict`` makes
+a run with warnings exit with status 4 once its outputs are written.
+
+``--data -`` reads CSV from standard input; ``--json -`` or ``--report -`` writes to
+standard output instead of the summary.
 
 Outputs (``--json``, ``--report``) are written atomically (a temporary file, then a
 rename), never onto the data file (compared after following links, and as the same file
@@ -13,6 +18,7 @@ on disk when it exists) and never two onto one path: those are refused before th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -23,6 +29,11 @@ DEMO_FORMULA = "Aggression ~ Age + Species + (Age | Location)"
 DEMO_REPORT = Path("build") / "alien_species_report.html"
 DDF_CHOICES = ("wald", "satterthwaite", "kenward-roger")
 PARQUET_HINT = "pip install 'mixed_models[parquet]'"
+STDIO = "-"
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+# pandas decompresses these by the file name's last suffix
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+EXIT_STRICT = 4
 
 
 class CliError(Exception):
@@ -32,24 +43,45 @@ class CliError(Exception):
 # --- data ------------------------------------------------------------------------------
 
 def read_data(path: str) -> Any:
-    """Read a CSV, TSV or Parquet file into a pandas DataFrame."""
-    import pandas as pd
-
+    """Read a CSV, TSV or Parquet file into a pandas DataFrame; ``-`` reads CSV from
+    standard input, and a CSV or TSV may be compressed (``.csv.gz``, ``.tsv.bz2``...)."""
+    if path == STDIO:
+        return _read_table(sys.stdin, ",", "standard input")
     file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
+    suffix = _data_suffix(file)
+    if suffix not in TABLE_SUFFIXES + (".parquet", ".pq"):
         raise CliError(f"cannot read {path!r}: unknown file type {suffix or '(none)'!r}; "
-                       "use a .csv, .tsv or .parquet file")
+                       "use a .csv, .tsv or .parquet file (a .csv or .tsv may be "
+                       "compressed: .csv.gz, .csv.bz2, .csv.xz), or - for CSV on "
+                       "standard input")
     if not file.is_file():
         raise CliError(f"no such data file: {path!r}")
-    try:
-        if suffix in (".parquet", ".pq"):
+    if suffix in (".parquet", ".pq"):
+        try:
             return _read_parquet(file)
-        return pd.read_csv(file, sep="," if suffix == ".csv" else "\t")
+        except (ValueError, OSError) as exc:
+            raise CliError(f"cannot read {path!r}: {_first_line(exc)}") from None
+    return _read_table(file, "," if suffix == ".csv" else "\t", repr(path))
+
+
+def _data_suffix(file: Path) -> str:
+    """The suffix that names the format, under a compression suffix."""
+    suffixes = [suffix.lower() for suffix in file.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSED_SUFFIXES:
+        return suffixes[-2]
+    return file.suffix.lower()
+
+
+def _read_table(source: Any, sep: str, name: str) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(source, sep=sep)
     except pd.errors.EmptyDataError:
-        raise CliError(f"the data file {path!r} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise CliError(f"cannot read {path!r}: {_first_line(exc)}") from None
+        raise CliError(f"the data {'on' if source is sys.stdin else 'file'} {name} is "
+                       "empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
+        raise CliError(f"cannot read {name}: {_first_line(exc)}") from None
 
 
 def _read_parquet(file: Path) -> Any:
@@ -69,26 +101,64 @@ def _fit_model(formula: str, data: Any, args: argparse.Namespace) -> Any:
     from mixed_models.fitted import fit_formula
 
     with warnings.catch_warnings():
-        # the fit's warnings are stored on the model and shown in its summary
+        # the fit's warnings are kept on the model (model.warnings) and reported once,
+        # by _report_warnings, rather than as Python warnings
         warnings.simplefilter("ignore")
         return fit_formula(formula, data, reml=not args.ml, weights=args.weights,
                            offset=args.offset)
 
 
-def _outputs(model: Any, args: argparse.Namespace) -> None:
+def status(line: str) -> None:
+    """Print a status line (not a result) on stderr."""
+    print(line, file=sys.stderr)
+
+
+def _outputs(model: Any, args: argparse.Namespace) -> list[str]:
+    """Write the summary and the asked-for outputs; returns the warnings raised while
+    computing them (a failed Satterthwaite step, say)."""
     from mixed_models.display import summarize
     from mixed_models.display.escape import printable
-    from mixed_models.display.export import write_json
+    from mixed_models.display.export import model_to_dict, write_json
 
-    print(summarize(model, ddf=args.ddf).to_text())
-    if args.json:
-        path = write_json(model, args.json, ddf=args.ddf)
-        print(f"\nEstimates written to {printable(path)}")
-    if args.report:
-        from mixed_models.report import write_report
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if STDIO not in (args.json, args.report):
+            print(summarize(model, ddf=args.ddf).to_text())
+        if args.json == STDIO:
+            text = json.dumps(model_to_dict(model, args.ddf), indent=1, allow_nan=False)
+            sys.stdout.write(text + "\n")
+        elif args.json:
+            path = write_json(model, args.json, ddf=args.ddf)
+            status(f"Estimates written to {printable(path)}")
+        if args.report:
+            _write_report(model, args)
+    return [str(item.message) for item in caught]
 
-        path = write_report(model, args.report, ddf=args.ddf)
-        print(f"\nReport written to {printable(path.resolve())}")
+
+def _write_report(model: Any, args: argparse.Namespace) -> None:
+    from mixed_models.display.escape import printable
+    from mixed_models.report import render_report, write_report
+
+    if args.report == STDIO:
+        sys.stdout.write(render_report(model, ddf=args.ddf))
+        return
+    path = write_report(model, args.report, ddf=args.ddf)
+    status(f"Report written to {printable(path.resolve())}")
+
+
+def _report_warnings(model: Any, extra: list[str], args: argparse.Namespace) -> int:
+    """Print each warning of the fit and of its outputs on stderr; the exit status:
+    0, or EXIT_STRICT when there are warnings and ``--strict`` was given."""
+    from mixed_models.display.escape import printable
+
+    found = list(dict.fromkeys([*model.warnings, *extra]))
+    for text in found:
+        one_line = " ".join(line.strip() for line in str(text).splitlines())
+        status(f"mixed-models: warning: {printable(one_line)}")
+    if found and args.strict:
+        status(f"mixed-models: error: {len(found)} warning(s) and --strict was given")
+        return EXIT_STRICT
+    return 0
 
 
 def same_file(first: str | Path, second: str | Path) -> bool:
@@ -104,14 +174,20 @@ def same_file(first: str | Path, second: str | Path) -> bool:
 
 def check_output_paths(args: argparse.Namespace) -> None:
     """Refuse, before any work, an output onto an input file or two outputs on one path."""
-    inputs = [("--data", args.data)] if getattr(args, "data", None) else []
+    # "-" is standard input for the data and standard output for an output
+    data = getattr(args, "data", None)
+    inputs = [("--data", data)] if data and data != STDIO else []
     outputs = [(option, path) for option, path in (("--json", args.json),
-                                                   ("--report", args.report)) if path]
+                                                   ("--report", args.report))
+               if path and path != STDIO]
     for option, path in outputs:
         for input_option, input_path in inputs:
             if same_file(path, input_path):
                 raise CliError(f"{option} {path!r} is the input file ({input_option} "
                                f"{input_path!r}); choose another output path")
+    if args.json == STDIO and args.report == STDIO:
+        raise CliError("--json - and --report - both write to standard output; give one "
+                       "of them a file path")
     for i, (option, path) in enumerate(outputs):
         for other_option, other in outputs[i + 1:]:
             if same_file(path, other):
@@ -132,22 +208,38 @@ def _fit(args: argparse.Namespace) -> int:
     _require_plotting(args)
     data = read_data(args.data)
     model = _fit_model(args.formula, data, args)
-    _outputs(model, args)
-    return 0
+    return _report_warnings(model, _outputs(model, args), args)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from mixed_models import datasets
 
+    if args.report is None:
+        _default_demo_report(args)
     check_output_paths(args)
     _require_plotting(args)
     data = datasets.load("alien_species")
-    print("The Ruby gem mixed_models' example: the aggression of alien species by age and")
-    print("species, with a random intercept and age slope for each location (bundled data")
-    print(f"set 'alien_species', {len(data)} rows).\n")
+    status("The Ruby gem mixed_models' example: the aggression of alien species by age and")
+    status("species, with a random intercept and age slope for each location (bundled data")
+    status(f"set 'alien_species', {len(data)} rows).")
     model = _fit_model(DEMO_FORMULA, data, args)
-    _outputs(model, args)
-    return 0
+    return _report_warnings(model, _outputs(model, args), args)
+
+
+def _default_demo_report(args: argparse.Namespace) -> None:
+    """The demo writes its report when matplotlib is installed; without it (a plain
+    ``pip install mixed_models``) it still runs, and says how to get the report."""
+    from importlib.util import find_spec
+
+    try:
+        installed = find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a broken or blocked installation
+        installed = False
+    if installed:
+        args.report = str(DEMO_REPORT)
+    else:
+        status("No report: it needs matplotlib, which is not installed; install it with: "
+               "pip install 'mixed_models[plot]'")
 
 
 # --- parser ----------------------------------------------------------------------------
@@ -160,18 +252,26 @@ def _add_output_options(parser: argparse.ArgumentParser, report_default: Path | 
     parser.add_argument("--ddf", choices=DDF_CHOICES, default=None,
                         help="tests of the fixed effects in the summary: Wald z tests, or t "
                              "tests with Satterthwaite's or Kenward-Roger's degrees of "
-                             "freedom (default: Satterthwaite, as lmerTest)")
+                             "freedom (default: the fix_ef_summary default)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 4 when the fit or its outputs give warnings "
+                             "(a singular fit, a convergence problem...); the warnings are "
+                             "printed on stderr in every case")
     parser.add_argument("--json", metavar="OUT.json",
                         help="also write every estimate (fixed effects with their tests and "
                              "covariance, variance components, theta, conditional modes, "
-                             "fitted values, residuals, messages) to this JSON file")
+                             "fitted values, residuals, messages) to this JSON file; - "
+                             "writes it to standard output instead of the summary")
     report_help = ("write a self-contained HTML report (summary tables and diagnostic "
-                   "plots; needs matplotlib) to this file")
+                   "plots; needs matplotlib) to this file; - writes it to standard output "
+                   "instead of the summary")
     if report_default is None:
         parser.add_argument("--report", metavar="OUT.html", help=report_help)
     else:
-        parser.add_argument("--report", metavar="OUT.html", default=str(report_default),
-                            help=report_help + f" (default: {report_default})")
+        # the default is applied by the command, which skips it when matplotlib is missing
+        parser.add_argument("--report", metavar="OUT.html", default=None,
+                            help=report_help + f" (default: {report_default}, or no report "
+                                               "when matplotlib is not installed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help='lme4 formula, quoted, e.g. "y ~ x + (x | g) + (1 | h)"')
     fit.add_argument("--data", required=True, metavar="FILE",
                      help="the data: a .csv (comma-separated, header row), .tsv or .parquet "
-                          "(needs pyarrow) file")
+                          "(needs pyarrow) file; a .csv or .tsv may be compressed "
+                          "(.csv.gz, .csv.bz2, .csv.xz); - reads CSV from standard input")
     fit.add_argument("--weights", metavar="COL", help="column of prior (precision) weights")
     fit.add_argument("--offset", metavar="COL", help="column added to the linear predictor")
     _add_output_options(fit, None)
