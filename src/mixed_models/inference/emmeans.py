@@ -70,11 +70,22 @@ def emmeans(model: object, specs: str | Sequence[str], by: str | Sequence[str] |
 
 
 def _label(labels: pd.DataFrame, i: int, names: list[str]) -> str:
-    return " ".join(str(labels.iloc[i][n]) for n in names)
+    """A mean's label in a contrast: its levels; a covariate's value after its name
+    (``Days4.5``), so that a minus sign is never part of a value."""
+    return " ".join(_value(n, labels.iloc[i][n]) for n in names)
 
 
-def _weights(method: object, n: int) -> list[tuple[str, np.ndarray]]:
-    """(label, weights over the n means of a group) of each contrast of ``method``."""
+def _value(name: str, value: object) -> str:
+    text = f"{float(value):g}" if isinstance(value, float | np.floating) else str(value)
+    try:
+        float(text)
+    except ValueError:
+        return text
+    return f"{name}{text}"
+
+
+def _weights(method: object, n: int) -> list[tuple[object, np.ndarray]]:
+    """(label or pair of positions, weights over the n means of a group) of each contrast of ``method``."""
     if method == "pairwise":
         return [((i, j), np.eye(n)[i] - np.eye(n)[j])
                 for i in range(n) for j in range(i + 1, n)]
