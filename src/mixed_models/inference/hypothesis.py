@@ -135,11 +135,11 @@ def hypothesis_matrix(fit: FittedModel, hypothesis: object, rhs: object = 0.0
 def linear_hypothesis(model: object, hypothesis: object, rhs: object = 0.0,
                     ddf: str = "satterthwaite") -> pd.DataFrame:
     """F test of L beta = rhs: a one-row table ``F_value, num_df, den_df, p_value``
-    indexed by the hypothesis. A nonzero right-hand side needs ``ddf="satterthwaite"``
-    (its F statistic is the Wald quadratic form; the df do not depend on rhs)."""
+    indexed by the hypothesis. With a nonzero right-hand side the df are those of L beta
+    (they do not depend on rhs) and F is ((L beta - rhs) / se)^2 for one row, the Wald
+    quadratic form over q for several rows (Satterthwaite only)."""
     from scipy import stats
 
-    from mixed_models.fitted.results import fix_ef_cov
     from mixed_models.inference.anova import check_ddf, contrast_f_test
 
     fit = as_record(model)
@@ -148,12 +148,24 @@ def linear_hypothesis(model: object, hypothesis: object, rhs: object = 0.0,
     result = contrast_f_test(fit, lmat, method)
     f_value = result.f_value
     if np.any(right != 0):
-        if method != "satterthwaite":
-            raise InvalidArgumentError("a nonzero right-hand side needs ddf='satterthwaite'")
-        diff = lmat @ fit.estimates.beta - right
-        wald = float(diff @ np.linalg.pinv(lmat @ fix_ef_cov(fit) @ lmat.T) @ diff)
-        f_value = wald / result.num_df
+        f_value = _shifted_f(fit, lmat, right, method, result.num_df)
     p = float(stats.f.sf(f_value, result.num_df, result.den_df))
     return pd.DataFrame({"F_value": [f_value], "num_df": [result.num_df],
                          "den_df": [result.den_df], "p_value": [p]}, index=pd.Index([label]))
 
+
+
+def _shifted_f(fit: FittedModel, lmat: np.ndarray, right: np.ndarray, method: str,
+               q: int) -> float:
+    """The F statistic of L beta = rhs for a nonzero rhs."""
+    from mixed_models.fitted.results import fix_ef_cov
+    from mixed_models.inference.anova import contrast_t_test
+
+    if lmat.shape[0] == 1:
+        t = contrast_t_test(fit, lmat[0], method)
+        return float(((t.estimate - right[0]) / t.se) ** 2)
+    if method != "satterthwaite":
+        raise InvalidArgumentError("a nonzero right-hand side of several rows needs "
+                                   f"ddf='satterthwaite', got {method!r}")
+    diff = lmat @ fit.estimates.beta - right
+    return float(diff @ np.linalg.pinv(lmat @ fix_ef_cov(fit) @ lmat.T) @ diff) / q
