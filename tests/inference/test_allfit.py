@@ -39,4 +39,4 @@ def test_estimates_agree_with_lme4s_best(case) -> None:
                                np.tile(fixed, (len(got), 1)), rtol=1e-4)
     for ours, value in zip(SDCOR[name], want["sdcor"]["values"][row]):
         np.testing.assert_allclose(got[ours].to_numpy(dtype=float), value,
-                                   rtol=1e-4, atol=1e-6, err_msg=ours)
+                                   rtol=1e-4, atol=1e-5, err_msg=ours)  # a flat correlation
