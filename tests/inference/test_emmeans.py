@@ -96,3 +96,19 @@ def test_weights_make_custom_contrasts() -> None:
 def test_bad_requests_are_refused(call, error) -> None:
     with pytest.raises(error):
         call(fit("alien_reml"))
+
+
+def test_the_model_methods_are_the_functions() -> None:
+    model = fit("cat_x_cat_reml")
+    pd.testing.assert_frame_equal(model.emmeans("f2", by="f1"), emmeans(model, "f2", by="f1"))
+    pd.testing.assert_frame_equal(model.contrasts("f1:f2", adjust="bonferroni"),
+                                  contrasts(model, "f1:f2", adjust="bonferroni"))
+    table = model.test("f1_lvl_b = 0")
+    assert table["num_df"].iloc[0] == 1 and table["den_df"].iloc[0] == pytest.approx(
+        model.fix_ef_summary("satterthwaite")["df"]["f1_lvl_b"])
+
+
+def test_sidak_replaces_tukey_for_treatment_contrasts() -> None:
+    with pytest.warns(UserWarning, match="sidak"):
+        got = contrasts(fit("alien_reml"), "Species", method="trt.vs.ctrl", adjust="tukey")
+    assert got.attrs["adjust"] == "sidak"
