@@ -7,7 +7,7 @@ SE uses the adjusted covariance of beta). Contrasts are differences (or other we
 sums) of the means within each ``by`` group, tested the same way and adjusted for
 multiplicity per group (:mod:`mixed_models.inference.adjust`).
 
-Unstable: emmeans' ``dunnettx`` and ``mvt`` adjustments are not provided; a non-pairwise
+Unstable: emmeans' exact ``mvt`` and ``dunnett`` adjustments are not provided; a non-pairwise
 family asked to be adjusted by Tukey is adjusted by Sidak, as emmeans does.
 """
 
@@ -129,8 +129,9 @@ def contrasts(model: object, specs: str | Sequence[str], method: object = "pairw
     ddf = _check(ddf, level)
     means = marginal_means(fit, specs, by, at)
     names = [n for n in means.specs if n in means.labels.columns]
+    default = {"pairwise": "tukey", "trt.vs.ctrl": "dunnettx"}
     adjust = check_adjust(adjust if adjust is not None else
-                          ("tukey" if method == "pairwise" else "none"))
+                          (default.get(method, "none") if isinstance(method, str) else "none"))
     if adjust == "tukey" and method != "pairwise":
         warnings.warn("adjust='tukey' is only for the pairwise comparisons of one family of "
                       "means; using 'sidak'", MixedModelsWarning, stacklevel=3)
