@@ -48,3 +48,18 @@ def test_singular_fit_warns() -> None:
         r2(fit("cat_x_cat_reml"))
     with pytest.warns(SingularFitWarning):
         icc(fit("cat_x_cat_reml"))
+
+
+def test_a_raw_matrix_model_is_refused() -> None:
+    import numpy as np
+
+    from mixed_models import LMM
+    from mixed_models.errors import ModelError
+
+    rng = np.random.default_rng(1)
+    x, zt = np.ones((30, 1)), np.kron(np.eye(3), np.ones((1, 10)))
+    y = rng.normal(size=30) + zt.T @ rng.normal(size=3)
+    model = LMM(x=x, y=y, zt=zt, lambdat=lambda th: th[0] * np.eye(3), start_point=[1.0],
+                lower_bound=[0.0])
+    with pytest.raises(ModelError):
+        model.r2()

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from mixed_models.errors import SingularFitWarning
+from mixed_models.errors import ModelError, SingularFitWarning
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import fitted_values, term_covariances
 
@@ -31,6 +31,9 @@ from mixed_models.fitted.results import fitted_values, term_covariances
 def variance_components(model: object) -> dict[str, float]:
     """``fixed``, ``random`` and ``residual`` variances (see the module docstring)."""
     fit = as_record(model)
+    if fit.family != "gaussian":
+        raise ModelError(f"R² and ICC are defined here for linear mixed models; the model's "
+                         f"family is {fit.family!r}")
     design = fit.structure.require_design("R² and ICC")
     fixed = float(np.var(fitted_values(fit, with_ran_ef=False) - _offset(fit), ddof=1))
     random = 0.0
