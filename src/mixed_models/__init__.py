@@ -7,4 +7,15 @@
 from mixed_models._version import __version__
 from mixed_models.lmm import LMM
 
-__all__ = ["LMM", "__version__"]
+
+def compare(*models: object, names: list[str] | None = None) -> object:
+    """Compare models of the same data as lme4's ``anova(m1, m2, ...)``: a table of
+    ``npar, AIC, BIC, logLik, deviance, Chisq, Df, p_value`` sorted by ``npar``; REML
+    fits are refitted by ML first (with a RefitWarning). See
+    :func:`mixed_models.inference.compare.compare`."""
+    from mixed_models.inference.compare import compare as _compare
+
+    return _compare(*models, names=names)
+
+
+__all__ = ["LMM", "__version__", "compare"]

@@ -12,13 +12,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mixed_models.api.methods import InferenceView
+from mixed_models.api.ecosystem import EcosystemView
 from mixed_models.control import Control
 from mixed_models.fitted import fit_formula, fit_raw
 from mixed_models.formula.frame import frame_formula
 
 
-class LMM(InferenceView):
+class LMM(EcosystemView):
     """A fitted linear mixed model.
 
     Build one with :meth:`LMM.from_formula`, :meth:`LMM.from_frame` (the gem's

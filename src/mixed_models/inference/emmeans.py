@@ -1,0 +1,167 @@
+"""Estimated marginal means and their contrasts (R's emmeans) over a fitted-model record.
+
+A marginal mean is ``l'beta`` for a row ``l`` of the reference grid averaged over the
+factors not asked for (:mod:`mixed_models.inference.refgrid`); its SE and degrees of
+freedom come from lmerTest's t test of that row (Satterthwaite or Kenward-Roger, whose
+SE uses the adjusted covariance of beta). Contrasts are differences (or other weighted
+sums) of the means within each ``by`` group, tested the same way and adjusted for
+multiplicity per group (:mod:`mixed_models.inference.adjust`).
+
+Unstable: emmeans' exact ``mvt`` and ``dunnett`` adjustments are not provided; a non-pairwise
+family asked to be adjusted by Tukey is adjusted by Sidak, as emmeans does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mixed_models.errors import InvalidArgumentError, MixedModelsWarning
+from mixed_models.fitted.record import FittedModel, as_record
+from mixed_models.inference.adjust import adjusted_p, check_adjust, critical_values
+from mixed_models.inference.refgrid import Means, marginal_means
+
+METHODS = ("pairwise", "trt.vs.ctrl")
+
+
+def _tests(fit: FittedModel, linfct: np.ndarray, ddf: str) -> pd.DataFrame:
+    """estimate, se, df of each row of ``linfct`` (t tests of lmerTest)."""
+    from mixed_models.inference.anova import contrast_t_test
+
+    tests = [contrast_t_test(fit, row, ddf) for row in linfct]
+    return pd.DataFrame({"estimate": [t.estimate for t in tests],
+                         "se": [t.se for t in tests], "df": [t.df for t in tests]})
+
+
+def _check(ddf: str, level: float) -> str:
+    from mixed_models.inference.anova import check_ddf
+
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
+    return check_ddf(ddf)
+
+
+def emmeans(model: object, specs: str | Sequence[str], by: str | Sequence[str] | None = None,
+            ddf: str = "satterthwaite", level: float = 0.95,
+            at: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Estimated marginal means of ``specs`` (within ``by`` groups).
+
+    Returns one row per mean: the variables' columns, then ``emmean, se, df, lower,
+    upper`` (t intervals at ``level``). ``attrs["linfct"]`` holds the rows L with
+    emmean = L beta.
+    """
+    fit = as_record(model)
+    ddf = _check(ddf, level)
+    means = marginal_means(fit, specs, by, at)
+    tests = _tests(fit, means.linfct, ddf)
+    half = stats.t.ppf(0.5 + level / 2.0, tests["df"]) * tests["se"]
+    table = means.labels.copy()
+    table["emmean"] = tests["estimate"].to_numpy()
+    table["se"] = tests["se"].to_numpy()
+    table["df"] = tests["df"].to_numpy()
+    table["lower"] = (tests["estimate"] - half).to_numpy()
+    table["upper"] = (tests["estimate"] + half).to_numpy()
+    table.attrs.update(linfct=means.linfct, ddf=ddf, level=level)
+    return table
+
+
+def _label(labels: pd.DataFrame, i: int, names: list[str]) -> str:
+    """A mean's label in a contrast: its levels; a covariate's value after its name
+    (``Days4.5``), so that a minus sign is never part of a value."""
+    return " ".join(_value(n, labels.iloc[i][n]) for n in names)
+
+
+def _value(name: str, value: object) -> str:
+    text = f"{float(value):g}" if isinstance(value, float | np.floating) else str(value)
+    try:
+        float(text)
+    except ValueError:
+        return text
+    return f"{name}{text}"
+
+
+def _weights(method: object, n: int) -> list[tuple[object, np.ndarray]]:
+    """(label or pair of positions, weights over the n means of a group) of each contrast of ``method``."""
+    if method == "pairwise":
+        return [((i, j), np.eye(n)[i] - np.eye(n)[j])
+                for i in range(n) for j in range(i + 1, n)]
+    if method == "trt.vs.ctrl":
+        return [((j, 0), np.eye(n)[j] - np.eye(n)[0]) for j in range(1, n)]
+    if isinstance(method, Mapping):
+        out = []
+        for name, w in method.items():
+            w = np.asarray(w, dtype=float)
+            if w.shape != (n,):
+                raise InvalidArgumentError(
+                    f"contrast '{name}' has {w.size} weights; give one per mean ({n})")
+            out.append((str(name), w))
+        return out
+    raise InvalidArgumentError(
+        f"method must be one of {METHODS} or a dict of weights by name, got {method!r}")
+
+
+def _groups(means: Means) -> list[np.ndarray]:
+    """Row indices of each by group (all rows when there is no by)."""
+    if not means.by:
+        return [np.arange(len(means.labels))]
+    keys = means.labels[means.by].astype(str).agg("\x1f".join, axis=1)
+    return [np.flatnonzero(keys.to_numpy() == key) for key in dict.fromkeys(keys)]
+
+
+def contrasts(model: object, specs: str | Sequence[str], method: object = "pairwise",
+              adjust: str | None = None, by: str | Sequence[str] | None = None,
+              ddf: str = "satterthwaite", level: float = 0.95,
+              at: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Contrasts of the marginal means of ``specs`` within each ``by`` group.
+
+    ``method``: ``"pairwise"`` (every difference, first minus later), ``"trt.vs.ctrl"``
+    (each later mean minus the first) or a dict ``{label: weights}`` (one weight per
+    mean of a group). ``adjust`` (default ``"tukey"`` for pairwise, ``"none"``
+    otherwise): ``"tukey"``, ``"sidak"``, ``"holm"``, ``"bonferroni"``, ``"none"``, per by
+    group. Returns ``contrast`` (and the by columns), ``estimate, se, df, t_value,
+    p_value, lower, upper`` (intervals adjusted as emmeans does).
+    """
+    fit = as_record(model)
+    ddf = _check(ddf, level)
+    means = marginal_means(fit, specs, by, at)
+    names = [n for n in means.specs if n in means.labels.columns]
+    default = {"pairwise": "tukey", "trt.vs.ctrl": "dunnettx"}
+    adjust = check_adjust(adjust if adjust is not None else
+                          (default.get(method, "none") if isinstance(method, str) else "none"))
+    if adjust == "tukey" and method != "pairwise":
+        warnings.warn("adjust='tukey' is only for the pairwise comparisons of one family of "
+                      "means; using 'sidak'", MixedModelsWarning, stacklevel=3)
+        adjust = "sidak"
+    pieces = [_family(fit, means, rows, names, method, adjust, ddf, level)
+              for rows in _groups(means)]
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _family(fit: FittedModel, means: Means, rows: np.ndarray, names: list[str],
+            method: object, adjust: str, ddf: str, level: float) -> pd.DataFrame:
+    weights = _weights(method, len(rows))
+    labels = [key if isinstance(key, str) else
+              f"{_label(means.labels, rows[key[0]], names)} - "
+              f"{_label(means.labels, rows[key[1]], names)}" for key, _ in weights]
+    linfct = np.array([w @ means.linfct[rows] for _, w in weights]).reshape(
+        len(weights), means.linfct.shape[1])
+    tests = _tests(fit, linfct, ddf)
+    t = tests["estimate"] / tests["se"]
+    table = pd.DataFrame({"contrast": labels})
+    for name in means.by:
+        table[name] = means.labels.iloc[rows[0]][name]
+    table["estimate"] = tests["estimate"]
+    table["se"] = tests["se"]
+    table["df"] = tests["df"]
+    table["t_value"] = t
+    k = len(rows)
+    table["p_value"] = adjusted_p(t.to_numpy(), tests["df"].to_numpy(), adjust, k)
+    crit = critical_values(tests["df"].to_numpy(), adjust, level, k, len(weights))
+    table["lower"] = tests["estimate"] - crit * tests["se"]
+    table["upper"] = tests["estimate"] + crit * tests["se"]
+    table.attrs.update(adjust=adjust, ddf=ddf, level=level)
+    return table
