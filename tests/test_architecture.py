@@ -23,7 +23,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("inference and prediction", ("inference", "prediction")),
     ("display", ("display",)),
     ("plotting", ("plotting",)),
-    ("report and CLI", ("report", "cli", "__main__")),
+    ("report and CLI", ("report", "cli", "cli_data", "__main__")),
     ("public API", ("api", "lmm", "glmm", "compare", "")),
 ]
 # formula and core are independent foundations: neither imports the other.

@@ -51,6 +51,12 @@ CASES = [
         shown="'yes'"),
     bad("from_record", "df", shown="DataFrame"),
     bad("write_rows", 3, shown="int"),
+    bad("emmeans", 3, shown="3"),
+    bad("emmeans", "Species", level=2, shown="2"),
+    bad("contrasts", "Species", method="bogus", shown="'bogus'"),
+    bad("contrasts", "Species", adjust="x", shown="'x'"),
+    bad("test", "Age ==== 1", shown="'Age ==== 1'"),
+    bad("tidy", effects=["x"], shown="['x']"),
     bad("fix_ef_summary", ddf="z", shown="'z'"),
     bad("anova", ddf="wald", shown="'wald'"),
     bad("fix_ef_p", method="exact", shown="'exact'"),
@@ -118,7 +124,7 @@ KNOWN = [
 
 # Methods without arguments to check.
 NO_ARGUMENTS = {"cond_cov_mat_ran_ef", "convergence_check", "ran_ef_cov", "ran_ef_summary",
-                "ran_ef_table", "var_corr"}
+                "ran_ef_table", "var_corr", "r2", "icc", "glance", "coef", "all_fit"}
 
 
 @pytest.fixture(scope="module")

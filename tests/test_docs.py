@@ -90,6 +90,9 @@ def blocks(text: str) -> list[Block]:
 def run_page(page: Path, text: str) -> list[tuple[Block, str]]:
     """Run the page's python blocks in order (in the current directory); return each
     output block with what the python block before it printed."""
+    import pandas as pd
+
+    pd.reset_option("^display")  # a page is a fresh session: no options left by another
     namespace: dict = {"__name__": "__docs__"}
     printed = io.StringIO()
     out = []

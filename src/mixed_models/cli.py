@@ -25,74 +25,20 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from mixed_models.cli_data import (
+    STDIO,
+    STREAM_BYTES,
+    CliError,
+    first_line,
+    read_data,
+    stream_source,
+    streams,
+)
+
 DEMO_FORMULA = "Aggression ~ Age + Species + (Age | Location)"
 DEMO_REPORT = Path("build") / "alien_species_report.html"
 DDF_CHOICES = ("wald", "satterthwaite", "kenward-roger")
-PARQUET_HINT = "pip install 'mixed_models[parquet]'"
-STDIO = "-"
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
-# pandas decompresses these by the file name's last suffix
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 EXIT_STRICT = 4
-
-
-class CliError(Exception):
-    """A problem to report on one line (bad arguments, unreadable file)."""
-
-
-# --- data ------------------------------------------------------------------------------
-
-def read_data(path: str) -> Any:
-    """Read a CSV, TSV or Parquet file into a pandas DataFrame; ``-`` reads CSV from
-    standard input, and a CSV or TSV may be compressed (``.csv.gz``, ``.tsv.bz2``...)."""
-    if path == STDIO:
-        return _read_table(sys.stdin, ",", "standard input")
-    file = Path(path)
-    suffix = _data_suffix(file)
-    if suffix not in TABLE_SUFFIXES + (".parquet", ".pq"):
-        raise CliError(f"cannot read {path!r}: unknown file type {suffix or '(none)'!r}; "
-                       "use a .csv, .tsv or .parquet file (a .csv or .tsv may be "
-                       "compressed: .csv.gz, .csv.bz2, .csv.xz), or - for CSV on "
-                       "standard input")
-    if not file.is_file():
-        raise CliError(f"no such data file: {path!r}")
-    if suffix in (".parquet", ".pq"):
-        try:
-            return _read_parquet(file)
-        except (ValueError, OSError) as exc:
-            raise CliError(f"cannot read {path!r}: {_first_line(exc)}") from None
-    return _read_table(file, "," if suffix == ".csv" else "\t", repr(path))
-
-
-def _data_suffix(file: Path) -> str:
-    """The suffix that names the format, under a compression suffix."""
-    suffixes = [suffix.lower() for suffix in file.suffixes]
-    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSED_SUFFIXES:
-        return suffixes[-2]
-    return file.suffix.lower()
-
-
-def _read_table(source: Any, sep: str, name: str) -> Any:
-    import pandas as pd
-
-    try:
-        return pd.read_csv(source, sep=sep)
-    except pd.errors.EmptyDataError:
-        raise CliError(f"the data {'on' if source is sys.stdin else 'file'} {name} is "
-                       "empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, EOFError) as exc:
-        raise CliError(f"cannot read {name}: {_first_line(exc)}") from None
-
-
-def _read_parquet(file: Path) -> Any:
-    import pandas as pd
-
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise CliError(f"reading Parquet needs pyarrow, which is not installed; install it "
-                       f"with: {PARQUET_HINT}") from None
-    return pd.read_parquet(file)
 
 
 # --- commands --------------------------------------------------------------------------
@@ -205,6 +151,13 @@ def _require_plotting(args: argparse.Namespace) -> None:
 
 def _fit(args: argparse.Namespace) -> int:
     check_output_paths(args)
+    if streams(args):
+        if args.report:
+            raise CliError("--report needs the rows in memory (its plots show every "
+                           "residual); a streamed fit has none: drop --report or --stream")
+        with stream_source(args) as data:
+            model = _fit_model(args.formula, data, args)
+            return _report_warnings(model, _outputs(model, args), args)
     _require_plotting(args)
     data = read_data(args.data)
     model = _fit_model(args.formula, data, args)
@@ -252,7 +205,7 @@ def _add_output_options(parser: argparse.ArgumentParser, report_default: Path | 
     parser.add_argument("--ddf", choices=DDF_CHOICES, default=None,
                         help="tests of the fixed effects in the summary: Wald z tests, or t "
                              "tests with Satterthwaite's or Kenward-Roger's degrees of "
-                             "freedom (default: the fix_ef_summary default)")
+                             "freedom (default: Satterthwaite, as lmerTest)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 4 when the fit or its outputs give warnings "
                              "(a singular fit, a convergence problem...); the warnings are "
@@ -296,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the data: a .csv (comma-separated, header row), .tsv or .parquet "
                           "(needs pyarrow) file; a .csv or .tsv may be compressed "
                           "(.csv.gz, .csv.bz2, .csv.xz); - reads CSV from standard input")
+    fit.add_argument("--stream", action="store_true",
+                     help="fit a Parquet file or directory chunk by chunk without loading it "
+                          "(the default for Parquet data over "
+                          f"{STREAM_BYTES // 2**30} GB); the report is not available")
+    fit.add_argument("--scheduler", metavar="ADDRESS",
+                     help="fit a Parquet file or directory on the Dask cluster at this "
+                          "address (needs mixed_models[scale]); implies --stream")
     fit.add_argument("--weights", metavar="COL", help="column of prior (precision) weights")
     fit.add_argument("--offset", metavar="COL", help="column added to the linear predictor")
     _add_output_options(fit, None)
@@ -314,11 +274,6 @@ def _version() -> str:
     from mixed_models._version import __version__
 
     return __version__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def _message(exc: BaseException) -> str:
@@ -351,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.traceback:
             raise
         print(f"mixed-models: internal error: {type(exc).__name__}: "
-              f"{printable(_first_line(exc))} (run again with --traceback and report it)",
+              f"{printable(first_line(exc))} (run again with --traceback and report it)",
               file=sys.stderr)
         return 3
 

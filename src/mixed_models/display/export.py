@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mixed_models.display.summary import summarize
+from mixed_models.errors import ModelError
 from mixed_models.fitted import results
 from mixed_models.fitted.record import as_record
 
@@ -89,13 +90,23 @@ def model_to_dict(model: object, ddf: str | None = None) -> dict[str, Any]:
         "var_corr": _records(results.var_corr(model)),
         "ran_ef": _records(results.ran_ef_table(model)),
         "scaled_residuals": summary.scaled_residuals.to_dict(),
-        "fitted": results.fitted(model),
-        "residuals": results.residuals(model),
+        "fitted": _per_row(results.fitted, model),
+        "residuals": _per_row(results.residuals, model),
         "optimizer": {"optimizer": opt.optimizer, "evaluations": opt.evaluations,
                       "return_code": opt.return_code, "converged": summary.optimizer.converged},
         "singular": model.singular,
         "warnings": list(model.warnings),
     })
+
+
+def _per_row(values: Any, model: Any) -> Any:
+    """Per-row values, or None for a model fitted from streamed rows (they are written
+    with ``write_rows``, or are a lazy dask series)."""
+    try:
+        out = values(model)
+    except ModelError:
+        return None
+    return out if isinstance(out, np.ndarray) else None
 
 
 def write_json(model: object, path: str | Path, ddf: str | None = None) -> Path:
