@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from mixed_models.design.fast import plan as fast_plan
 from mixed_models.design.fixed import FixedDesign, fixed_design, response_vector
 from mixed_models.design.frame import ModelFrame, model_frame
 from mixed_models.design.random import RandomDesign, random_designs
+from mixed_models.design.response import binomial_response, refuse_cbind
 from mixed_models.formula.terms import ParsedFormula
 
 __all__ = ["ModelDesign", "RandomDesign", "FixedDesign", "ModelFrame", "build_design"]
@@ -34,9 +35,10 @@ class ModelDesign:
     parsed
         The parsed formula.
     frame
-        The complete rows of the model's columns.
+        The complete rows of the model's columns; its ``weights`` are the prior weights
+        as given.
     y
-        The response.
+        The response; for a binomial model the proportion of successes of each row.
     fixed
         The fixed-effects matrix and its names.
     random
@@ -45,6 +47,14 @@ class ModelDesign:
     given_offset
         The ``offset=`` argument alone; ``offset`` adds the formula's ``offset()``
         terms to it. A refit that re-reads the formula passes this one.
+    response_kind
+        How the response was given: ``"numeric"`` (numbers; always for a linear model),
+        or for a binomial model ``"logical"`` (booleans), ``"factor"`` (two levels) or
+        ``"cbind"`` (``cbind(successes, failures)``).
+    response_levels
+        For a factor response, its (failure, success) levels; else None.
+    trials
+        For a ``cbind()`` response, the number of trials of each row; else None.
     """
 
     parsed: ParsedFormula
@@ -53,10 +63,22 @@ class ModelDesign:
     fixed: FixedDesign
     random: list[RandomDesign]
     given_offset: np.ndarray | None = None
+    response_kind: str = "numeric"
+    response_levels: tuple[str, str] | None = None
+    trials: np.ndarray | None = None
+
+    @cached_property
+    def weights(self) -> np.ndarray | None:
+        """Weights of the kept rows: the prior weights, times the numbers of trials of a
+        ``cbind()`` response."""
+        if self.trials is None:
+            return self.frame.weights
+        return self.trials if self.frame.weights is None else self.trials * self.frame.weights
 
     @property
-    def weights(self) -> np.ndarray | None:
-        """Prior weights of the kept rows."""
+    def prior_weights(self) -> np.ndarray | None:
+        """The ``weights=`` argument on the kept rows (None when not given). A refit
+        that re-reads the formula passes these."""
         return self.frame.weights
 
     @property
@@ -67,14 +89,21 @@ class ModelDesign:
 
 def build_design(parsed: ParsedFormula, data: object, weights: object = None,
                  offset: object = None, na_action: str = "drop",
-                 control: Control | None = None, fast: bool = True) -> ModelDesign:
+                 control: Control | None = None, fast: bool = True,
+                 binomial: bool = False) -> ModelDesign:
     """Evaluate the formula on the data and check what the fit will need.
 
     With ``fast``, a formula of plain columns, factors and simple interactions is built
     with numpy (:mod:`.fast`; the same matrices as formulaic's); else, and for every
     other formula, by formulaic.
+
+    With ``binomial``, the response may also be booleans, a two-level factor or
+    ``cbind(successes, failures)``, and must be a proportion (see :mod:`.response`);
+    without it, a ``cbind()`` response is refused (a ModelError).
     """
     control = control or Control()
+    if not binomial:
+        refuse_cbind(parsed)
     frame = model_frame(parsed, data, weights, offset, na_action)
     given = frame.offset
     in_formula = offset_values(parsed.offsets, frame.data, parsed.formula)
@@ -83,12 +112,19 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
         frame = replace(frame, offset=total)
     check_finite(frame.data, frame.weights, frame.offset, frame.rows)
     check_weights(frame.weights, frame.rows)
-    made = fast_plan(parsed, frame.data) if fast else None
-    y = response_vector(parsed, frame.data, made and made.y)
+    made = fast_plan(parsed, frame.data, response=not binomial) if fast else None
+    if binomial:
+        response = binomial_response(parsed, frame.data, frame.weights, frame.rows)
+        y = response.y
+    else:
+        y = response_vector(parsed, frame.data, made and made.y)
     fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed)
     check_scale(fixed, control)
     random = random_designs(parsed, frame.data, made and partial(made.bar, parsed))
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)
-    check_exact_fit(fixed.matrix, y, frame.offset)
-    return ModelDesign(parsed, frame, y, fixed, random, given)
+    if not binomial:
+        check_exact_fit(fixed.matrix, y, frame.offset)
+        return ModelDesign(parsed, frame, y, fixed, random, given)
+    return ModelDesign(parsed, frame, y, fixed, random, given, response.kind,
+                       response.levels, response.trials)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_spec, is_plain
 from mixed_models.design.evaluation import plain_evaluated
-from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece
+from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece, response_piece
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
 
 
@@ -179,7 +179,7 @@ class FastPlan:
     for a double bar, its pieces (each term of the left side alone).
     """
 
-    y: np.ndarray
+    y: np.ndarray | None
     fixed: Evaluated
     bars: tuple[tuple[Evaluated, tuple[Evaluated, ...]], ...]
 
@@ -190,13 +190,21 @@ class FastPlan:
         return matrix, list(split) if term.double_bar else [matrix]
 
 
-def plan(parsed: ParsedFormula, data: pd.DataFrame) -> FastPlan | None:
+def plan(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True) -> FastPlan | None:
     """The matrices of the formula on ``data`` (the model frame), or None when formulaic
-    is needed."""
-    response = check_piece(parsed.response, parsed.formula, parsed.response_offset)
-    if not isinstance(response.tree, Column) or not is_plain(response.tree.name) \
-            or not _numeric(data[response.tree.name]):
-        return None
+    is needed.
+
+    A response that is not a plain numeric column (booleans, text, ``cbind()``, an
+    expression) needs formulaic; without ``response`` (a binomial response, which the
+    design builds itself) the plan has no ``y`` and only the matrices decide.
+    """
+    y = None
+    if response:
+        tree = response_piece(parsed).tree
+        if not isinstance(tree, Column) or not is_plain(tree.name) \
+                or not _numeric(data[tree.name]):
+            return None
+        y = data[tree.name].to_numpy(dtype=float)
     text = parsed.fixed if parsed.fixed.strip() else "1"
     fixed = _evaluate(check_piece(text, parsed.formula, parsed.fixed_offset), data)
     if fixed is None:
@@ -207,7 +215,7 @@ def plan(parsed: ParsedFormula, data: pd.DataFrame) -> FastPlan | None:
         if bar is None:
             return None
         bars.append(bar)
-    return FastPlan(data[response.tree.name].to_numpy(dtype=float), fixed, tuple(bars))
+    return FastPlan(y, fixed, tuple(bars))
 
 
 def _evaluate(piece: Piece, data: pd.DataFrame) -> Evaluated | None:

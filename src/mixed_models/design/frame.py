@@ -26,7 +26,7 @@ from mixed_models.errors import (
     InvalidArgumentError,
     MissingColumnError,
 )
-from mixed_models.formula.safe import check_offset, check_piece
+from mixed_models.formula.safe import check_offset, check_piece, checked_pieces
 from mixed_models.formula.terms import ParsedFormula
 
 NA_ACTIONS = ("drop", "exclude", "raise")
@@ -96,7 +96,7 @@ def formula_variables(text: str, formula: str, offset: int) -> set[str]:
 def required_columns(parsed: ParsedFormula) -> dict[str, int]:
     """Every column the formula reads, with the offset where it is first named."""
     found: dict[str, int] = {}
-    pieces = [check_piece(text, parsed.formula, offset) for text, offset in parsed.pieces()]
+    pieces = checked_pieces(parsed)
     pieces += [check_offset(o.expr, parsed.formula, o.expr_offset) for o in parsed.offsets]
     for piece in pieces:
         for name, position in piece.columns:

@@ -235,6 +235,9 @@ class _Checker:
     def call(self, node: ast.Call) -> list[ast.AST]:
         func = node.func
         token = self.tokens[self.names[func.id]] if isinstance(func, ast.Name) else None
+        if token is not None and not token.quoted and token.text == "cbind":
+            raise self.fail("cbind(successes, failures) is allowed only as the whole "
+                            "response, left of '~'", node)
         if token is None or token.quoted or token.text not in CALLS:
             shown = token.text if token is not None else ast.unparse(func)
             raise self.fail(f"'{shown}' is not a function a formula may call; the functions "

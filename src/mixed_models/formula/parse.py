@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from mixed_models.errors import FormulaError
-from mixed_models.formula.safe import check_offset, check_piece
+from mixed_models.formula.safe import check_offset, checked_pieces
 from mixed_models.formula.terms import OffsetTerm, ParsedFormula, RandomTerm
 
 STRUCTURES = ("us", "diag", "cs", "ar1")
@@ -60,8 +60,7 @@ def parse_formula(formula: str) -> ParsedFormula:
             formula,
         )
     parsed = ParsedFormula(formula, response, fixed, offset, tuple(random), tuple(offsets))
-    for text, start in parsed.pieces():
-        check_piece(text, formula, start)
+    checked_pieces(parsed)
     for term in offsets:
         check_offset(term.expr, formula, term.expr_offset)
     return parsed

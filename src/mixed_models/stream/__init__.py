@@ -56,8 +56,9 @@ from mixed_models.core.accumulated import AccumulatedProblem
 from mixed_models.design.fixed import FixedDesign
 from mixed_models.design.frame import NA_ACTIONS, predictor_columns, required_columns
 from mixed_models.design.random import RandomDesign
+from mixed_models.design.response import refuse_cbind
 from mixed_models.errors import DataError, InvalidArgumentError
-from mixed_models.formula.safe import check_piece
+from mixed_models.formula.safe import checked_pieces
 from mixed_models.formula.terms import ParsedFormula
 from mixed_models.stream.accumulate import accumulate, check_groups
 from mixed_models.stream.scan import ScanPlan, scan_chunk
@@ -112,10 +113,11 @@ def scan_plan(parsed: ParsedFormula, weights: object, offset: object) -> ScanPla
             raise DataError(f"{what} of a streamed fit must be a column name, got "
                             f"{type(value).__name__}: values are read with the rows, so "
                             "add them to the data as a column")
+    refuse_cbind(parsed)
     needed = required_columns(parsed)
     factors: set[str] = set()
-    for text, position in parsed.pieces():
-        factors |= set(check_piece(text, parsed.formula, position).factor_columns)
+    for piece in checked_pieces(parsed):
+        factors |= set(piece.factor_columns)
     return ScanPlan(needed, sorted(predictor_columns(parsed) & set(needed)), factors,
                     list(dict.fromkeys(t.grouping for t in parsed.random)),
                     weights if isinstance(weights, str) else None,
