@@ -11,7 +11,7 @@ import pytest
 
 from mixed_models.design import build_design
 from mixed_models.design.fast import FastSpec
-from mixed_models.errors import DataError, DataWarning, FormulaError, ModelError
+from mixed_models.errors import DataError, DataWarning, ModelError
 from mixed_models.formula import parse_formula
 
 CBPP = Path(__file__).parents[1] / "data" / "reference_glmm" / "data" / "cbpp.csv"
@@ -207,30 +207,6 @@ def test_fractional_cbind_counts_warn(cbpp):
 def test_cbind_in_a_linear_model_is_refused(cbpp):
     with pytest.raises(ModelError, match="only a binomial GLMM can fit"):
         design(CBIND, cbpp)
-
-
-FORMULA_ERRORS = {
-    # formula: (pattern, position)
-    "y ~ cbind(a, b) + (1 | g)": ("allowed only as the whole response", 4),
-    "y ~ x + (cbind(a, b) | g)": ("allowed only as the whole response", 9),
-    "y ~ I(cbind(a, b)) + (1 | g)": ("allowed only as the whole response", 6),
-    "log(cbind(a, b)) ~ x + (1 | g)": ("allowed only as the whole response", 4),
-    "cbind(a, cbind(b, c)) ~ x + (1 | g)": ("allowed only as the whole response", 9),
-    "cbind(a) ~ x + (1 | g)": ("takes two arguments.*got 1", 0),
-    "cbind(a, b, c) ~ x + (1 | g)": ("takes two arguments.*got 3", 0),
-    "cbind(a, b) + 1 ~ x + (1 | g)": ("must be the whole response; '\\+' follows", 12),
-    "cbind(a, ) ~ x + (1 | g)": ("no failures", 9),
-    "cbind(a, b:c) ~ x + (1 | g)": ("formula operator", 10),
-    "cbind(a, __class__) ~ x + (1 | g)": ("double underscore", 9),
-}
-
-
-@pytest.mark.parametrize("formula", FORMULA_ERRORS)
-def test_cbind_elsewhere_is_a_formula_error(formula):
-    pattern, position = FORMULA_ERRORS[formula]
-    with pytest.raises(FormulaError, match=pattern) as info:
-        parse_formula(formula)
-    assert info.value.position == position
 
 
 def test_cbind_arguments_are_arithmetic(cbpp):

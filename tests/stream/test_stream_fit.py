@@ -13,6 +13,7 @@ import pytest
 from mixed_models.core.optimize import OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import build_design
+from mixed_models.errors import ModelError
 from mixed_models.formula import parse_formula
 from mixed_models.stream import streamed_fit_inputs
 
@@ -183,3 +184,9 @@ def test_sparse_lead_to_rest_block():
     theta = memory.theta_to_original(memory.internal.start()) + 0.1
     values = [profiled_objective(f, True, None) for f in factors if f.update(theta)]
     assert values[0] == pytest.approx(values[1], rel=1e-10)
+
+
+def test_cbind_response_is_refused():
+    data = pd.DataFrame({"s": [1, 2, 0, 3], "n": [4, 4, 3, 5], "g": list("aabb")})
+    with pytest.raises(ModelError, match="only a binomial GLMM can fit"):
+        streamed_fit_inputs(parse_formula("cbind(s, n - s) ~ 1 + (1 | g)"), data)

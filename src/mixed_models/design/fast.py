@@ -25,7 +25,8 @@ import pandas as pd
 
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_spec, is_plain
 from mixed_models.design.evaluation import plain_evaluated
-from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece, response_piece
+from mixed_models.formula.response import response_piece
+from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
 
 

@@ -26,7 +26,8 @@ from mixed_models.errors import (
     InvalidArgumentError,
     MissingColumnError,
 )
-from mixed_models.formula.safe import check_offset, check_piece, checked_pieces
+from mixed_models.formula.response import checked_pieces
+from mixed_models.formula.safe import check_offset, check_piece
 from mixed_models.formula.terms import ParsedFormula
 
 NA_ACTIONS = ("drop", "exclude", "raise")

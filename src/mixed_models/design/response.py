@@ -31,7 +31,9 @@ from mixed_models.design.columns import (
 )
 from mixed_models.design.evaluation import evaluate_piece, is_plain
 from mixed_models.errors import DataError, DataWarning, ModelError
-from mixed_models.formula.safe import Cbind, Column, response_piece
+from mixed_models.formula.calls import Cbind
+from mixed_models.formula.response import response_piece
+from mixed_models.formula.safe import Column
 from mixed_models.formula.terms import ParsedFormula
 
 #: How the response of a binomial model was given (``ModelDesign.response_kind``).

@@ -65,6 +65,12 @@ _WHAT = {ast.Attribute: "attribute access", ast.Subscript: "a subscript",
          ast.NamedExpr: "an assignment expression", ast.JoinedStr: "an f-string"}
 
 
+#: The one call allowed only as the whole response.
+CBIND = "cbind"
+CBIND_ONLY = ("cbind(successes, failures) is allowed only as the whole response, left of "
+              "'~' (as in cbind(incidence, size - incidence) ~ period + (1 | herd))")
+
+
 def contrast_identifier(name: str) -> str:
     """The name under which the evaluation context holds a contrast coding."""
     return f"_contr_{name}"
@@ -92,6 +98,22 @@ class PythonCall:
             if isinstance(node, ast.Name) and node.id in self._names:
                 node.id = ident(self._names[node.id])
         return ast.unparse(tree)
+
+
+@dataclass(frozen=True)
+class Cbind:
+    """``cbind(successes, failures)``, a binomial response (the whole left side of ``~``).
+
+    Each argument is arithmetic (``size - incidence`` subtracts), checked as the
+    expression of ``offset()`` is: ``texts`` are the arguments as written and
+    ``offsets`` where each starts in the formula, to evaluate them the same way.
+    """
+
+    successes: PythonCall
+    failures: PythonCall
+    texts: tuple[str, str]
+    offsets: tuple[int, int]
+    position: int
 
 
 def check_call(tokens: list[Token], formula: str) -> PythonCall:
@@ -235,9 +257,8 @@ class _Checker:
     def call(self, node: ast.Call) -> list[ast.AST]:
         func = node.func
         token = self.tokens[self.names[func.id]] if isinstance(func, ast.Name) else None
-        if token is not None and not token.quoted and token.text == "cbind":
-            raise self.fail("cbind(successes, failures) is allowed only as the whole "
-                            "response, left of '~'", node)
+        if token is not None and not token.quoted and token.text == CBIND:
+            raise self.fail(CBIND_ONLY, node)
         if token is None or token.quoted or token.text not in CALLS:
             shown = token.text if token is not None else ast.unparse(func)
             raise self.fail(f"'{shown}' is not a function a formula may call; the functions "

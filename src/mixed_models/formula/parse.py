@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 
 from mixed_models.errors import FormulaError
-from mixed_models.formula.safe import check_offset, checked_pieces
+from mixed_models.formula.response import checked_pieces
+from mixed_models.formula.safe import check_offset
 from mixed_models.formula.terms import OffsetTerm, ParsedFormula, RandomTerm
 
 STRUCTURES = ("us", "diag", "cs", "ar1")

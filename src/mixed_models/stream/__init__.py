@@ -58,7 +58,7 @@ from mixed_models.design.frame import NA_ACTIONS, predictor_columns, required_co
 from mixed_models.design.random import RandomDesign
 from mixed_models.design.response import refuse_cbind
 from mixed_models.errors import DataError, InvalidArgumentError
-from mixed_models.formula.safe import checked_pieces
+from mixed_models.formula.response import checked_pieces
 from mixed_models.formula.terms import ParsedFormula
 from mixed_models.stream.accumulate import accumulate, check_groups
 from mixed_models.stream.scan import ScanPlan, scan_chunk
