@@ -5,7 +5,19 @@
 """
 
 from mixed_models._version import __version__
+from mixed_models.glmm import GLMM
 from mixed_models.lmm import LMM
+
+# The GLM families load the GLMM core (scipy.special, nlopt): on first use only.
+_FAMILIES = ("Binomial", "Gamma", "InverseGaussian", "NegativeBinomial", "Poisson")
+
+
+def __getattr__(name: str) -> object:
+    if name in _FAMILIES:
+        from mixed_models.core.glm import family
+
+        return getattr(family, name)
+    raise AttributeError(f"module 'mixed_models' has no attribute {name!r}")
 
 
 def compare(*models: object, names: list[str] | None = None) -> object:
@@ -18,4 +30,4 @@ def compare(*models: object, names: list[str] | None = None) -> object:
     return _compare(*models, names=names)
 
 
-__all__ = ["LMM", "__version__", "compare"]
+__all__ = ["GLMM", "LMM", "__version__", "compare", *_FAMILIES]

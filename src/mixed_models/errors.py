@@ -110,6 +110,11 @@ class DataWarning(MixedModelsWarning):
     """Something in the data deserves attention (rows dropped, badly scaled columns...)."""
 
 
+class NonGaussianResponseWarning(MixedModelsWarning):
+    """A linear mixed model of a response that looks binary or like counts (few distinct
+    non-negative whole numbers): a generalized model (``GLMM``) is usually the right one."""
+
+
 class RefitWarning(MixedModelsWarning):
     """A note that a model was refitted, e.g. a REML fit by ML for a likelihood ratio
     test (lme4's anova says "refitting model(s) with ML")."""
@@ -127,6 +132,7 @@ __all__ = [
     "MixedModelsWarning",
     "ModelError",
     "NotFittedError",
+    "NonGaussianResponseWarning",
     "NotFoundError",
     "OptionalDependencyError",
     "RankDeficiencyWarning",

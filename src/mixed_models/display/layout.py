@@ -19,7 +19,7 @@ from mixed_models.display.numbers import (
     format_column,
     format_pvalues,
 )
-from mixed_models.display.values import SummaryValues
+from mixed_models.display.values import GlmmValues, SummaryValues
 
 MAX_CORRELATION_SIZE = 12  # as lme4: the correlation of more fixed effects is not printed
 DIGITS = 4
@@ -61,18 +61,23 @@ def summary_blocks(s: SummaryValues) -> list[Block]:
     """The blocks of a summary in lme4's order."""
     blocks: list[Block | None] = [
         _heading(s), _criteria(s), _residuals(s), _random_effects(s), _fixed_effects(s),
-        _fixed_correlation(s), _optimizer(s), _messages(s),
+        _overdispersion(s), _fixed_correlation(s), _optimizer(s), _messages(s),
     ]
     return [b for b in blocks if b is not None]
 
 
 def title_line(s: SummaryValues) -> str:
-    """``Linear mixed model fit by REML`` (or maximum likelihood)."""
+    """``Linear mixed model fit by REML`` (or maximum likelihood); for a GLMM lme4's
+    ``Generalized linear mixed model fit by maximum likelihood (Laplace Approximation)``."""
+    if isinstance(s, GlmmValues):
+        return ("Generalized linear mixed model fit by maximum likelihood "
+                f"({s.approximation})")
     return "Linear mixed model fit by " + ("REML" if s.reml else "maximum likelihood")
 
 
 def _heading(s: SummaryValues) -> Lines:
-    lines = [f"Formula: {s.formula}" if s.formula is not None
+    lines = [f" Family: {s.family}  ( {s.link} )"] if isinstance(s, GlmmValues) else []
+    lines += [f"Formula: {s.formula}" if s.formula is not None
              else "Formula: none (model built from matrices)"]
     if s.weighted:
         lines.append("Weights: prior weights given")
@@ -86,7 +91,8 @@ def _criteria(s: SummaryValues) -> Block:
         return Lines("criteria", None, (f"REML criterion at convergence: {s.criterion:.4f}",))
     values = [s.aic, s.bic, s.log_likelihood, s.criterion]
     cells = [f"{v:.4f}" for v in values] + [str(s.df_residual)]
-    return Table("criteria", None, ("AIC", "BIC", "logLik", "deviance", "df.resid"),
+    deviance = "-2*log(L)" if isinstance(s, GlmmValues) else "deviance"
+    return Table("criteria", None, ("AIC", "BIC", "logLik", deviance, "df.resid"),
                  (tuple(cells),), (True,) * 5)
 
 
@@ -188,6 +194,15 @@ def _fixed_effects(s: SummaryValues) -> Table:
     return Table("fixed-effects", "Fixed effects", tuple(h for h, _ in heads), tuple(rows),
                  (True,) * len(heads), row_labels=tuple(map(str, table.index)),
                  notes=(f"Tests: {s.test_description}.",))
+
+
+def _overdispersion(s: SummaryValues) -> Lines | None:
+    if not isinstance(s, GlmmValues) or s.overdispersion is None:
+        return None
+    chi2, df, ratio, p = s.overdispersion
+    return Lines("overdispersion", None, (
+        f"Overdispersion: Pearson chi2 = {chi2:.2f} on {df} df, ratio {ratio:.3f}, "
+        f"p = {format_pvalues(np.array([p]))[0]}",))
 
 
 def _fixed_correlation(s: SummaryValues) -> Block | None:

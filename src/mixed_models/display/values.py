@@ -110,3 +110,35 @@ class SummaryValues:
     def test_description(self) -> str:
         """The tests of ``fixed_effects`` in words."""
         return TEST_METHODS.get(self.test_method, self.test_method)
+
+
+@dataclass(frozen=True, eq=False)
+class GlmmValues(SummaryValues):
+    """What lme4's summary of a glmer fit adds to :class:`SummaryValues`.
+
+    ``criterion`` is -2 log-likelihood under the approximation and ``scaled_residuals``
+    the quantiles of the Pearson residuals over sigma.
+
+    Attributes
+    ----------
+    family, link
+        The family as lme4 names it (``binomial``, ``Negative Binomial(3.04)``...) and
+        the link's name.
+    n_agq
+        0, 1 (Laplace) or the number of adaptive Gauss-Hermite nodes.
+    overdispersion
+        For binomial and Poisson: ``(chi2, df, ratio, p_value)`` of the Pearson
+        statistic; else None.
+    """
+
+    family: str = ""
+    link: str = ""
+    n_agq: int = 1
+    overdispersion: tuple[float, int, float, float] | None = None
+
+    @property
+    def approximation(self) -> str:
+        """``Laplace Approximation`` or ``Adaptive Gauss-Hermite Quadrature, nAGQ = k``."""
+        if self.n_agq == 1:
+            return "Laplace Approximation"
+        return f"Adaptive Gauss-Hermite Quadrature, nAGQ = {self.n_agq}"

@@ -5,9 +5,14 @@ public classes) reads a :class:`FittedModel` and nothing else of a fit. It is bu
 the fit functions of :mod:`mixed_models.fitted.fit`; its derived values are the few
 that every reader needs (theta, sigma, names, information criteria).
 
-The seam for a second model family is ``family``: ``"gaussian"`` for linear mixed
-models, whose residual variance is profiled out of the objective. Unstable: the field
-list may grow (a family object, a dispersion) as generalized models are added.
+The seam between model families is ``family``: ``"gaussian"`` for linear mixed models,
+whose residual variance is profiled out of the objective; for a generalized linear mixed
+model (``is_generalized``) the response distribution as a
+:class:`~mixed_models.core.glm.Family` object (a negative binomial at its estimated
+shape), with ``problem`` a :class:`~mixed_models.fitted.glmm_problem.GlmmRecordProblem`
+that holds the core's fit (``problem.fit``: theta, beta, the PIRLS state at the
+conditional modes, the Newton check), ``problem.core`` (the arrays and family),
+``problem.n_agq`` and ``problem.shape_estimated``. Unstable: the field list may grow.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ class FittedModel:
     start_point
         The user's starting theta, or None.
     family
-        ``"gaussian"`` (linear mixed models).
+        ``"gaussian"`` (linear mixed models) or the GLM family object of a generalized
+        model (see :attr:`is_generalized`).
     warnings
         The messages of the warnings the fit raised.
     memo
@@ -65,9 +71,21 @@ class FittedModel:
     control: Control
     settings: FitSettings
     start_point: np.ndarray | None = None
-    family: str = "gaussian"
+    family: Any = "gaussian"
     warnings: tuple[str, ...] = ()
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_generalized(self) -> bool:
+        """True for a generalized linear mixed model (``family`` is a family object).
+
+        Then ``deviance`` is -2 log-likelihood under the Laplace or adaptive
+        Gauss-Hermite approximation (saturated part included), ``sigma2`` is lme4's
+        ``sigma()^2`` (1 without a scale parameter), ``estimates.beta_cov_unscaled``
+        times ``sigma2`` is the Wald covariance, ``estimates.b`` the conditional modes,
+        and ``problem.fit`` the core's fit.
+        """
+        return not isinstance(self.family, str)
 
     @property
     def formula(self) -> str | None:
@@ -86,7 +104,8 @@ class FittedModel:
 
     @property
     def deviance(self) -> float:
-        """The optimized REML criterion (REML fits) or -2 log-likelihood (ML fits)."""
+        """The optimized REML criterion (REML fits) or -2 log-likelihood (ML fits and
+        generalized models)."""
         return self.optimization.objective
 
     @property
@@ -116,7 +135,9 @@ class FittedModel:
 
     @property
     def n_parameters(self) -> int:
-        """Number of estimated parameters: fixed effects, theta and sigma."""
+        """Number of estimated parameters: fixed effects, theta and sigma (a generalized
+        model's estimated dispersion: Gamma or inverse Gaussian scale, negative binomial
+        shape)."""
         p = self.problem
         return p.n_fixed + p.n_theta + (p.sigma is None)
 
@@ -149,4 +170,4 @@ def as_record(model: object, what: str = "model") -> FittedModel:
     record = getattr(model, "record", None)
     if isinstance(record, FittedModel):
         return record
-    raise DataTypeError(f"{what} must be a fitted model (LMM), got {type(model).__name__}")
+    raise DataTypeError(f"{what} must be a fitted model (LMM or GLMM), got {type(model).__name__}")

@@ -1,0 +1,274 @@
+"""GLMM: a generalized linear mixed model (lme4's ``glmer`` and ``glmer.nb``) with the
+Ruby gem's vocabulary.
+
+Like :class:`~mixed_models.LMM`, the class is thin: :meth:`GLMM.from_formula` runs
+:func:`mixed_models.fitted.glmm_fit.fit_glmm_formula` and keeps the record it returns;
+values come from :mod:`mixed_models.fitted.results` (shared with LMMs) and
+:mod:`mixed_models.fitted.glmm_results`. Inference that is not yet available for
+generalized models raises a :class:`~mixed_models.errors.ModelError` naming the method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mixed_models.api.ecosystem import EcosystemView
+from mixed_models.control import Control
+from mixed_models.errors import InvalidArgumentError, ModelError
+
+# Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
+UNAVAILABLE = (
+    "anova", "ran_ef_p", "profile", "refit", "drop_fix_ef", "drop_ran_ef", "bootstrap",
+    "simulate_new_response", "predict", "predict_with_intervals", "emmeans", "contrasts",
+    "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows", "convergence_check",
+    "plot_diagnostics",
+)
+UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
+
+
+def _not_available(name: str) -> ModelError:
+    return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
+                      "yet; what is: the estimates, Wald z tests and intervals "
+                      "(method='wald'), fitted values, residuals_of(type), summary()")
+
+
+class GLMM(EcosystemView):
+    """A fitted generalized linear mixed model.
+
+    Build one with :meth:`GLMM.from_formula`. The estimates are properties (``fix_ef``,
+    ``ran_ef``: conditional modes, ``theta``, ``deviance``, ``dispersion``...) and the
+    tables methods (``fix_ef_summary()`` with Wald z tests, ``var_corr()``,
+    ``ran_ef_table()`` with conditional SDs, ``overdispersion()``...); ``record`` is the
+    fitted-model record (``record.is_generalized`` is True).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise ModelError("build a GLMM with GLMM.from_formula(formula, data, family=...)")
+
+    @classmethod
+    def from_formula(cls, formula: str, data: object, family: object = "binomial",
+                     link: str | None = None, n_agq: int = 1, *, weights: object = None,
+                     offset: object = None, na_action: str = "drop",
+                     start_point: object = None, control: Control | None = None) -> GLMM:
+        """Fit a generalized linear mixed model given by an lme4 formula.
+
+        Parameters
+        ----------
+        formula
+            lme4 syntax, e.g. ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``
+            or ``"TICKS ~ YEAR + offset(log(n)) + (1 | BROOD)"``.
+        data
+            A pandas or polars data frame (not modified).
+        family
+            ``"binomial"`` (links logit, probit, cloglog, cauchit, log), ``"poisson"``
+            (log, sqrt, identity), ``"gamma"`` (inverse, log, identity),
+            ``"inverse_gaussian"`` (1/mu^2, inverse, log, identity),
+            ``"negative_binomial"`` (its shape estimated, as lme4's ``glmer.nb``), or a
+            family object such as ``NegativeBinomial(shape=2.0)`` (shape fixed) from
+            :mod:`mixed_models.core.glm`.
+        link
+            The link's name; None takes the family's canonical link (log for the
+            negative binomial).
+        n_agq
+            0 (theta by PIRLS over (u, beta) jointly: fast, approximate), 1 (Laplace,
+            the default) or 2-25 adaptive Gauss-Hermite nodes (one scalar random-effect
+            term; not for families with an estimated scale).
+        weights
+            Prior weights (a column or one value per row); for a binomial proportion,
+            the numbers of trials. A binomial response may also be 0/1, booleans, a
+            two-level factor (second level = success) or ``cbind(successes, failures)``.
+        offset
+            Added to the linear predictor (column, array or scalar), as are the
+            formula's ``offset(...)`` terms.
+        na_action
+            ``"drop"``, ``"exclude"`` (per-row values padded with NaN) or ``"raise"``.
+        start_point
+            Starting theta (default: lme4's start).
+        control
+            Check and optimizer settings (:class:`~mixed_models.control.Control`); by
+            default a grouping factor may have one level per observation (an
+            observation-level random effect).
+        """
+        from mixed_models.fitted.glmm_fit import fit_glmm_formula
+
+        return cls.from_record(fit_glmm_formula(
+            formula, data, family=family, link=link, n_agq=n_agq, weights=weights,
+            offset=offset, na_action=na_action, start_point=start_point, control=control))
+
+    # --- what a GLMM is --------------------------------------------------------------------
+
+    @property
+    def family(self) -> str:
+        """The family's name as lme4 prints it (``binomial``, ``poisson``, ``Gamma``,
+        ``inverse.gaussian``, ``negative.binomial``)."""
+        return str(self._record.family.name)
+
+    @property
+    def link(self) -> str:
+        """The link's name (``logit``, ``log``...)."""
+        return str(self._record.family.link.name)
+
+    @property
+    def n_agq(self) -> int:
+        """0, 1 (Laplace) or the number of adaptive Gauss-Hermite nodes."""
+        return int(self._record.problem.n_agq)
+
+    @property
+    def deviance(self) -> float:
+        """-2 log-likelihood under the approximation (Laplace or adaptive Gauss-Hermite),
+        the full density included (binomial coefficients, log y!).
+
+        lme4 prints the same number as ``-2*log(L)`` for Laplace fits; with n_agq > 1
+        lme4 leaves out the saturated model's log-likelihood, so its value is lower by
+        that constant. lme4's ``deviance(m)`` is something else again: the sum of the
+        deviance residuals at the conditional modes (``sum(residuals_of("deviance")**2)``
+        here).
+        """
+        return self._record.deviance
+
+    @property
+    def log_likelihood(self) -> float:
+        """The log-likelihood under the approximation: -deviance / 2."""
+        return self._record.log_likelihood
+
+    @property
+    def sigma(self) -> float:
+        """lme4's ``sigma()``: sqrt(pwrss / n) for Gamma and inverse Gaussian, else 1."""
+        return self._record.sigma
+
+    @property
+    def dispersion(self) -> float:
+        """phi = sigma^2 for Gamma and inverse Gaussian; the negative binomial's shape;
+        1 for binomial and Poisson."""
+        from mixed_models.fitted.glmm_results import dispersion
+
+        return dispersion(self._record)
+
+    @property
+    def residuals(self) -> np.ndarray:
+        """Response residuals y - mu (for the binomial, y the proportion of successes);
+        the other types: :meth:`residuals_of`."""
+        from mixed_models.fitted.glmm_results import residuals_of
+
+        return residuals_of(self._record, "response")
+
+    def residuals_of(self, type: str = "deviance") -> np.ndarray:
+        """Residuals of a type: ``"deviance"`` (default, as lme4), ``"pearson"``,
+        ``"response"`` or ``"working"``. See
+        :func:`mixed_models.fitted.glmm_results.residuals_of`."""
+        from mixed_models.fitted.glmm_results import residuals_of
+
+        return residuals_of(self._record, type)
+
+    def fitted(self, with_ran_ef: bool = True) -> np.ndarray:
+        """Fitted means on the response scale (the probability of a success for the
+        binomial): g^-1(X beta + Z b + offset), or g^-1(X beta + offset) without the
+        random effects."""
+        from mixed_models.fitted.glmm_results import fitted
+
+        return fitted(self._record, with_ran_ef)
+
+    def linear_predictor(self, with_ran_ef: bool = True) -> np.ndarray:
+        """The linear predictor X beta (+ Z b) + offset, on the link scale."""
+        from mixed_models.fitted.glmm_results import linear_predictor
+
+        return linear_predictor(self._record, with_ran_ef)
+
+    def overdispersion(self) -> Any:
+        """Pearson chi-square over the residual df with its p-value (binomial and Poisson
+        only): an :class:`~mixed_models.fitted.glmm_results.Overdispersion`."""
+        from mixed_models.fitted.glmm_results import overdispersion
+
+        return overdispersion(self._record)
+
+    def var_corr(self) -> pd.DataFrame:
+        """Tidy variance components (lme4's layout); a residual row only for Gamma and
+        inverse Gaussian. SDs are theta-based, times sigma for those two families."""
+        from mixed_models.fitted.glmm_results import var_corr
+
+        return var_corr(self._record)
+
+    @property
+    def dev_fun(self) -> Callable[[np.ndarray], float]:
+        """(theta, beta) concatenated -> the objective (``deviance`` at the estimates)."""
+        return self._record.problem.deviance_function()
+
+    @property
+    def confirmed(self) -> bool:
+        """True when the Newton check confirmed the optimum."""
+        return bool(self._record.optimization.confirmed)
+
+    # --- tests: Wald only ------------------------------------------------------------------
+
+    def fix_ef_summary(self, ddf: str = "wald") -> pd.DataFrame:
+        """Wald z table of the fixed effects: ``coef, sd, z_score, WaldZ_p_value``."""
+        _wald_only("fix_ef_summary", "ddf", ddf)
+        return super().fix_ef_summary("wald")
+
+    def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
+                 seed: Any = None) -> dict[str, float] | float:
+        """Wald z p-values of the fixed effects (``method="wald"`` only, for now)."""
+        _wald_only("fix_ef_p", "method", method)
+        return super().fix_ef_p("wald", variable, nsim, seed)
+
+    def fix_ef_test(self, method: str = "wald", variable: str | None = None,
+                    nsim: int = 1000, seed: Any = None) -> pd.DataFrame:
+        """Wald z tests as a table ``statistic, df, p_value`` (``method="wald"`` only)."""
+        _wald_only("fix_ef_test", "method", method)
+        return super().fix_ef_test("wald", variable, nsim, seed)
+
+    def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
+                        boottype: str = "studentized", nsim: int = 1000,
+                        seed: Any = None) -> pd.DataFrame:
+        """Wald intervals of the fixed effects (``method="wald"`` only, for now)."""
+        _wald_only("fix_ef_conf_int", "method", method)
+        return super().fix_ef_conf_int(level, "wald", boottype, nsim, seed)
+
+    def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
+                 boottype: str = "percentile", seed: Any = None) -> pd.DataFrame:
+        """Wald intervals of the fixed effects (``method="wald"``); profile and bootstrap
+        intervals are not available for generalized models yet."""
+        _wald_only("conf_int", "method", method)
+        return self.fix_ef_conf_int(level, "wald")
+
+    # --- presentation ----------------------------------------------------------------------
+
+    def summary(self, ddf: str | None = None) -> Any:
+        """lme4's glmer summary as a data object (``print()`` it; ``.to_html()``,
+        ``.to_markdown()``). Fixed effects get Wald z tests (``ddf`` None or
+        ``"wald"``)."""
+        from mixed_models.display.glmm_summary import summarize_glmm
+
+        if ddf is not None:
+            _wald_only("summary", "ddf", ddf)
+        return summarize_glmm(self._record)
+
+    def __repr__(self) -> str:
+        return (f"<GLMM {self.formula!r} {self.family}({self.link}): {self.n_obs} obs, "
+                f"-2 log-likelihood {self.deviance:.4f}>")
+
+
+def _wald_only(name: str, argument: str, value: object) -> None:
+    if value != "wald":
+        if isinstance(value, str):
+            raise _not_available(f"{name}({argument}={value!r})")
+        raise InvalidArgumentError(f"{argument} must be 'wald' for a GLMM, got {value!r}")
+
+
+def _stub(name: str) -> Callable[..., Any]:
+    def method(*args: object, **kwargs: object) -> Any:
+        raise _not_available(name)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = "Not available for generalized models yet: raises a ModelError."
+    return method
+
+
+for _name in UNAVAILABLE:
+    setattr(GLMM, _name, _stub(_name))
+for _name in UNAVAILABLE_STATIC:
+    setattr(GLMM, _name, staticmethod(_stub(_name)))

@@ -1,0 +1,153 @@
+"""GLMM.from_formula against lme4's reference panel (tests/data/reference_glmm), fitted
+once per session, with the tolerances of the panel's README."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mixed_models import GLMM
+
+FOLDER = Path(__file__).parent / "data" / "reference_glmm"
+with open(FOLDER / "models.csv", newline="") as handle:
+    MODELS = {row["id"]: row for row in csv.DictReader(handle)}
+PANEL = list(MODELS)
+# the LMM panel's grouseticks is the scaled file without its sHEIGHT column
+DATA_FILES = {"grouseticks": "grouseticks_scaled"}
+FAMILIES = {"binomial": "binomial", "poisson": "poisson", "Gamma": "gamma",
+            "inverse.gaussian": "inverse_gaussian", "negative.binomial": "negative_binomial"}
+
+
+def panel_data(model_id: str) -> pd.DataFrame:
+    row = MODELS[model_id]
+    name = DATA_FILES.get(row["dataset"], row["dataset"])
+    data = pd.read_csv(FOLDER / "data" / f"{name}.csv")
+    for column in filter(None, row["factors"].split(";")):
+        data[column] = data[column].astype(str)
+    return data
+
+
+def reference(model_id: str) -> dict:
+    return json.loads((FOLDER / "fits" / f"{model_id}.json").read_text())
+
+
+def fit_panel_model(model_id: str) -> GLMM:
+    row = MODELS[model_id]
+    return GLMM.from_formula(row["formula_py"] or row["formula"], panel_data(model_id),
+                             family=FAMILIES[row["family"]], link=row["link"],
+                             n_agq=int(row["nAGQ"]), weights=row["weights"] or None)
+
+
+@pytest.fixture(scope="session")
+def panel_fits() -> dict[str, GLMM]:
+    return {}
+
+
+@pytest.fixture(params=PANEL)
+def panel(request, panel_fits) -> tuple[GLMM, dict]:
+    model_id = request.param
+    if model_id not in panel_fits:
+        panel_fits[model_id] = fit_panel_model(model_id)
+    return panel_fits[model_id], reference(model_id)
+
+
+def test_objective_at_most_the_best_optimum(panel):
+    model, ref = panel
+    assert model.deviance <= ref["objective_full"] + 1e-6
+    assert model.confirmed
+
+
+def test_fixed_effects_within_a_thousandth_of_a_standard_error(panel):
+    model, ref = panel
+    beta = np.array([ref["beta"][name] for name in ref["beta_names"]])
+    se = np.array(ref["se_accurate"])
+    estimates = np.array(list(model.fix_ef.values()))
+    assert np.max(np.abs(estimates - beta) / se) < 1e-3
+
+
+def test_standard_errors(panel):
+    model, ref = panel
+    table = model.fix_ef_summary()
+    np.testing.assert_allclose(table["sd"].to_numpy(), ref["se_accurate"], rtol=5e-3)
+    np.testing.assert_allclose(table["z_score"], table["coef"] / table["sd"], rtol=1e-12)
+
+
+def test_variance_components(panel):
+    model, ref = panel
+    ours = model.var_corr()
+    theirs = pd.DataFrame(ref["varcorr"])
+    assert len(ours) == len(theirs)
+    variance = theirs["var2"].isna().to_numpy()
+    np.testing.assert_allclose(ours["sdcor"].to_numpy(float)[variance],
+                               theirs["sdcor"].to_numpy(float)[variance], rtol=5e-3)
+    np.testing.assert_allclose(ours["sdcor"].to_numpy(float)[~variance],
+                               theirs["sdcor"].to_numpy(float)[~variance], atol=5e-3)
+    np.testing.assert_allclose(model.theta, ref["theta"],
+                               atol=5e-3 * max(1.0, max(ref["theta"])))
+
+
+def test_conditional_modes_within_a_thousandth_of_their_sd(panel):
+    model, ref = panel
+    table = model.ran_ef_table()
+    for term in ref["ranef"]:
+        rows = table[table["group"] == term["group"]]
+        values = rows.pivot(index="level", columns="term", values="value")
+        sds = rows.pivot(index="level", columns="term", values="cond_sd")
+        levels = [str(level) for level in term["levels"]]
+        # the term's columns in the fit's order (lme4 names them otherwise: urbanY)
+        columns = next(b.columns for b in model.record.structure.blocks()
+                       if b.group == term["group"])
+        mine = values.loc[levels, columns].to_numpy()
+        mine_sd = sds.loc[levels, columns].to_numpy()
+        theirs = np.array(term["values"]).reshape(mine.shape)
+        cond_sd = np.array(term["condsd"]).reshape(mine.shape)
+        assert np.max(np.abs(mine - theirs) / cond_sd) < 1e-3
+        np.testing.assert_allclose(mine_sd, cond_sd, rtol=5e-3)
+
+
+def test_fitted_values_and_linear_predictor(panel):
+    model, ref = panel
+    k = int(ref["fitted_rows"])
+    np.testing.assert_allclose(model.fitted()[:k], ref["fitted"], rtol=1e-3)
+    np.testing.assert_allclose(model.linear_predictor()[:k], ref["linpred"],
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(model.linear_predictor(with_ran_ef=False)[:k],
+                               ref["linpred_population"], rtol=1e-3, atol=1e-3)
+
+
+def test_criteria_count_the_parameters_as_lme4(panel):
+    model, ref = panel
+    assert model.n_parameters == ref["npar"]
+    assert model.n_obs == ref["nobs"]
+    assert model.aic == pytest.approx(model.deviance + 2 * ref["npar"], rel=1e-12)
+    assert model.bic == pytest.approx(model.deviance + np.log(ref["nobs"]) * ref["npar"],
+                                      rel=1e-12)
+    assert model.log_likelihood == pytest.approx(-model.deviance / 2)
+
+
+def test_dispersion(panel):
+    model, ref = panel
+    disp = ref["dispersion"]
+    if disp is None:
+        assert model.dispersion == 1.0
+    elif disp["type"] == "sigma":
+        assert model.sigma == pytest.approx(disp["value"][0] if isinstance(disp["value"], list)
+                                            else disp["value"], rel=5e-3)
+        assert model.dispersion == pytest.approx(model.sigma ** 2)
+    else:
+        value = disp["value"][0] if isinstance(disp["value"], list) else disp["value"]
+        assert model.dispersion == pytest.approx(value, rel=5e-3)
+
+
+def test_the_proportion_with_weights_is_the_cbind_model(panel_fits):
+    for model_id in ("cbpp_binomial", "cbpp_proportion"):
+        if model_id not in panel_fits:
+            panel_fits[model_id] = fit_panel_model(model_id)
+    a, b = panel_fits["cbpp_binomial"], panel_fits["cbpp_proportion"]
+    assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
+    np.testing.assert_allclose(list(a.fix_ef.values()), list(b.fix_ef.values()), atol=1e-6)
