@@ -269,11 +269,11 @@ def _names_in_ours_column(text: str) -> list[str]:
 
 def test_lme4_names_exist(fitted):
     """Every name the lme4 mapping page gives for mixed_models exists."""
-    from mixed_models import LMM, plotting
+    from mixed_models import GLMM, LMM, NegativeBinomial, plotting
     from mixed_models.control import Control
 
     roots = {"model": fitted("dyestuff_reml"), "LMM": LMM, "plotting": plotting,
-             "Control": Control}
+             "Control": Control, "GLMM": GLMM, "NegativeBinomial": NegativeBinomial}
     names = _names_in_ours_column((DOCS / "lme4_names.md").read_text(encoding="utf-8"))
     assert len(names) > 50
     for name in names:

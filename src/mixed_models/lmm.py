@@ -15,6 +15,7 @@ import numpy as np
 from mixed_models.api.ecosystem import EcosystemView
 from mixed_models.control import Control
 from mixed_models.fitted import fit_formula, fit_raw
+from mixed_models.fitted.checks import warn_non_gaussian
 from mixed_models.formula.frame import frame_formula
 
 
@@ -110,10 +111,16 @@ class LMM(EcosystemView):
         (the default), ``diag(x | g)`` (same as ``x || g``), ``cs(x | g)`` (compound
         symmetry) and ``ar1(0 + f | g)`` (autoregressive over the columns' order), each
         with an optional ``hom = TRUE/FALSE`` for one SD for all columns.
+
+        A response that looks binary or like counts gets a
+        :class:`~mixed_models.errors.NonGaussianResponseWarning` pointing to
+        :class:`~mixed_models.GLMM`.
         """
-        return cls.from_record(fit_formula(
+        record = fit_formula(
             formula, data, reml=reml, weights=weights, offset=offset, na_action=na_action,
-            start_point=start_point, control=control, sigma=sigma))
+            start_point=start_point, control=control, sigma=sigma)
+        warn_non_gaussian(getattr(record.problem, "y", None))
+        return cls.from_record(record)
 
     @classmethod
     def from_frame(cls, *, response: str, fixed_effects: object, random_effects: object,

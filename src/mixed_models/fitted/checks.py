@@ -19,6 +19,7 @@ from mixed_models.errors import (
     DataError,
     DataWarning,
     ModelError,
+    NonGaussianResponseWarning,
     SingularFitWarning,
 )
 from mixed_models.fitted.record import SINGULAR_TOL
@@ -83,3 +84,36 @@ def _convergence_message(problem: MixedProblem, result: OptimizationResult) -> s
     return (f"the optimum is not confirmed: {why} ({result.evaluations} evaluations, "
             f"objective {result.objective:.10g}){detail}. Try Control(optimizer='newuoa'), "
             "another start_point, or rescaling the predictors.")
+
+
+# A count response has at most this many distinct values to be flagged.
+MAX_COUNT_VALUES = 20
+
+
+def non_gaussian_hint(y: object) -> str | None:
+    """What a linear model's response looks like when it looks binary (only 0 and 1) or
+    like counts (non-negative whole numbers, 0 among them, at most
+    ``MAX_COUNT_VALUES`` distinct values); None otherwise."""
+    if y is None:
+        return None
+    y = np.asarray(y, dtype=float)
+    if y.size == 0 or not np.all(np.isfinite(y)) or np.any(y != np.round(y)) or y.min() != 0:
+        return None
+    values = np.unique(y)
+    if len(values) == 2 and values[1] == 1:
+        return "only 0 and 1 (a binary response): fit it with GLMM.from_formula(..., " \
+            "family='binomial')"
+    if len(values) <= MAX_COUNT_VALUES:
+        return (f"{len(values)} distinct non-negative whole numbers (counts?): fit it with "
+                "GLMM.from_formula(..., family='poisson') or 'negative_binomial'")
+    return None
+
+
+def warn_non_gaussian(y: object, stacklevel: int = 3) -> None:
+    """Warn (NonGaussianResponseWarning) when a linear model's response looks binary or
+    like counts: the normal model then gives fitted values outside the response's range
+    and wrong standard errors."""
+    hint = non_gaussian_hint(y)
+    if hint is not None:
+        warnings.warn(f"the response of this linear mixed model has {hint}",
+                      NonGaussianResponseWarning, stacklevel=stacklevel)
