@@ -151,3 +151,33 @@ def test_the_proportion_with_weights_is_the_cbind_model(panel_fits):
     a, b = panel_fits["cbpp_binomial"], panel_fits["cbpp_proportion"]
     assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
     np.testing.assert_allclose(list(a.fix_ef.values()), list(b.fix_ef.values()), atol=1e-6)
+
+
+@pytest.mark.parametrize("model_id", ["cbpp_binomial", "contraception_binomial"])
+def test_compare_reproduces_the_likelihood_ratio_test(model_id, panel_fits):
+    import mixed_models
+
+    if model_id not in panel_fits:
+        panel_fits[model_id] = fit_panel_model(model_id)
+    full = panel_fits[model_id]
+    lrt = reference(model_id)["lrt"]
+    row = MODELS[model_id]
+    formula0 = (row["formula_py"] or row["formula"]).replace(" + " + lrt["dropped"], "")
+    formula0 = formula0.replace("~ " + lrt["dropped"] + " + ", "~ 1 + ")
+    reduced = GLMM.from_formula(formula0, panel_data(model_id), family=FAMILIES[row["family"]])
+    assert reduced.deviance <= lrt["objective0"] + 1e-6
+    table = mixed_models.compare(reduced, full)
+    assert table["Chisq"].iloc[1] == pytest.approx(lrt["chi2"], abs=2e-5)
+    assert table["Df"].iloc[1] == lrt["df"]
+
+
+def test_compare_refuses_models_of_different_families(panel_fits):
+    import mixed_models
+    from mixed_models.errors import ModelError
+
+    data = panel_data("cbpp_poisson_offset")
+    one = GLMM.from_formula("incidence ~ period + (1 | herd)", data, family="poisson")
+    other = GLMM.from_formula("incidence ~ period + (1 | herd)", data, family="poisson",
+                              link="sqrt")
+    with pytest.raises(ModelError, match="different families"):
+        mixed_models.compare(one, other)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mixed_models.errors import InvalidArgumentError
+from mixed_models.errors import InvalidArgumentError, ModelError
 from mixed_models.fitted.record import as_record
 
 
@@ -31,6 +31,7 @@ def compare(*models: object, names: list[str] | None = None) -> pd.DataFrame:
     records = [as_record(m, f"model{i}") for i, m in enumerate(models, start=1)]
     names = _names(names, len(records))
     for other in records[1:]:
+        _check_same_family(records[0], other)
         check_same_data(records[0], other)
     fits, _ = ml_fits(*records)
     fits = [as_record(f) for f in fits]
@@ -49,6 +50,21 @@ def compare(*models: object, names: list[str] | None = None) -> pd.DataFrame:
         "Df": pd.array([pd.NA] + [int(d) for d in dfs[1:]], dtype="Int64"),
         "p_value": p}, index=pd.Index([names[i] for i in order]))
     return table
+
+
+def _family_label(record: object) -> str:
+    family = record.family  # type: ignore[attr-defined]
+    if isinstance(family, str):
+        return family
+    return f"{family.name}({family.link.name})"
+
+
+def _check_same_family(first: object, other: object) -> None:
+    """Likelihoods of different response distributions are not comparable."""
+    a, b = _family_label(first), _family_label(other)
+    if a != b:
+        raise ModelError(f"the models have different families ({a} and {b}); compare "
+                         "models of one family and link")
 
 
 def _names(names: list[str] | None, n: int) -> list[str]:
