@@ -276,3 +276,14 @@ def test_logit_binomial_is_symmetric_in_success_and_failure(seed, slope, sd):
     np.testing.assert_allclose(other.theta, one.theta, atol=1e-4)
     np.testing.assert_allclose(list(other.fix_ef.values()), -np.array(list(one.fix_ef.values())),
                                atol=1e-4)
+
+
+def test_exclude_pads_per_row_values_with_nan(cbpp):
+    data = cbpp.copy()
+    data["incidence"] = data["incidence"].astype(float)
+    data.loc[3, "incidence"] = np.nan
+    model = GLMM.from_formula(CBPP, data, na_action="exclude")
+    assert model.n_obs == 55 and model.n_dropped == 1
+    for values in (model.fitted(), model.linear_predictor(), model.residuals_of("pearson"),
+                   model.residuals):
+        assert len(values) == 56 and np.isnan(values[3]) and not np.isnan(values[4])

@@ -130,7 +130,8 @@ def _fit_core(core: GlmmProblem, family: Family | None, nb_link: str | None, n_a
                              "shape with NegativeBinomial(shape) for other n_agq")
         nb = fit_negative_binomial(core, settings, nb_link or "log")
         final = core.with_family(NegativeBinomial(nb.shape, nb_link))
-        return _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True)
+        return _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True,
+                        nb.evaluations)
     fit = fit_glmm(core, n_agq, settings, theta0=start)
     vcov = beta_covariance(fit) if fit.check is not None \
         else beta_covariance_given_theta(core, fit)
@@ -138,11 +139,12 @@ def _fit_core(core: GlmmProblem, family: Family | None, nb_link: str | None, n_a
 
 
 def _adapter(core: GlmmProblem, fit: GlmmFit, n_agq: int, vcov: np.ndarray, confirmed: bool,
-             shape_estimated: bool) -> GlmmRecordProblem:
+             shape_estimated: bool, evaluations: int | None = None) -> GlmmRecordProblem:
     weights = None if np.all(core.weights == 1.0) else core.weights
     offset = None if not np.any(core.offset) else core.offset
     fit.confirmed = confirmed
-    return GlmmRecordProblem(core, fit, n_agq, vcov, shape_estimated, weights, offset)
+    return GlmmRecordProblem(core, fit, n_agq, vcov, shape_estimated, weights, offset,
+                             evaluations)
 
 
 def _nb_covariance(nb: NegativeBinomialFit) -> np.ndarray:
@@ -164,11 +166,16 @@ def _record(problem: GlmmRecordProblem, structure: FormulaStructure, control: Co
     fit = problem.fit
     estimates = problem.estimates(fit.theta)
     code = "SUCCESS" if np.isfinite(fit.objective) else "FAILURE"
-    optimizer = "nAGQ=0 L-BFGS-B/BOBYQA, then " + (
-        "Newton" if fit.stage2 is None else "BOBYQA and Newton")
+    if problem.shape_estimated:
+        optimizer = "Poisson start, shape search, then Newton over (theta, beta, shape)"
+    elif problem.n_agq == 0:
+        optimizer = "nAGQ=0 L-BFGS-B/BOBYQA"
+    else:
+        optimizer = "nAGQ=0 L-BFGS-B/BOBYQA, then " + (
+            "Newton" if fit.stage2 is None else "BOBYQA and Newton")
     result = OptimizationResult(optimizer, problem.start() if start is None else start,
                                 np.asarray(fit.theta, dtype=float), float(fit.objective),
-                                int(fit.evaluations), code, 0, list(fit.messages),
+                                problem.evaluations, code, 0, list(fit.messages),
                                 bool(fit.confirmed))
     record = FittedModel(problem, structure, estimates, result, control, FitSettings(),
                          start, problem.family)

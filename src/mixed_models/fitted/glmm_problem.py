@@ -57,6 +57,9 @@ class GlmmRecordProblem:
         (theta, beta); given theta for n_agq = 0).
     shape_estimated
         True for a negative binomial whose shape was estimated (lme4's ``glmer.nb``).
+    evaluations
+        Objective evaluations of the whole fit (for glmer.nb: the Poisson start, the
+        shape search and the joint Newton steps included).
     x, y, weights, offset
         The arrays (``weights``/``offset`` None when not given, as for LMMs).
     sigma
@@ -69,12 +72,13 @@ class GlmmRecordProblem:
 
     def __init__(self, core: GlmmProblem, fit: GlmmFit, n_agq: int, beta_covariance: np.ndarray,
                  shape_estimated: bool = False, weights: np.ndarray | None = None,
-                 offset: np.ndarray | None = None):
+                 offset: np.ndarray | None = None, evaluations: int | None = None):
         self.core = core
         self.fit = fit
         self.beta_covariance = np.asarray(beta_covariance, dtype=float)
         self.n_agq = int(n_agq)
         self.shape_estimated = bool(shape_estimated)
+        self.evaluations = int(fit.evaluations if evaluations is None else evaluations)
         self.x = core.design.x
         self.y = core.y
         self.weights = weights
