@@ -23,12 +23,13 @@ from mixed_models.core.gradient import MAX_POLISHED, dense_system, ineligible, \
     objective_and_gradient
 from mixed_models.core.optimize import OptimizationResult
 
-# Newton steps at most; each costs 2 k + 1 gradient evaluations.
+# Newton steps at most, on one Hessian (2 k gradient evaluations), one gradient each.
 MAX_STEPS = 4
 # Relative difference step of the Hessian from gradient differences.
 HESSIAN_STEP = 1e-5
-# A step this small relative to theta ends the refinement.
-STEP_DONE = 1e-12
+# A step this small relative to theta ends the refinement (the next would be smaller by
+# the Hessian's relative error).
+STEP_DONE = 1e-10
 # The objective may rise by this much of itself (its rounding) on an accepted step.
 ROUNDING = 1e-13
 
@@ -39,44 +40,56 @@ def refine_optimum(problem, result: OptimizationResult) -> OptimizationResult:
     only while it shrinks the gradient without raising the objective beyond rounding."""
     if not np.isfinite(result.objective) or ineligible(problem, MAX_POLISHED):
         return result
-    a = dense_system(problem.cp)
+    try:
+        a = dense_system(problem.cp)
+    except (ValueError, FloatingPointError):
+        return result
     slices = problem.factor.theta_slices
 
     def gradient(theta: np.ndarray) -> np.ndarray:
-        return objective_and_gradient(problem.cp, slices, theta, problem.reml, a)[1]
+        try:
+            return objective_and_gradient(problem.cp, slices, theta, problem.reml, a)[1]
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+            return np.full(len(theta), np.nan)  # a degenerate system: no step from here
 
     theta = np.asarray(result.final, dtype=float)
     value = result.objective
-    free = ~(problem.diagonal_mask() & (theta <= 0.0))
+    diagonal = problem.diagonal_mask()
+    free = ~(diagonal & (theta <= 0.0))
     g = gradient(theta)
     calls = 1
-    for _ in range(MAX_STEPS):
-        if not (np.any(free) and np.all(np.isfinite(g))):
-            break
-        step, used = _newton_step(gradient, theta, g, free)
-        calls += used
-        if step is None:
-            break
+    if not (np.any(free) and np.all(np.isfinite(g))):
+        return _counted(result, calls)
+    chol = _hessian_factor(gradient, theta, free)
+    calls += 2 * int(free.sum())
+    # The Hessian barely changes over steps of 1e-7: one factor serves every step.
+    for _ in range(MAX_STEPS if chol is not None else 0):
+        step = np.zeros_like(theta)
+        step[free] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g[free]))
         trial = theta + step
-        if np.any(problem.diagonal_mask() & (trial < 0.0)):
+        if np.any(diagonal & (trial < 0.0)):
             break  # the optimum is at a bound: the finite-difference polish handles it
         trial_value, trial_g = problem.objective(trial), gradient(trial)
         calls += 1
-        if not (trial_value <= value + ROUNDING * max(1.0, abs(value))
+        if not (np.isfinite(trial_value) and np.all(np.isfinite(trial_g))
+                and trial_value <= value + ROUNDING * max(1.0, abs(value))
                 and np.linalg.norm(trial_g[free]) < np.linalg.norm(g[free])):
             break
         theta, value, g = trial, trial_value, trial_g
         if np.all(np.abs(step) <= STEP_DONE * np.maximum(np.abs(theta), 1.0)):
             break
     result.final, result.objective = theta, value
+    return _counted(result, calls)
+
+
+def _counted(result: OptimizationResult, calls: int) -> OptimizationResult:
     result.evaluations += calls
     return result
 
 
-def _newton_step(gradient, theta: np.ndarray, g: np.ndarray,
-                 free: np.ndarray) -> tuple[np.ndarray | None, int]:
-    """The Newton step over the ``free`` entries, the Hessian from central differences
-    of the gradient; None when that Hessian is not positive definite."""
+def _hessian_factor(gradient, theta: np.ndarray, free: np.ndarray) -> np.ndarray | None:
+    """The Cholesky factor of the Hessian over the ``free`` entries, from central
+    differences of the gradient; None when it is not positive definite."""
     index = np.flatnonzero(free)
     hess = np.zeros((len(index), len(index)))
     for j, i in enumerate(index):
@@ -85,10 +98,9 @@ def _newton_step(gradient, theta: np.ndarray, g: np.ndarray,
         e[i] = h
         hess[:, j] = (gradient(theta + e)[index] - gradient(theta - e)[index]) / (2 * h)
     hess = (hess + hess.T) / 2
+    if not np.all(np.isfinite(hess)):
+        return None
     try:
-        chol = np.linalg.cholesky(hess)
+        return np.linalg.cholesky(hess)
     except np.linalg.LinAlgError:
-        return None, 2 * len(index)
-    step = np.zeros_like(theta)
-    step[index] = -np.linalg.solve(chol.T, np.linalg.solve(chol, g[index]))
-    return step, 2 * len(index)
+        return None
