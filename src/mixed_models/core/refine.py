@@ -9,7 +9,7 @@ by ~1e-8 of themselves. The analytic gradient still resolves those points: Newto
 on it (with a Hessian from its differences) bring theta to where the gradient vanishes,
 the same point for any summation order, to ~1e-10.
 
-Only for the models the dense gradient serves (:func:`~mixed_models.core.gradient.
+Only for formula models (terms, not raw matrices) the dense gradient serves (:func:`~mixed_models.core.gradient.
 ineligible` with ``MAX_POLISHED``); entries at a zero bound stay there.
 
 Unstable: a new module.
@@ -38,7 +38,8 @@ def refine_optimum(problem, result: OptimizationResult) -> OptimizationResult:
     """Newton steps on the analytic gradient from ``result.final`` (``problem``'s
     internal columns); ``result`` is updated in place and returned. A step is taken
     only while it shrinks the gradient without raising the objective beyond rounding."""
-    if not np.isfinite(result.objective) or ineligible(problem, MAX_POLISHED):
+    if not (np.isfinite(result.objective) and problem.has_terms) \
+            or ineligible(problem, MAX_POLISHED):
         return result
     try:
         a = dense_system(problem.cp)
