@@ -74,7 +74,7 @@ class LMM(EcosystemView):
     def from_formula(cls, formula: str, data: object, *, reml: bool = True,
                      weights: object = None, offset: object = None, na_action: str = "drop",
                      start_point: object = None, control: Control | None = None,
-                     sigma: float | None = None) -> LMM:
+                     sigma: float | None = None, progress: bool | str = "auto") -> LMM:
         """Fit a linear mixed model given by an lme4 formula.
 
         Parameters
@@ -106,6 +106,10 @@ class LMM(EcosystemView):
         sigma
             A known residual SD, held fixed instead of estimated (MixedModels.jl's
             ``σ=``); the objective is then algorithm.md's d(theta | sigma).
+        progress
+            A progress bar for each pass over streamed data (rows read, or partitions
+            of a dask frame): ``"auto"`` (when standard error is a terminal or in a
+            notebook, and tqdm is installed), True or False. An in-memory fit shows none.
 
         Random-effects terms may carry lme4 2.x's covariance structures: ``us(x | g)``
         (the default), ``diag(x | g)`` (same as ``x || g``), ``cs(x | g)`` (compound
@@ -118,7 +122,7 @@ class LMM(EcosystemView):
         """
         record = fit_formula(
             formula, data, reml=reml, weights=weights, offset=offset, na_action=na_action,
-            start_point=start_point, control=control, sigma=sigma)
+            start_point=start_point, control=control, sigma=sigma, progress=progress)
         warn_non_gaussian(getattr(record.problem, "y", None))
         return cls.from_record(record)
 

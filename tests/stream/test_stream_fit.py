@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixed_models.core.optimize import OptimizerSettings
+from mixed_models.core.fit import FitSettings, fit_theta
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import build_design
 from mixed_models.errors import ModelError
@@ -41,20 +41,14 @@ def _data(n: int = 1500, seed: int = 3) -> pd.DataFrame:
     return data
 
 
-# Both fits are driven to the optimum far below the default stopping rule, so that what
-# is compared is the problem, not where the optimizer happened to stop.
-TIGHT = OptimizerSettings(ftol_rel=1e-15, ftol_abs=1e-13, xtol_abs=1e-12)
-
-
-def _at(problem: LmmProblem, theta: np.ndarray) -> dict:
-    est = problem.estimates(theta)
-    se = np.sqrt(problem.sigma2(est) * np.diag(est.beta_cov_unscaled))
-    return {"objective": problem.objective(theta), "theta": theta, "beta": est.beta, "se": se}
-
-
 def _fit(problem: LmmProblem) -> dict:
-    result = problem.optimize(TIGHT)
-    return dict(_at(problem, result.final), objective=result.objective)
+    """The library's fit of theta (optimizer, polish and the gradient's refinement),
+    then the estimates and SEs at its optimum."""
+    result = fit_theta(problem, FitSettings())
+    est = problem.estimates(result.final)
+    se = np.sqrt(problem.sigma2(est) * np.diag(est.beta_cov_unscaled))
+    return {"objective": result.objective, "theta": result.final, "beta": est.beta,
+            "se": se}
 
 
 @pytest.fixture(scope="module")
@@ -107,20 +101,12 @@ def _dense(block) -> np.ndarray:
 
 
 def _check(problem: LmmProblem, want: dict) -> None:
-    """The optimum's objective to 1e-10; the estimates and SEs at the same theta to 1e-8.
-
-    The objective is flat at the optimum: two optimizations of problems equal to
-    rounding stop at thetas 1e-7 apart (as two in-memory fits with other chunk sizes
-    do), which moves beta by ~1e-8 of itself. So beta and the SEs are compared at the
-    in-memory fit's theta, and the two optima's thetas to 1e-5.
-    """
+    """Each fit's own optimum: the objective to 1e-10, estimates and SEs to 1e-8."""
     got = _fit(problem)
     assert got["objective"] == pytest.approx(want["objective"], rel=1e-10)
-    np.testing.assert_allclose(got["theta"], want["theta"], rtol=1e-5, atol=1e-7)
-    same = _at(problem, want["theta"])
-    assert same["objective"] == pytest.approx(want["objective"], rel=1e-10)
-    np.testing.assert_allclose(same["beta"], want["beta"], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(same["se"], want["se"], rtol=1e-8)
+    np.testing.assert_allclose(got["theta"], want["theta"], rtol=1e-8)
+    np.testing.assert_allclose(got["beta"], want["beta"], rtol=1e-8)
+    np.testing.assert_allclose(got["se"], want["se"], rtol=1e-8)
 
 
 @pytest.mark.parametrize("kind", ["parquet", "frames", "dask"])

@@ -31,6 +31,7 @@ from mixed_models.core.convergence import newton_polish
 from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
 from mixed_models.core.interface import MixedProblem as Problem
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
+from mixed_models.core.refine import refine_optimum
 from mixed_models.errors import ModelError
 
 # Newton polishing of the optimum: for up to this many parameters, and only while it
@@ -80,6 +81,8 @@ def fit_theta(problem: Problem, settings: FitSettings,
     theta0 = start_theta(inner) if start is None else \
         problem.theta_to_internal(np.asarray(start, dtype=float))
     result = _optimize(inner, settings, theta0)
+    if settings.polish:
+        result = refine_optimum(inner, result)
     return problem.result_to_original(result)
 
 

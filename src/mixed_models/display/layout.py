@@ -57,6 +57,10 @@ class Table:
 Block = Lines | Table
 
 
+STREAMED_RESIDUALS = ("not available: a streamed fit keeps no rows "
+                      "(model.write_rows(path) writes the residuals)")
+
+
 def summary_blocks(s: SummaryValues) -> list[Block]:
     """The blocks of a summary in lme4's order."""
     blocks: list[Block | None] = [
@@ -96,9 +100,9 @@ def _criteria(s: SummaryValues) -> Block:
                  (tuple(cells),), (True,) * 5)
 
 
-def _residuals(s: SummaryValues) -> Table | None:
+def _residuals(s: SummaryValues) -> Block:
     if s.scaled_residuals.empty:  # a model fitted from streamed rows
-        return None
+        return Lines("residuals", "Scaled residuals", (STREAMED_RESIDUALS,))
     values = s.scaled_residuals.to_numpy()
     decimals = decimals_for(values, DIGITS)
     largest = np.max(np.abs(values))

@@ -22,12 +22,14 @@ from mixed_models.core.fit import FitSettings, fit_theta
 from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.design import build_design
+from mixed_models.errors import InvalidArgumentError
 from mixed_models.fitted.checks import check_finite_optimum, check_fit
 from mixed_models.fitted.raw import check_sigma, raw_problem
 from mixed_models.fitted.record import FittedModel
 from mixed_models.fitted.structure import FormulaStructure, Structure
 from mixed_models.formula import parse_formula
 from mixed_models.formula.terms import ParsedFormula
+from mixed_models.progress import ProgressChoice
 
 
 @contextmanager
@@ -82,21 +84,30 @@ def _with_warnings(fitted: FittedModel, messages: list[str]) -> FittedModel:
 
 def fit_formula(formula: str, data: object, *, reml: object = True, weights: object = None,
                 offset: object = None, na_action: str = "drop", start_point: object = None,
-                control: object = None, sigma: float | None = None) -> FittedModel:
-    """Fit the linear mixed model of an lme4 formula (see ``LMM.from_formula``)."""
+                control: object = None, sigma: float | None = None,
+                progress: ProgressChoice = "auto") -> FittedModel:
+    """Fit the linear mixed model of an lme4 formula (see ``LMM.from_formula``);
+    ``progress`` is for the passes over streamed data."""
     def build() -> FittedModel:
         reml_, control_ = fit_arguments(reml, control)
         check_sigma(sigma)
+        check_progress(progress)
         parsed = parse_formula(formula)
         if streamed(data):
             return _fit_streamed(parsed, data, reml_, weights, offset, na_action, start_point,
-                                 control_, sigma)
+                                 control_, sigma, progress)
         design = build_design(parsed, data, weights, offset, na_action, control_)
         problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
                              design.y, design.weights, design.offset, reml=reml_, sigma=sigma)
         return fit_problem(problem, FormulaStructure(design), control_, start_point)
 
     return _recording(build)
+
+
+def check_progress(progress: object) -> None:
+    """Refuse a ``progress`` other than True, False or "auto"."""
+    if not (isinstance(progress, bool) or (isinstance(progress, str) and progress == "auto")):
+        raise InvalidArgumentError(f"progress must be True, False or 'auto', not {progress!r}")
 
 
 def streamed(data: object) -> bool:
@@ -109,13 +120,13 @@ def streamed(data: object) -> bool:
 
 def _fit_streamed(parsed: ParsedFormula, data: object, reml: bool, weights: object,
                   offset: object, na_action: str, start_point: object, control: Control,
-                  sigma: float | None) -> FittedModel:
+                  sigma: float | None, progress: ProgressChoice = "auto") -> FittedModel:
     """Fit from the cross-products accumulated chunk by chunk (mixed_models.stream)."""
     from mixed_models.fitted.streamed import StreamedStructure
     from mixed_models.stream import streamed_fit_inputs
 
     problem, design = streamed_fit_inputs(parsed, data, weights, offset, na_action,
-                                          control, reml, sigma)
+                                          control, reml, sigma, progress=progress)
     return fit_problem(problem, StreamedStructure(design, data), control, start_point)
 
 

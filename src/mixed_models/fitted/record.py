@@ -134,6 +134,21 @@ class FittedModel:
         return self.problem.n_obs
 
     @property
+    def weighted(self) -> bool:
+        """Whether prior weights were given."""
+        return self._given("weighted", self.problem.weights)
+
+    @property
+    def has_offset(self) -> bool:
+        """Whether an offset was given."""
+        return self._given("has_offset", self.problem.offset)
+
+    def _given(self, flag: str, values: object) -> bool:
+        # A streamed model's problem keeps no per-row arrays: its structure says.
+        said = getattr(self.structure, flag, None)
+        return values is not None if said is None else bool(said)
+
+    @property
     def n_parameters(self) -> int:
         """Number of estimated parameters: fixed effects, theta and sigma (a generalized
         model's estimated dispersion: Gamma or inverse Gaussian scale, negative binomial

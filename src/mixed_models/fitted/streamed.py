@@ -47,6 +47,16 @@ class StreamedStructure:
         return [f"{c}_{r.group}_{lvl}" for r in random for lvl in r.levels for c in r.columns]
 
     @property
+    def weighted(self) -> bool:
+        """Whether prior weights were given (a column of the source)."""
+        return bool(self.design.weighted)
+
+    @property
+    def has_offset(self) -> bool:
+        """Whether an offset was given (a column, a number or offset() terms)."""
+        return bool(self.design.has_offset)
+
+    @property
     def n_dropped(self) -> int:
         """Rows of the source dropped for missing values."""
         return int(self.design.n_dropped)

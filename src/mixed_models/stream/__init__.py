@@ -4,7 +4,8 @@ The seam for the model layer is one function::
 
     problem, design = streamed_fit_inputs(parsed, source, weights=None, offset=None,
                                           na_action="drop", control=None, reml=True,
-                                          sigma=None, batch_rows=1_000_000)
+                                          sigma=None, batch_rows=1_000_000,
+                                          progress=False)
 
 ``source`` is a path to a Parquet file or directory, a dask DataFrame (each partition
 is summed on a worker of the current Dask client and the sums reduced in a tree), a
@@ -15,7 +16,9 @@ formula add to it, as in memory.
 
 Three passes: (1) kinds, levels and missing values (:mod:`.scan`); (2) column sums for
 the rank test, the checks and the internal centring and scaling; (3) the cross-products
-(:mod:`.accumulate`). ``problem`` is a :class:`~mixed_models.core.accumulated.
+(:mod:`.accumulate`); ``progress`` shows a bar per pass (rows read, or partitions
+of a dask frame; ``"auto"``, True or False as in :mod:`mixed_models.progress`).
+``problem`` is a :class:`~mixed_models.core.accumulated.
 AccumulatedProblem` with LmmProblem's interface (``optimize``, ``estimates``,
 ``objective``, ``conditional_covariances``, ``theta_to_internal``,
 ``result_to_original``, ``internal``...); it equals the in-memory problem of the same
@@ -60,9 +63,10 @@ from mixed_models.design.response import refuse_cbind
 from mixed_models.errors import DataError, InvalidArgumentError
 from mixed_models.formula.response import checked_pieces
 from mixed_models.formula.terms import ParsedFormula
-from mixed_models.stream.accumulate import accumulate, check_groups
+from mixed_models.progress import ProgressChoice
+from mixed_models.stream.accumulate import PASS_LABELS, accumulate, check_groups
 from mixed_models.stream.scan import ScanPlan, scan_chunk
-from mixed_models.stream.sources import DEFAULT_BATCH_ROWS, RowSource, row_source
+from mixed_models.stream.sources import DEFAULT_BATCH_ROWS, RowSource, read_pass, row_source
 from mixed_models.stream.spec import StreamSpec, build_spec
 
 __all__ = ["streamed_fit_inputs", "StreamedDesign", "row_source", "RowSource"]
@@ -128,7 +132,8 @@ def streamed_fit_inputs(parsed: ParsedFormula, source: object, weights: object =
                         offset: object = None, na_action: str = "drop",
                         control: Control | None = None, reml: bool = True,
                         sigma: float | None = None,
-                        batch_rows: int = DEFAULT_BATCH_ROWS
+                        batch_rows: int = DEFAULT_BATCH_ROWS,
+                        progress: ProgressChoice = False
                         ) -> tuple[AccumulatedProblem, StreamedDesign]:
     """The problem to optimize and the design of a streamed fit (module docstring)."""
     if na_action not in NA_ACTIONS:
@@ -136,7 +141,8 @@ def streamed_fit_inputs(parsed: ParsedFormula, source: object, weights: object =
     control = control or Control()
     rows = row_source(source, batch_rows)
     plan = scan_plan(parsed, weights, offset)
-    scan = rows.reduce(partial(scan_chunk, plan=plan), plan.columns)
+    scan = read_pass(rows, partial(scan_chunk, plan=plan), plan.columns, progress,
+                     PASS_LABELS[0])
     if na_action == "raise" and scan.n_complete < scan.n_input:
         where = "" if scan.first_incomplete in (None, -1) else \
             f" (first at row {scan.first_incomplete})"
@@ -144,7 +150,7 @@ def streamed_fit_inputs(parsed: ParsedFormula, source: object, weights: object =
                         f"the model's columns{where}; pass na_action='drop' to drop them")
     spec = build_spec(parsed, plan, scan, rows.first_chunk(plan.columns))
     check_groups(spec, scan.n_complete, control)
-    blocks, cols, _ = accumulate(rows, spec, control, reml)
+    blocks, cols, _ = accumulate(rows, spec, control, reml, progress)
     problem = AccumulatedProblem(blocks, reml, sigma)
     names = [spec.x_names[i] for i in cols.kept]
     fixed = FixedDesign(np.zeros((0, len(names))), names, cols.dropped, cols.kept,

@@ -25,9 +25,12 @@ from mixed_models.core.moments import ColumnMoments, column_transform, independe
 from mixed_models.core.reparam import Reparametrization, TermMap
 from mixed_models.design.fixed import RANK_TOL
 from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
-from mixed_models.stream.sources import RowSource
+from mixed_models.progress import ProgressChoice
+from mixed_models.stream.sources import RowSource, read_pass
 from mixed_models.stream.spec import StreamSpec
 
+# The progress bars' labels of the three passes over the rows.
+PASS_LABELS = ("pass 1/3: levels", "pass 2/3: column sums", "pass 3/3: cross-products")
 # Chunk accumulators sum their lead-to-rest pairs above this many stored entries.
 _COMPACT_ENTRIES = 4_000_000
 
@@ -148,15 +151,19 @@ def blocks_of_chunk(chunk, start, spec: StreamSpec, cols: FixedColumns,
     return acc
 
 
-def accumulate(source: RowSource, spec: StreamSpec, control: Control, reml: bool
+def accumulate(source: RowSource, spec: StreamSpec, control: Control, reml: bool,
+               progress: ProgressChoice = False
                ) -> tuple[AccumulatedBlocks, FixedColumns, ColumnSums]:
-    """Passes two and three: the blocks an AccumulatedProblem fits from."""
+    """Passes two and three: the blocks an AccumulatedProblem fits from (``progress``:
+    a bar per pass, see :mod:`mixed_models.progress`)."""
     columns = spec.plan.columns
-    sums = source.reduce(partial(column_sums_of_chunk, spec=spec), columns)
+    sums = read_pass(source, partial(column_sums_of_chunk, spec=spec), columns, progress,
+                     PASS_LABELS[1])
     cols = fixed_columns(spec, sums, control)
     terms = [TermData(np.zeros(0, np.intp), np.zeros((0, len(t.columns))), t.n_levels,
                       t.covariance) for t in spec.random]
-    acc = source.reduce(partial(blocks_of_chunk, spec=spec, cols=cols, terms=terms), columns)
+    acc = read_pass(source, partial(blocks_of_chunk, spec=spec, cols=cols, terms=terms),
+                    columns, progress, PASS_LABELS[2])
     maps = [TermMap(t.covariance, tz) for t, tz in zip(terms, cols.z_transforms)]
     shift = -2.0 * float(np.linalg.slogdet(cols.x_transform)[1]) if reml else 0.0
     reparam = Reparametrization(cols.x_transform, maps, shift)

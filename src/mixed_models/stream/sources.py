@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from mixed_models.errors import DataTypeError
+from mixed_models.progress import NoProgress, ProgressBar, ProgressChoice, progress_bar
 
 DEFAULT_BATCH_ROWS = 1_000_000
 # Rows of a dask frame brought to the driver to build the chunks' spec from.
@@ -56,13 +57,29 @@ class RowSource:
         """Some rows of the source (the first chunk)."""
         return next(iter(self.chunks(columns)))[0]
 
-    def reduce(self, function: ChunkFunction, columns: list[str]) -> Mergeable:
-        """``function`` on every chunk, the results merged in order."""
+    def progress_total(self) -> int | None:
+        """Steps of a pass for a progress bar (rows; None when unknown)."""
+        return None
+
+    def reduce(self, function: ChunkFunction, columns: list[str],
+               bar: ProgressBar | None = None) -> Mergeable:
+        """``function`` on every chunk, the results merged in order; ``bar`` counts the
+        rows read."""
+        bar = bar or NoProgress()
         total = None
         for chunk, start in self.chunks(columns):
             part = function(chunk, start)
             total = part if total is None else total.merge(part)
+            bar.update(len(chunk))
         return total
+
+
+def read_pass(source: RowSource, function: ChunkFunction, columns: list[str],
+              progress: ProgressChoice, desc: str) -> Mergeable:
+    """One pass of ``function`` over ``source``, shown as a progress bar labelled
+    ``desc`` when ``progress`` asks for one (see :mod:`mixed_models.progress`)."""
+    with progress_bar(source.progress_total(), progress=progress, desc=desc) as bar:
+        return source.reduce(function, columns, bar)
 
 
 class FrameSource(RowSource):
@@ -85,6 +102,14 @@ class FrameSource(RowSource):
                     for i in range(0, max(len(whole), 1), self.batch_rows))
         return self.frames() if callable(self.frames) else self.frames
 
+    def progress_total(self) -> int | None:
+        """Rows of a frame or a list of frames (None for a function's frames)."""
+        if isinstance(self.frames, pd.DataFrame):
+            return len(self.frames)
+        if isinstance(self.frames, (list, tuple)):
+            return sum(len(f) for f in self.frames if hasattr(f, "__len__"))
+        return None
+
     def chunks(self, columns: list[str]) -> Iterator[tuple[pd.DataFrame, int | None]]:
         start = 0
         for frame in self._frames():
@@ -105,6 +130,10 @@ class ParquetSource(RowSource):
         self.dataset = ds.dataset(self.path, format="parquet")
         self.batch_rows = batch_rows
         self.columns = list(self.dataset.schema.names)
+
+    def progress_total(self) -> int | None:
+        """Rows of the dataset (from the files' metadata)."""
+        return int(self.dataset.count_rows())
 
     def chunks(self, columns: list[str]) -> Iterator[tuple[pd.DataFrame, int | None]]:
         start = 0
@@ -135,21 +164,55 @@ class DaskSource(RowSource):
             warnings.simplefilter("ignore", UserWarning)
             return self.frame[wanted].head(_PROTOTYPE_ROWS, npartitions=1)
 
-    def reduce(self, function: ChunkFunction, columns: list[str]) -> Mergeable:
+    def progress_total(self) -> int | None:
+        """Partitions (their rows are not known without reading them)."""
+        return int(self.frame.npartitions)
+
+    def reduce(self, function: ChunkFunction, columns: list[str],
+               bar: ProgressBar | None = None) -> Mergeable:
         import dask
 
         wanted = [c for c in columns if c in self.columns]
         parts = [dask.delayed(function)(p, None) for p in self.frame[wanted].to_delayed()]
+        client = None if bar is None or isinstance(bar, NoProgress) else _current_client()
+        if client is not None:
+            return self._reduce_on(client, parts, bar)  # type: ignore[arg-type]
         while len(parts) > 1:
             parts = [dask.delayed(_merge_all)(parts[i:i + self.fan_in])
                      for i in range(0, len(parts), self.fan_in)]
-        return parts[0].compute()
+        result = parts[0].compute()
+        if bar is not None:
+            bar.update(int(self.frame.npartitions))
+        return result
+
+    def _reduce_on(self, client: Any, parts: list, bar: ProgressBar) -> Mergeable:
+        """The tree reduction with the partitions' results counted as they finish; the
+        partial results stay on the workers."""
+        from distributed import as_completed
+
+        futures = client.compute(parts)
+        for _ in as_completed(futures):
+            bar.update(1)
+        while len(futures) > 1:
+            futures = [client.submit(_merge_all, futures[i:i + self.fan_in])
+                       for i in range(0, len(futures), self.fan_in)]
+        return futures[0].result()
 
     def map_partitions(self, function: Callable[[pd.DataFrame], pd.Series],
                        columns: list[str]) -> Any:
         """A lazy dask series of ``function`` applied to each partition's columns."""
         wanted = [c for c in columns if c in self.columns]
         return self.frame[wanted].map_partitions(function, meta=("values", "f8"))
+
+
+def _current_client() -> Any:
+    """The current dask.distributed client, or None (dask's local scheduler)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
 
 
 def _merge_all(parts: list[Mergeable]) -> Mergeable:
