@@ -19,6 +19,7 @@ Unstable: the size limit and the stopping rule follow measurements (docs/perform
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,7 @@ class DenseEvaluator:
     """
 
     def __init__(self, cp: CrossProducts, theta_slices: list[slice], reml: bool):
+        self.cp = cp
         self.a = dense_system(cp)
         size = self.a.shape[0]
         offsets, positions = _layout(cp, theta_slices)
@@ -82,7 +84,28 @@ class DenseEvaluator:
         self.weight = self.nu - 1 if reml else self.nu
         self.constant = self.nu * (1 + np.log(2 * np.pi / self.nu)) - cp.sum_log_weights
         self.calls = 0
+        self.optimum: tuple[np.ndarray, np.ndarray] | None = None
         self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_potrf"], state["_potrs"]  # LAPACK's functions do not pickle
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
+
+    def with_response(self, cp: CrossProducts) -> DenseEvaluator:
+        """The evaluator of ``cp``, which differs from this one's cross-products in the
+        response's row only (``crossprod.with_response``): the rest is shared."""
+        new = copy.copy(self)
+        new.cp, new.calls, new.optimum = cp, 0, self.optimum
+        new.a = self.a.copy()
+        last = np.concatenate([cp.ax1[-1], cp.avv[-1]])
+        new.a[-1, :] = last
+        new.a[:, -1] = last
+        return new
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(objective, gradient) at theta; (inf, NaN) where the system is not positive
@@ -141,6 +164,8 @@ class NewtonResult:
         Objective-and-gradient evaluations.
     converged
         True when the decrement fell below the tolerance.
+    hessian
+        The differenced Hessian at ``theta`` (None when the last one was BFGS's).
     """
 
     theta: np.ndarray
@@ -149,30 +174,41 @@ class NewtonResult:
     decrement: float
     evaluations: int
     converged: bool
+    hessian: np.ndarray | None = None
 
 
 def newton_fit(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
-               max_steps: int = MAX_STEPS) -> NewtonResult:
+               max_steps: int = MAX_STEPS, hessian: np.ndarray | None = None,
+               confirm: bool = True, max_evaluations: int = 100_000) -> NewtonResult:
     """Minimize ``fun`` from ``start`` with entries ``diagonal`` bounded below by 0.
 
-    The Hessian is differenced at the start and again wherever its (BFGS-updated)
-    version says the optimum is reached: only a fresh Hessian confirms it.
+    The Hessian is differenced at the start (unless ``hessian`` gives one to begin
+    with) and again wherever its (BFGS-updated) version says the optimum is reached:
+    only a fresh Hessian confirms it. With ``confirm`` False the updated one is taken
+    at its word (refits whose spread dwarfs the difference). Past ``max_evaluations``
+    the result is not converged.
     """
     theta = np.where(diagonal, np.maximum(start, 0.0), start).astype(float)
     calls0 = fun.calls
     f, g = fun(theta)
     if not np.isfinite(f):
         return NewtonResult(theta, f, g, np.inf, fun.calls - calls0, False)
-    decrement, fresh, hess, converged = np.inf, False, None, False
+    decrement, fresh, converged = np.inf, False, False
+    hess = None if hessian is None else hessian.copy()
     previous: float | None = None
     for _ in range(max_steps):
+        if fun.calls - calls0 >= max_evaluations:
+            converged = False
+            break
         if hess is None:
             hess, fresh = _hessian(fun, theta, g), True
         free = ~(diagonal & (theta <= 0.0) & (g >= 0.0))
         step, decrement = _newton_step(hess, g, free)
         if step is None or decrement <= DECREMENT_TOL * max(1.0, abs(f)):
             converged = step is not None or decrement == 0.0
-            if fresh:
+            if fresh or (converged and not confirm):
+                if step is not None and decrement > 0.0:
+                    theta, f, g = _last_step(fun, theta, f, g, step, diagonal, hess, free)
                 break
             hess = None
             continue
@@ -193,7 +229,23 @@ def newton_fit(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
         slow = previous is not None and decrement > 0.25 * previous
         hess = _bfgs_update(hess, trial - theta, g_trial - g) if full and not slow else None
         theta, f, g, fresh, previous = trial, f_trial, g_trial, False, decrement
-    return NewtonResult(theta, f, g, decrement, fun.calls - calls0, bool(converged))
+    return NewtonResult(theta, f, g, decrement, fun.calls - calls0, bool(converged),
+                        hess if fresh else None)
+
+
+def _last_step(fun: DenseEvaluator, theta: np.ndarray, f: float, g: np.ndarray,
+               step: np.ndarray, diagonal: np.ndarray, hess: np.ndarray, free: np.ndarray
+               ) -> tuple[np.ndarray, float, np.ndarray]:
+    """The step from a confirmed optimum: below the objective's rounding, but it
+    squares theta's error (the gradient is exact where the objective is flat). Taken
+    when the objective does not rise beyond rounding and the gradient shrinks."""
+    trial = np.where(diagonal, np.maximum(theta + step, 0.0), theta + step)
+    f_trial, g_trial = fun(trial)
+    _, after = _newton_step(hess, g_trial, free)
+    _, before = _newton_step(hess, g, free)
+    if np.isfinite(f_trial) and f_trial <= f + 1e-15 * abs(f) and after < before:
+        return trial, f_trial, g_trial
+    return theta, f, g
 
 
 def _bfgs_update(hess: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -229,6 +281,10 @@ def _newton_step(hess: np.ndarray, g: np.ndarray,
         return None, (0.0 if not np.any(free) else np.inf)
     h = hess[np.ix_(free, free)]
     gf = g[free]
+    _, solved, info = lapack.dposv(h, gf, lower=1)
+    if info == 0 and np.all(np.isfinite(solved)):  # positive definite: the plain step
+        step[free] = -solved
+        return step, 0.5 * float(gf @ solved)
     values, vectors = np.linalg.eigh(h)
     top = max(float(np.abs(values).max()), 1e-12)
     floor = 1e-8 * top
@@ -261,7 +317,24 @@ def eligible(problem) -> bool:
     return bool(problem.has_terms) and not ineligible(problem, MAX_SIZE)
 
 
-def newton_result(problem, start: np.ndarray) -> OptimizationResult | None:
+def evaluator_for(problem) -> DenseEvaluator:
+    """The problem's evaluator, built once: a problem made by ``with_response`` from one
+    that has an evaluator (a bootstrap refit) swaps the response's row into a copy of
+    that one's dense system instead of forming it again."""
+    known = problem.__dict__.get("_dense_evaluator")
+    cp = problem.cp
+    if known is not None and known.cp is cp:
+        return known
+    shared = known is not None and known.cp.a11 is cp.a11 and known.cp.ar1 is cp.ar1 \
+        and known.reml == problem.reml
+    fun = known.with_response(cp) if shared else \
+        DenseEvaluator(cp, problem.theta_slices, problem.reml)
+    problem._dense_evaluator = fun
+    return fun
+
+
+def newton_result(problem, start: np.ndarray, confirm: bool = True,
+                  max_evaluations: int = 100_000) -> OptimizationResult | None:
     """:func:`newton_fit` of ``problem`` from ``start`` as an optimization result, or
     None when it did not converge to an interior point (every diagonal entry of lambda
     at least NEAR_ZERO).
@@ -271,17 +344,25 @@ def newton_result(problem, start: np.ndarray) -> OptimizationResult | None:
     own: those fits are left to the derivative-free path, which snaps to zero and checks
     the boundary.
     """
-    fun = DenseEvaluator(problem.cp, problem.theta_slices, problem.reml)
+    fun = evaluator_for(problem)
     diagonal = problem.diagonal_mask()
+    start = np.asarray(start, dtype=float)
+    known = fun.optimum  # a refit from a fit's optimum starts from its Hessian
+    hessian = known[1] if known is not None and np.array_equal(known[0], start) else None
     with blas_threads_for(fun.size):
-        done = newton_fit(fun, np.asarray(start, dtype=float), diagonal)
+        done = newton_fit(fun, start, diagonal, hessian=hessian, confirm=confirm,
+                          max_evaluations=max_evaluations)
+    if done.hessian is not None and done.converged:
+        fun.optimum = (done.theta.copy(), done.hessian)
     if not done.converged or np.any(diagonal & (done.theta < NEAR_ZERO)):
         return None
     theta = problem.rectify(done.theta)
     value = problem.objective(theta)
     if not np.isfinite(value):
         return None
+    how = "confirmed by its last step" if done.hessian is not None else \
+        "by its quasi-Newton Hessian, not differenced again"
     return OptimizationResult(
-        "newton", np.asarray(start, dtype=float), theta, value, done.evaluations + 1,
-        "SUCCESS", 0, [f"Newton's method on the exact gradient; optimum confirmed by its "
-                      f"last step (decrement {done.decrement:.3g})"])
+        "newton", start, theta, value, done.evaluations + 1, "SUCCESS", 0,
+        [f"Newton's method on the exact gradient; optimum {how} (decrement "
+         f"{done.decrement:.3g})"])

@@ -91,7 +91,8 @@ def fit_theta(problem: Problem, settings: FitSettings,
 def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray) -> OptimizationResult:
     run = settings.optimizer_settings()
     if settings.optimizer == "auto" and dense_newton.eligible(problem):
-        done = dense_newton.newton_result(problem, start)
+        done = dense_newton.newton_result(problem, start, confirm=settings.polish,
+                                          max_evaluations=settings.max_evaluations)
         if done is not None:
             return done
     if settings.polish and _newton_confirms(problem, run):
