@@ -38,7 +38,12 @@ def dense_system(cp: CrossProducts) -> np.ndarray:
     lead = cp.lead
     q1, m = lead.q, cp.avv.shape[0]
     a = np.zeros((q1 + m, q1 + m))
-    a[:q1, :q1] = sp.block_diag(list(cp.a11)).toarray() if q1 else 0.0
+    if q1:  # the lead term's per-level S x S blocks on the diagonal
+        size = lead.size
+        first = np.arange(lead.n_levels)[:, None, None] * size
+        rows = first + np.arange(size)[None, :, None]
+        cols = first + np.arange(size)[None, None, :]
+        a[rows, cols] = cp.a11
     qr = cp.q_rest
     if qr:
         ar1 = cp.ar1.toarray() if sp.issparse(cp.ar1) else cp.ar1
