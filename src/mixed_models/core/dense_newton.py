@@ -7,12 +7,13 @@ Cholesky factor. :class:`DenseEvaluator` precomputes everything that does not de
 theta (the dense system, where each theta entry sits in Lambda, where the gradient's
 traces are read), so that an evaluation is a handful of whole-array calls.
 
-:func:`newton_fit` minimizes with Newton steps whose Hessian is the forward difference
-of exact gradients (k gradients per step for k theta entries), kept positive definite,
-projected on the bounds (0 below the diagonal entries of lambda) and backtracked until
-the objective decreases enough. Near the optimum the convergence is quadratic, so the
-last step is also the confirmation: the Newton decrement g' H^-1 g / 2 it ends on is the
-decrease any further step could promise.
+:func:`newton_fit` minimizes with Newton steps, projected on the bounds (0 below the
+diagonal entries of lambda) and backtracked until the objective decreases enough. The
+Hessian is the forward difference of exact gradients (k gradients for k theta entries),
+kept positive definite, carried over full steps by BFGS's update and differenced again
+after a shortened or slow step. Near the optimum the convergence is quadratic, so the
+end is also the confirmation: the Newton decrement g' H^-1 g / 2 of a freshly
+differenced Hessian is the decrease any further step could promise.
 
 Unstable: the size limit and the stopping rule follow measurements (docs/performance.md).
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixed_models.core.crossprod import CrossProducts
-from mixed_models.core.gradient import _layout, dense_system, ineligible
+from mixed_models.core.gradient import dense_system, ineligible, layout
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult
 from mixed_models.core.threads import blas_threads_for
@@ -64,7 +65,7 @@ class DenseEvaluator:
         self.cp = cp
         self.a = dense_system(cp)
         size = self.a.shape[0]
-        offsets, positions = _layout(cp, theta_slices)
+        offsets, positions = layout(cp, theta_slices)
         rows = np.concatenate([r for r, _ in positions]).astype(np.intp)
         cols = np.concatenate([c for _, c in positions]).astype(np.intp)
         self.group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])

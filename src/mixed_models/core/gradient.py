@@ -54,7 +54,7 @@ def dense_system(cp: CrossProducts) -> np.ndarray:
     return lower + np.tril(lower, -1).T
 
 
-def _layout(cp: CrossProducts, theta_slices: list[slice]):
+def layout(cp: CrossProducts, theta_slices: list[slice]):
     """Offset of each term in the dense order, and per theta entry its (rows, cols)."""
     offsets = {}
     start = 0
@@ -88,7 +88,7 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     Returns (inf, nan) where M is not positive definite.
     """
     a = dense_system(cp) if a is None else a
-    offsets, positions = _layout(cp, theta_slices)
+    offsets, positions = layout(cp, theta_slices)
     size = a.shape[0]
     q = size - cp.avv.shape[0] + cp.q_rest
     lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]
