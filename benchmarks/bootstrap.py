@@ -83,9 +83,11 @@ def main(nsim: int = 1000) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{nsim} replicates; {available_cores()} cores; load average {load:.1f}")
     rng = np.random.default_rng(1)
-    evaluations = [refit_response(model, model.simulate_new_response(rng)).optimization_result
-                   .evaluations for _ in range(20)]
-    print(f"objective evaluations per refit (20 refits): {np.mean(evaluations):.0f}")
+    refits = [refit_response(model, model.simulate_new_response(rng)).optimization
+              for _ in range(20)]
+    optimizers = sorted({r.optimizer for r in refits})
+    print(f"objective evaluations per refit (20 refits): "
+          f"{np.mean([r.evaluations for r in refits]):.0f} ({', '.join(optimizers)})")
     timed("bootstrap, n_jobs=1", lambda: bootstrap(model, nsim, seed=1, n_jobs=1))
     timed(f"bootstrap, n_jobs={available_cores()}", lambda: bootstrap(model, nsim, seed=1))
     table = timed("percentile intervals (all parameters)",

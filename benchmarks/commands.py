@@ -63,7 +63,7 @@ def run_one(command: list[str] | None, timeout: float) -> dict | str:
         return "-"
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              cwd=HERE, env={**os.environ, "PYTHONPATH": str(HERE)})
+                              cwd=HERE, env=_environment())
     except subprocess.TimeoutExpired:
         return f">{timeout:.0f} s"
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -79,3 +79,11 @@ def run_one(command: list[str] | None, timeout: float) -> dict | str:
         record["scaled_from"] = {"replicates": replicates, "seconds": record["seconds"]}
         record["seconds"] *= case.nsim / replicates
     return record
+
+
+def _environment() -> dict[str, str]:
+    """The runner's environment with this folder first on the import path (a
+    PYTHONPATH given to the runner, a checkout's ``src`` say, is kept after it)."""
+    given = os.environ.get("PYTHONPATH")
+    path = str(HERE) if not given else os.pathsep.join([str(HERE), given])
+    return {**os.environ, "PYTHONPATH": path}

@@ -7,6 +7,11 @@ mapped back to the original ones.
 
 The paths, by model size:
 
+* small models (a dense system of at most ``dense_newton.MAX_SIZE`` rows, theta entries
+  of lambda, sigma profiled): Newton's method on the exact gradient
+  (:mod:`mixed_models.core.dense_newton`), whose last step confirms the optimum; an end
+  point on the boundary (a zero variance) or a failed confirmation hands over to the
+  paths below, from the start;
 * few theta entries (<= ``MAX_POLISHED_THETA``), formula models: one BOBYQA run, the
   gradient polish, then a Newton step; restarts follow only when that step still
   promises a decrease (a restart costs about as much as the check that follows it);
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixed_models.core import blocked_gradient
+from mixed_models.core import blocked_gradient, dense_newton
 from mixed_models.core.convergence import newton_polish
 from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
 from mixed_models.core.interface import MixedProblem as Problem
@@ -88,6 +93,11 @@ def fit_theta(problem: Problem, settings: FitSettings,
 
 def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray) -> OptimizationResult:
     run = settings.optimizer_settings()
+    if settings.optimizer == "auto" and dense_newton.eligible(problem):
+        done = dense_newton.newton_result(problem, start, confirm=settings.polish,
+                                          max_evaluations=settings.max_evaluations)
+        if done is not None:
+            return done
     if settings.polish and _newton_confirms(problem, run):
         done = _by_blocked_gradient(problem, settings, start)
         if isinstance(done, OptimizationResult):

@@ -38,7 +38,12 @@ def dense_system(cp: CrossProducts) -> np.ndarray:
     lead = cp.lead
     q1, m = lead.q, cp.avv.shape[0]
     a = np.zeros((q1 + m, q1 + m))
-    a[:q1, :q1] = sp.block_diag(list(cp.a11)).toarray() if q1 else 0.0
+    if q1:  # the lead term's per-level S x S blocks on the diagonal
+        size = lead.size
+        first = np.arange(lead.n_levels)[:, None, None] * size
+        rows = first + np.arange(size)[None, :, None]
+        cols = first + np.arange(size)[None, None, :]
+        a[rows, cols] = cp.a11
     qr = cp.q_rest
     if qr:
         ar1 = cp.ar1.toarray() if sp.issparse(cp.ar1) else cp.ar1
@@ -49,7 +54,7 @@ def dense_system(cp: CrossProducts) -> np.ndarray:
     return lower + np.tril(lower, -1).T
 
 
-def _layout(cp: CrossProducts, theta_slices: list[slice]):
+def layout(cp: CrossProducts, theta_slices: list[slice]):
     """Offset of each term in the dense order, and per theta entry its (rows, cols)."""
     offsets = {}
     start = 0
@@ -83,7 +88,7 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     Returns (inf, nan) where M is not positive definite.
     """
     a = dense_system(cp) if a is None else a
-    offsets, positions = _layout(cp, theta_slices)
+    offsets, positions = layout(cp, theta_slices)
     size = a.shape[0]
     q = size - cp.avv.shape[0] + cp.q_rest
     lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]

@@ -11,6 +11,7 @@ variable ``MIXED_MODELS_MEMORY_LIMIT_GB`` or :func:`set_limit`).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -51,7 +52,23 @@ def limited(gigabytes: float, function: Callable[..., T], *args: object,
 
 def available_bytes() -> float | None:
     """Memory the process may still use: psutil's estimate when it is installed, else
-    the kernel's MemAvailable, else the physical memory; None when none is known."""
+    the kernel's MemAvailable, else the physical memory; None when none is known.
+
+    The answer is reused for ``_REUSE_SECONDS`` (asking costs more than fitting a small
+    model's cross-products, and many small fits run in a row)."""
+    now = time.monotonic()
+    if _known[0] is not None and now - _known[1] < _REUSE_SECONDS:
+        return _known[0]
+    value = _ask_available_bytes()
+    _known[:] = [value, now]
+    return value
+
+
+_REUSE_SECONDS = 1.0
+_known: list = [None, 0.0]
+
+
+def _ask_available_bytes() -> float | None:
     try:
         import psutil  # optional
         return float(psutil.virtual_memory().available)

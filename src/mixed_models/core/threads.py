@@ -28,9 +28,14 @@ def _blas_libraries() -> list:
 
 
 @contextmanager
-def blas_threads_for(columns: int) -> Iterator[None]:
-    """Within the block, BLAS uses one thread if ``columns`` is small, else its default."""
-    if columns >= MULTITHREAD_COLUMNS or columns <= TINY_COLUMNS or _depth[0]:
+def blas_threads_for(columns: int, tiny: int = TINY_COLUMNS) -> Iterator[None]:
+    """Within the block, BLAS uses one thread if ``columns`` is small, else its default.
+
+    Blocks of at most ``tiny`` columns switch nothing; a caller whose block runs other
+    BLAS calls too (OpenBLAS threads some of them, triangular solves, at any size)
+    passes 0.
+    """
+    if columns >= MULTITHREAD_COLUMNS or columns <= tiny or _depth[0]:
         yield
         return
     libraries = _blas_libraries()

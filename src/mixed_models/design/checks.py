@@ -24,9 +24,9 @@ def check_finite(data: pd.DataFrame, weights: np.ndarray | None,
 
     ``rows`` maps the model's rows to the rows of the user's data, for the message.
     """
-    columns = {name: data[name] for name in data.columns
-               if pd.api.types.is_numeric_dtype(data[name])
-               and not pd.api.types.is_bool_dtype(data[name])}
+    columns = {name: column for name, column in data.items()  # each column read once
+               if pd.api.types.is_numeric_dtype(column.dtype)
+               and not pd.api.types.is_bool_dtype(column.dtype)}
     columns.update({"weights": weights, "offset": offset})
     for name, values in columns.items():
         if values is None:

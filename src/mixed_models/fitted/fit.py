@@ -13,7 +13,7 @@ import os
 import warnings
 from dataclasses import replace
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from mixed_models.control import Control, fit_arguments
 from mixed_models.core.fit import FitSettings, fit_theta
 from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
+from mixed_models.core.threads import blas_threads_for
 from mixed_models.design import build_design
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.fitted.checks import check_finite_optimum, check_fit
@@ -58,11 +59,22 @@ def fit_problem(problem: MixedProblem, structure: Structure, control: Control,
     (see :func:`fit_recorded`)."""
     settings = settings or settings_of(control)
     start = None if start_point is None else np.asarray(start_point, dtype=float)
-    result = fit_theta(problem, settings, start)
-    check_finite_optimum(result)
-    estimates = problem.estimates(result.final)
-    check_fit(problem, result, float(np.sqrt(problem.sigma2(estimates))), control)
+    with _blas_threads(problem):
+        result = fit_theta(problem, settings, start)
+        check_finite_optimum(result)
+        estimates = problem.estimates(result.final)
+        check_fit(problem, result, float(np.sqrt(problem.sigma2(estimates))), control)
     return FittedModel(problem, structure, estimates, result, control, settings, start)
+
+
+def _blas_threads(problem: MixedProblem) -> AbstractContextManager[None]:
+    """One BLAS thread for the whole fit of a small formula model: OpenBLAS threads
+    even a 2 x 2 triangular solve, and on a busy machine its spinning threads make each
+    such call cost milliseconds."""
+    if not isinstance(problem, LmmProblem):
+        return nullcontext()
+    cp = problem.internal.cp
+    return blas_threads_for(cp.lead.q + cp.avv.shape[0], tiny=0)
 
 
 def fit_recorded(problem: MixedProblem, structure: Structure, control: Control,

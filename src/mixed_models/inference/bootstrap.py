@@ -5,9 +5,9 @@ Each replicate simulates a response from the fitted model
 it and collects statistics of the refit. The refit reuses the model's structure: only
 the cross-products that involve y are recomputed (``LmmProblem.with_response``).
 
-Refits start from lme4's start (theta = identity), which reaches the same optima as a
-start at the estimate at no extra cost, and skip the Newton polish of a fit: its changes
-are far below the spread of the replicates (docs/performance.md has the measurements).
+Refits start from the fit's theta (a warm start: small models then need a few Newton
+steps) and skip the polish of a fit's derivative-free path: its changes are far below
+the spread of the replicates (docs/performance.md has the measurements).
 
 User callbacks (``what_to_collect``, ``how_to_simulate``) receive the public model
 (``view`` of the record, an ``LMM`` when called through one); the defaults read the
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mixed_models._validate import check_callable, check_positive_int
+from mixed_models.core.problem import LmmProblem
 from mixed_models.fitted import results
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import (
@@ -64,13 +65,14 @@ def refit_response(model: FittedModel, y: np.ndarray) -> FittedModel:
 
     The refit's warnings are not shown; they are in its ``warnings`` list. Its design is
     the original's with ``y`` replaced (its data frame still holds the original
-    response column). The optimum is not Newton-polished (see the module's notes).
+    response column). The refit starts from the model's theta and is not polished
+    (see the module's notes).
     """
     model = as_record(model)
     problem, structure = with_response(model, y)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = fit_problem(problem, structure, model.control, None,
+        fit = fit_problem(problem, structure, model.control, model.theta,
                           dataclasses.replace(model.settings, polish=False))
     return dataclasses.replace(fit, warnings=tuple(str(w.message) for w in caught))
 
@@ -87,14 +89,18 @@ def variance_parameters(model: FittedModel) -> dict[str, float]:
     model = as_record(model)
     sds: dict[str, dict[str, float]] = {}
     cors: dict[tuple[str, str, str], float] = {}
-    sigma = np.nan
-    for row in results.var_corr(model).itertuples(index=False):
-        if row.group == "Residual":
-            sigma = float(row.sdcor)
-        elif row.var2 is None or pd.isna(row.var2):
-            sds.setdefault(row.group, {})[row.var1] = float(row.sdcor)
-        else:
-            cors[(row.group, row.var1, row.var2)] = float(row.sdcor)
+    # var_corr()'s rows, computed without building its table (once per replicate)
+    for block, cov in zip(model.structure.blocks(), _term_covariances(model)):
+        sd = np.sqrt(np.diag(cov))
+        columns = block.columns
+        for i, column in enumerate(columns):
+            sds.setdefault(block.group, {})[column] = float(sd[i])
+            for j in range(i + 1, len(columns)):
+                if block.linked[i, j]:
+                    denom = sd[i] * sd[j]
+                    cors[(block.group, column, columns[j])] = \
+                        float(cov[i, j] / denom) if denom > 0 else np.nan
+    sigma = float(model.sigma)
     out = {}
     for group, columns in sds.items():
         names = list(columns)
@@ -105,6 +111,18 @@ def variance_parameters(model: FittedModel) -> dict[str, float]:
                     out[f"cor_{later}.{column}|{group}"] = cors[(group, column, later)]
     out["sigma"] = sigma
     return out
+
+
+def _term_covariances(model: FittedModel) -> list[np.ndarray]:
+    """``results.term_covariances``; for a formula model's problem straight from its
+    terms' lambdas (a refit's problem would otherwise form its cross-products of the
+    original columns just to find them)."""
+    problem = model.problem
+    if not isinstance(problem, LmmProblem):
+        return results.term_covariances(model)
+    theta = model.theta
+    lams = [t.covariance.lam(theta[s]) for t, s in zip(problem.terms, problem.theta_slices)]
+    return [model.sigma2 * lam @ lam.T for lam in lams]
 
 
 def default_collect(model: FittedModel) -> dict[str, float]:
@@ -205,8 +223,9 @@ def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
     n_jobs
         Processes (None or -1: all cores).
     progress
-        Progress bar on stderr: True, False, or None (only on a terminal, after a
-        second).
+        Progress bar (:func:`mixed_models.progress.progress_bar`): True (tqdm must be
+        installed), False, or None / ``"auto"`` (on a terminal or in a notebook, when
+        tqdm is installed).
     view
         record -> the object the user's callbacks receive (default: the public class
         of ``model`` when it is one, else the record).

@@ -2,8 +2,11 @@
 
 Every replicate gets its own child of one :class:`numpy.random.SeedSequence`, so the
 results depend on the seed only, never on how the replicates are split between
-processes. Worker processes are forked on Linux (the model and the user's callables are
-inherited, nothing is pickled) and spawned elsewhere (then everything must pickle).
+processes. Worker processes come from the standard library's pool: forked on Linux (the
+model and the user's callables are inherited, nothing is pickled) and spawned elsewhere
+(then everything must pickle). Replicates travel in chunks, so that the messages
+between processes and the pool's start-up are paid a few dozen times, not once per
+replicate. The progress bar is :func:`mixed_models.progress.progress_bar`'s.
 
 Each process runs BLAS on one thread: the replicates are the parallelism, and on
 matrices this small OpenBLAS's threads cost far more than they give (a 2 x 2 triangular
@@ -17,15 +20,15 @@ import multiprocessing
 import os
 import pickle
 import sys
-import time
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mixed_models._validate import check_optional_bool, check_seed
+from mixed_models._validate import check_seed
 from mixed_models.errors import InvalidArgumentError
+from mixed_models.progress import ProgressBar, ProgressChoice, progress_bar
 
 Task = Callable[[np.random.Generator], Any]
 Seed = int | Sequence[int] | np.random.SeedSequence | None
@@ -67,7 +70,7 @@ def resolve_n_jobs(n_jobs: int | None, nsim: int) -> int:
 
 
 def run_replicates(task: Task, seeds: list[np.random.SeedSequence], *,
-                   n_jobs: int | None = None, progress: bool | None = None,
+                   n_jobs: int | None = None, progress: ProgressChoice | None = None,
                    label: str = "bootstrap") -> list[Any]:
     """``task(rng)`` for every seed, in seed order.
 
@@ -80,14 +83,15 @@ def run_replicates(task: Task, seeds: list[np.random.SeedSequence], *,
     n_jobs
         Processes (None: all cores).
     progress
-        True: always draw a progress bar on stderr; False: never; None: only when
-        stderr is a terminal and the run has lasted more than a second.
+        True: always a progress bar (tqdm must be installed); False: never; None or
+        ``"auto"``: on a terminal or in a notebook when tqdm is installed (see
+        :func:`mixed_models.progress.wants_bar`).
     label
         Text in front of the progress bar.
     """
     n_jobs = resolve_n_jobs(n_jobs, len(seeds))
-    progress = check_optional_bool("progress", progress)
-    bar = ProgressBar(len(seeds), label, progress)
+    bar = progress_bar(len(seeds), progress="auto" if progress is None else progress,
+                       desc=label)
     try:
         with threadpool_limits(limits=1):
             if n_jobs == 1:
@@ -148,75 +152,3 @@ def _install(task: Task) -> None:
 def _run_chunk(chunk: list[tuple[int, np.random.SeedSequence]]) -> list[tuple[int, Any]]:
     assert _TASK is not None
     return [(index, _TASK(np.random.default_rng(seed))) for index, seed in chunk]
-
-
-class ProgressBar:
-    """A one-line progress bar on a stream (stderr by default).
-
-    Parameters
-    ----------
-    total
-        Number of steps.
-    label
-        Text in front of the bar.
-    enabled
-        True: draw from the start; False: never; None: draw only on a terminal and
-        only once ``delay`` seconds have passed (short runs stay silent).
-    stream
-        Where to draw.
-    delay
-        Seconds before an automatic bar appears.
-    """
-
-    WIDTH = 24
-    INTERVAL = 0.1
-
-    def __init__(self, total: int, label: str, enabled: bool | None = None,
-                 stream: TextIO | None = None, delay: float = 1.0):
-        self.total = total
-        self.label = label
-        self.stream = sys.stderr if stream is None else stream
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-            self.delay = delay
-        else:
-            self.delay = 0.0
-        self.enabled = enabled
-        self.done = 0
-        self.start = time.perf_counter()
-        self.last_draw = -math.inf
-        self.drawn = False
-
-    def update(self, steps: int) -> None:
-        """Record ``steps`` more finished steps; redraw at most ten times a second."""
-        self.done += steps
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if now - self.start >= self.delay and now - self.last_draw >= self.INTERVAL:
-            self._draw(now)
-
-    def close(self) -> None:
-        """Draw the final state and end the line (only if the bar was shown)."""
-        if self.drawn:
-            self._draw(time.perf_counter())
-            self.stream.write("\n")
-            self.stream.flush()
-
-    def render(self, elapsed: float) -> str:
-        """The bar's text after ``elapsed`` seconds."""
-        share = self.done / self.total if self.total else 1.0
-        filled = int(round(share * self.WIDTH))
-        text = (f"{self.label}: {self.done}/{self.total} "
-                f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%} "
-                f"{elapsed:.1f}s")
-        if 0 < self.done < self.total:
-            text += f", about {elapsed * (self.total - self.done) / self.done:.0f}s left"
-        return text
-
-    def _draw(self, now: float) -> None:
-        self.stream.write("\r" + self.render(now - self.start).ljust(72))
-        self.stream.flush()
-        self.last_draw = now
-        self.drawn = True

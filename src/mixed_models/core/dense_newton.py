@@ -1,0 +1,369 @@
+"""Newton's method on the analytic gradient, for small models (a dense system).
+
+For a model whose whole system [Z X y]' W [Z X y] is a small dense matrix (sleepstudy:
+39 rows), one evaluation of the profiled objective and of its exact gradient
+(:mod:`mixed_models.core.gradient`'s formulas) costs a few dense products and one
+Cholesky factor. :class:`DenseEvaluator` precomputes everything that does not depend on
+theta (the dense system, where each theta entry sits in Lambda, where the gradient's
+traces are read), so that an evaluation is a handful of whole-array calls.
+
+:func:`newton_fit` minimizes with Newton steps, projected on the bounds (0 below the
+diagonal entries of lambda) and backtracked until the objective decreases enough. The
+Hessian is the forward difference of exact gradients (k gradients for k theta entries),
+kept positive definite, carried over full steps by BFGS's update and differenced again
+after a shortened or slow step. Near the optimum the convergence is quadratic, so the
+end is also the confirmation: the Newton decrement g' H^-1 g / 2 of a freshly
+differenced Hessian is the decrease any further step could promise.
+
+Unstable: the size limit and the stopping rule follow measurements (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.gradient import dense_system, ineligible, layout
+from mixed_models.core.lazy import lazy_module
+from mixed_models.core.optimize import OptimizationResult
+from mixed_models.core.threads import blas_threads_for
+
+lapack = lazy_module("scipy.linalg.lapack")
+
+#: Largest dense system (random effects + fixed effects + 1) fitted here.
+MAX_SIZE = 160
+#: A Newton decrement below this share of the objective (or of 1) ends the iterations.
+DECREMENT_TOL = 1e-14
+#: Relative step of the forward differences of the gradient.
+HESSIAN_STEP = 1e-6
+#: A decrement below this share of the objective is within the differenced Hessian's
+#: noise when steps no longer lower the objective.
+NOISE_DECREMENT = 1e-10
+MAX_STEPS = 60
+#: Diagonal entries of lambda below this hand the fit to the derivative-free path.
+NEAR_ZERO = 1e-3
+MAX_HALVINGS = 30
+
+
+class DenseEvaluator:
+    """The profiled objective and its gradient over theta, on the dense system.
+
+    Parameters
+    ----------
+    cp
+        The cross-products (any term structure with theta entries of lambda).
+    theta_slices
+        Each term's slice of theta.
+    reml
+        REML criterion (True) or ML deviance.
+    """
+
+    def __init__(self, cp: CrossProducts, theta_slices: list[slice], reml: bool):
+        self.cp = cp
+        self.a = dense_system(cp)
+        size = self.a.shape[0]
+        offsets, positions = layout(cp, theta_slices)
+        rows = np.concatenate([r for r, _ in positions]).astype(np.intp)
+        cols = np.concatenate([c for _, c in positions]).astype(np.intp)
+        self.group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
+        self.n_theta = len(positions)
+        self.q = size - cp.avv.shape[0] + cp.q_rest
+        self.size, self.reml = size, reml
+        self.k = size if reml else self.q
+        self.lam_index = rows * size + cols
+        self.trace_index = cols * size + rows
+        self.rows, self.cols = rows, cols
+        self.base = np.zeros((size, size))
+        tail = np.arange(self.q, size)
+        self.base[tail, tail] = 1.0
+        self.inflate = np.arange(self.q) * (size + 1)
+        n, p = cp.n_obs, cp.n_fixed
+        self.nu = n - p if reml else n
+        self.weight = self.nu - 1 if reml else self.nu
+        self.constant = self.nu * (1 + np.log(2 * np.pi / self.nu)) - cp.sum_log_weights
+        self.calls = 0
+        self.optimum: tuple[np.ndarray, np.ndarray] | None = None
+        self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_potrf"], state["_potrs"]  # LAPACK's functions do not pickle
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
+
+    def with_response(self, cp: CrossProducts) -> DenseEvaluator:
+        """The evaluator of ``cp``, which differs from this one's cross-products in the
+        response's row only (``crossprod.with_response``): the rest is shared."""
+        new = copy.copy(self)
+        new.cp, new.calls, new.optimum = cp, 0, self.optimum
+        new.a = self.a.copy()
+        last = np.concatenate([cp.ax1[-1], cp.avv[-1]])
+        new.a[-1, :] = last
+        new.a[:, -1] = last
+        return new
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """(objective, gradient) at theta; (inf, NaN) where the system is not positive
+        definite."""
+        self.calls += 1
+        lam = self.base.copy()
+        lam.flat[self.lam_index] = theta[self.group]
+        b = lam.T @ self.a
+        m = b @ lam
+        m.flat[self.inflate] += 1.0
+        chol, info = self._potrf(m, lower=1, clean=0)
+        if info != 0:
+            return np.inf, np.full(self.n_theta, np.nan)
+        diag = np.log(chol.flat[::self.size + 1])
+        r2 = np.exp(2.0 * diag[-1])
+        k = self.k
+        value = 2.0 * diag[:k].sum() + self.weight * np.log(r2) + self.constant
+        # M^-1 [B e_y] in one solve (REML); ML differentiates log det M_zz: its factor
+        # is chol's leading block, and M^-1 e_y needs the whole factor
+        if k == self.size:
+            rhs = np.empty((k, self.size + 1))
+            rhs[:, :-1] = b
+            rhs[:, -1] = 0.0
+            rhs[-1, -1] = 1.0
+            solved, info = self._potrs(chol, rhs, lower=1)
+            v = solved[:, -1] * r2
+            traces = solved[:, :-1].ravel()[self.trace_index]
+        else:
+            solved, info = self._potrs(chol[:k, :k], b[:k], lower=1)
+            v, _ = self._potrs(chol, _unit(self.size, 1.0), lower=1)
+            v *= r2
+            traces = solved.ravel()[self.trace_index]
+        vb = v @ b
+        per_entry = traces + (self.weight / r2) * vb[self.rows] * v[self.cols]
+        grad = 2.0 * np.bincount(self.group, per_entry, self.n_theta)
+        return float(value), grad
+
+
+def _unit(size: int, value: float) -> np.ndarray:
+    out = np.zeros(size)
+    out[-1] = value
+    return out
+
+
+@dataclass
+class NewtonResult:
+    """End point of :func:`newton_fit`.
+
+    Attributes
+    ----------
+    theta, objective, gradient
+        The best point, its objective and gradient.
+    decrement
+        The Newton decrement at ``theta`` over the entries not held at a bound.
+    evaluations
+        Objective-and-gradient evaluations.
+    converged
+        True when the decrement fell below the tolerance.
+    hessian
+        The differenced Hessian at ``theta`` (None when the last one was BFGS's).
+    """
+
+    theta: np.ndarray
+    objective: float
+    gradient: np.ndarray
+    decrement: float
+    evaluations: int
+    converged: bool
+    hessian: np.ndarray | None = None
+
+
+def newton_fit(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
+               max_steps: int = MAX_STEPS, hessian: np.ndarray | None = None,
+               confirm: bool = True, max_evaluations: int = 100_000) -> NewtonResult:
+    """Minimize ``fun`` from ``start`` with entries ``diagonal`` bounded below by 0.
+
+    The Hessian is differenced at the start (unless ``hessian`` gives one to begin
+    with) and again wherever its (BFGS-updated) version says the optimum is reached:
+    only a fresh Hessian confirms it. With ``confirm`` False the updated one is taken
+    at its word (refits whose spread dwarfs the difference). Past ``max_evaluations``
+    the result is not converged.
+    """
+    theta = np.where(diagonal, np.maximum(start, 0.0), start).astype(float)
+    calls0 = fun.calls
+    f, g = fun(theta)
+    if not np.isfinite(f):
+        return NewtonResult(theta, f, g, np.inf, fun.calls - calls0, False)
+    decrement, fresh, converged = np.inf, False, False
+    hess = None if hessian is None else hessian.copy()
+    previous: float | None = None
+    for _ in range(max_steps):
+        if fun.calls - calls0 >= max_evaluations:
+            converged = False
+            break
+        if hess is None:
+            hess, fresh = _hessian(fun, theta, g), True
+        free = ~(diagonal & (theta <= 0.0) & (g >= 0.0))
+        step, decrement = _newton_step(hess, g, free)
+        if step is None or decrement <= DECREMENT_TOL * max(1.0, abs(f)):
+            converged = step is not None or decrement == 0.0
+            if fresh or (converged and not confirm):
+                if step is not None and decrement > 0.0:
+                    theta, f, g = _last_step(fun, theta, f, g, step, diagonal, hess, free)
+                break
+            hess = None
+            continue
+        accepted = _line_search(fun, theta, f, g, step, diagonal)
+        if accepted is None:
+            converged = fresh and decrement <= NOISE_DECREMENT * max(1.0, abs(f))
+            if fresh:
+                break
+            hess = None
+            continue
+        trial, f_trial, g_trial, full = accepted
+        if f - f_trial <= DECREMENT_TOL * max(1.0, abs(f)) and \
+                decrement <= NOISE_DECREMENT * max(1.0, abs(f)) and fresh:
+            theta, f, g, converged = trial, f_trial, g_trial, True
+            break  # the decrease is at the rounding level of the objective
+        # BFGS carries the Hessian over steps the quadratic model predicted well; a
+        # shortened step (far from the optimum, or a poor model) differences it again
+        slow = previous is not None and decrement > 0.25 * previous
+        hess = _bfgs_update(hess, trial - theta, g_trial - g) if full and not slow else None
+        theta, f, g, fresh, previous = trial, f_trial, g_trial, False, decrement
+    return NewtonResult(theta, f, g, decrement, fun.calls - calls0, bool(converged),
+                        hess if fresh else None)
+
+
+def _last_step(fun: DenseEvaluator, theta: np.ndarray, f: float, g: np.ndarray,
+               step: np.ndarray, diagonal: np.ndarray, hess: np.ndarray, free: np.ndarray
+               ) -> tuple[np.ndarray, float, np.ndarray]:
+    """The step from a confirmed optimum: below the objective's rounding, but it
+    squares theta's error (the gradient is exact where the objective is flat). Taken
+    when the objective does not rise beyond rounding and the gradient shrinks."""
+    trial = np.where(diagonal, np.maximum(theta + step, 0.0), theta + step)
+    f_trial, g_trial = fun(trial)
+    _, after = _newton_step(hess, g_trial, free)
+    _, before = _newton_step(hess, g, free)
+    if np.isfinite(f_trial) and f_trial <= f + 1e-15 * abs(f) and after < before:
+        return trial, f_trial, g_trial
+    return theta, f, g
+
+
+def _bfgs_update(hess: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """BFGS's update of a Hessian approximation (skipped without positive curvature)."""
+    sy = float(s @ y)
+    hs = hess @ s
+    shs = float(s @ hs)
+    if not (sy > 1e-12 * np.sqrt(float(s @ s) * float(y @ y)) and shs > 0.0):
+        return hess
+    return hess - np.outer(hs, hs) / shs + np.outer(y, y) / sy
+
+
+def _hessian(fun: DenseEvaluator, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Forward differences of the exact gradient, symmetrized (steps stay feasible:
+    the only bounds are lower ones)."""
+    k = len(theta)
+    hess = np.empty((k, k))
+    for i in range(k):
+        h = HESSIAN_STEP * max(1.0, abs(theta[i]))
+        shifted = theta.copy()
+        shifted[i] += h
+        _, g_i = fun(shifted)
+        hess[i] = (g_i - g) / h
+    return 0.5 * (hess + hess.T)
+
+
+def _newton_step(hess: np.ndarray, g: np.ndarray,
+                 free: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """The Newton step over the free entries, the Hessian shifted to be positive
+    definite when it is not; and the decrement it promises."""
+    step = np.zeros_like(g)
+    if not np.any(free) or not np.all(np.isfinite(hess)):
+        return None, (0.0 if not np.any(free) else np.inf)
+    h = hess[np.ix_(free, free)]
+    gf = g[free]
+    _, solved, info = lapack.dposv(h, gf, lower=1)
+    if info == 0 and np.all(np.isfinite(solved)):  # positive definite: the plain step
+        step[free] = -solved
+        return step, 0.5 * float(gf @ solved)
+    values, vectors = np.linalg.eigh(h)
+    top = max(float(np.abs(values).max()), 1e-12)
+    floor = 1e-8 * top
+    shifted = np.maximum(np.abs(values), floor)  # flip negative curvature, bound small
+    direction = -(vectors @ ((vectors.T @ gf) / shifted))
+    step[free] = direction
+    return step, 0.5 * float(-gf @ direction)
+
+
+def _line_search(fun: DenseEvaluator, theta: np.ndarray, f: float, g: np.ndarray,
+                 step: np.ndarray, diagonal: np.ndarray
+                 ) -> tuple[np.ndarray, float, np.ndarray, bool] | None:
+    """Backtrack along the projected step until Armijo's sufficient decrease holds;
+    the point, its objective and gradient, and whether the full step was taken."""
+    t = 1.0
+    for _ in range(MAX_HALVINGS):
+        trial = theta + t * step
+        trial = np.where(diagonal, np.maximum(trial, 0.0), trial)
+        moved = trial - theta
+        f_trial, g_trial = fun(trial)
+        if np.isfinite(f_trial) and f_trial <= f + 1e-4 * float(g @ moved):
+            return trial, f_trial, g_trial, t == 1.0
+        t *= 0.5
+    return None
+
+
+def eligible(problem) -> bool:
+    """Whether ``problem`` (with grouped terms) is fitted here: a dense system of at
+    most MAX_SIZE rows, unstructured or diagonal covariances, sigma profiled."""
+    return bool(problem.has_terms) and not ineligible(problem, MAX_SIZE)
+
+
+def evaluator_for(problem) -> DenseEvaluator:
+    """The problem's evaluator, built once: a problem made by ``with_response`` from one
+    that has an evaluator (a bootstrap refit) swaps the response's row into a copy of
+    that one's dense system instead of forming it again."""
+    known = problem.__dict__.get("_dense_evaluator")
+    cp = problem.cp
+    if known is not None and known.cp is cp:
+        return known
+    shared = known is not None and known.cp.a11 is cp.a11 and known.cp.ar1 is cp.ar1 \
+        and known.reml == problem.reml
+    fun = known.with_response(cp) if shared else \
+        DenseEvaluator(cp, problem.theta_slices, problem.reml)
+    problem._dense_evaluator = fun
+    return fun
+
+
+def newton_result(problem, start: np.ndarray, confirm: bool = True,
+                  max_evaluations: int = 100_000) -> OptimizationResult | None:
+    """:func:`newton_fit` of ``problem`` from ``start`` as an optimization result, or
+    None when it did not converge to an interior point (every diagonal entry of lambda
+    at least NEAR_ZERO).
+
+    Near a zero diagonal entry the objective depends on its square, so Newton's steps
+    toward the boundary shrink instead of reaching it, and a zero can be a saddle of its
+    own: those fits are left to the derivative-free path, which snaps to zero and checks
+    the boundary.
+    """
+    fun = evaluator_for(problem)
+    diagonal = problem.diagonal_mask()
+    start = np.asarray(start, dtype=float)
+    known = fun.optimum  # a refit from a fit's optimum starts from its Hessian
+    hessian = known[1] if known is not None and np.array_equal(known[0], start) else None
+    with blas_threads_for(fun.size):
+        done = newton_fit(fun, start, diagonal, hessian=hessian, confirm=confirm,
+                          max_evaluations=max_evaluations)
+    if done.hessian is not None and done.converged:
+        fun.optimum = (done.theta.copy(), done.hessian)
+    if not done.converged or np.any(diagonal & (done.theta < NEAR_ZERO)):
+        return None
+    theta = problem.rectify(done.theta)
+    value = problem.objective(theta)
+    if not np.isfinite(value):
+        return None
+    how = "confirmed by its last step" if done.hessian is not None else \
+        "by its quasi-Newton Hessian, not differenced again"
+    return OptimizationResult(
+        "newton", start, theta, value, done.evaluations + 1, "SUCCESS", 0,
+        [f"Newton's method on the exact gradient; optimum {how} (decrement "
+         f"{done.decrement:.3g})"])

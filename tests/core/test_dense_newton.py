@@ -1,0 +1,86 @@
+"""Newton's method on the dense system: exact objective and gradient, the optimum the
+derivative-free path finds, and the response swap of bootstrap refits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core_terms import problem_arrays, random_term
+
+from mixed_models.core import dense_newton
+from mixed_models.core.dense_newton import DenseEvaluator, evaluator_for, newton_result
+from mixed_models.core.optimize import OptimizerSettings
+from mixed_models.core.problem import LmmProblem
+
+KINDS = ["scalar", "vector", "crossed_dense", "nested"]  # dense systems of 24-108 rows
+
+
+def _problem(kind: str, reml: bool) -> LmmProblem:
+    return LmmProblem(*problem_arrays(kind, np.random.default_rng(7)), reml=reml,
+                      reparametrize=False)
+
+
+def _thetas(problem: LmmProblem, rng: np.random.Generator):
+    yield problem.start()
+    for scale in (0.1, 1.0, 5.0):
+        theta = rng.uniform(0.2, 1.5, problem.n_theta) * scale
+        off = ~problem.diagonal_mask()
+        theta[off] = rng.normal(scale=0.5 * scale, size=off.sum())
+        yield theta
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_objective_and_gradient_are_exact(kind, reml):
+    problem = _problem(kind, reml)
+    fun = DenseEvaluator(problem.cp, problem.theta_slices, reml)
+    for theta in _thetas(problem, np.random.default_rng(3)):
+        value, grad = fun(theta)
+        assert value == pytest.approx(problem.objective(theta), rel=1e-11)
+        h = 1e-6 * np.maximum(np.abs(theta), 1.0)
+        central = [(problem.objective(theta + e) - problem.objective(theta - e)) / (2 * e.sum())
+                   for e in np.diag(h)]
+        assert np.allclose(grad, central, rtol=1e-5, atol=1e-5 * max(1.0, abs(value)))
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_newton_reaches_the_derivative_free_optimum(kind, reml):
+    problem = _problem(kind, reml)
+    bobyqa = problem.optimize(OptimizerSettings())
+    done = newton_result(problem, problem.start())
+    if done is None:  # handed over: only for an optimum next to the boundary
+        assert np.any(problem.diagonal_mask() & (bobyqa.final < 10 * dense_newton.NEAR_ZERO))
+        return
+    assert done.optimizer == "newton" and done.confirmed
+    assert done.objective <= bobyqa.objective + 1e-9 * abs(bobyqa.objective)
+    assert done.evaluations < bobyqa.evaluations
+
+
+def test_a_boundary_optimum_is_handed_over():
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(10), 6)
+    x = np.column_stack([np.ones(60), rng.normal(size=60)])
+    y = x @ [1.0, 2.0] + rng.normal(size=60)  # no group effect: its SD goes to zero
+    term = random_term(rng, 60, 10, 1, codes=g)
+    problem = LmmProblem([term], x, y, reml=True, reparametrize=False)
+    if problem.optimize(OptimizerSettings()).final[0] > 0:
+        pytest.skip("this draw has a positive group SD")
+    assert newton_result(problem, problem.start()) is None
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_response_swap_equals_a_fresh_evaluator(reml):
+    problem = _problem("crossed_dense", reml)
+    fun = evaluator_for(problem)
+    y = np.random.default_rng(4).normal(size=problem.n_obs)
+    refit = problem.with_response(y)
+    swapped = evaluator_for(refit)
+    assert swapped is not fun and swapped.cp is refit.cp
+    fresh = DenseEvaluator(refit.cp, refit.theta_slices, reml)
+    for theta in _thetas(problem, np.random.default_rng(1)):
+        a, ga = swapped(theta)
+        b, gb = fresh(theta)
+        assert a == pytest.approx(b, rel=1e-13) and np.allclose(ga, gb, rtol=1e-10, atol=1e-10)
+    assert evaluator_for(refit) is swapped
