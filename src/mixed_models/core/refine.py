@@ -22,6 +22,7 @@ import numpy as np
 from mixed_models.core.gradient import MAX_POLISHED, dense_system, ineligible, \
     objective_and_gradient
 from mixed_models.core.optimize import OptimizationResult
+from mixed_models.core.threads import blas_threads_for
 
 # Newton steps at most, on one Hessian (2 k gradient evaluations), one gradient each.
 MAX_STEPS = 4
@@ -41,6 +42,13 @@ def refine_optimum(problem, result: OptimizationResult) -> OptimizationResult:
     if not (np.isfinite(result.objective) and problem.has_terms) \
             or ineligible(problem, MAX_POLISHED):
         return result
+    cp = problem.cp
+    # small dense systems: more BLAS threads than the size warrants only contend
+    with blas_threads_for(cp.lead.q + cp.avv.shape[0]):
+        return _refine(problem, result)
+
+
+def _refine(problem, result: OptimizationResult) -> OptimizationResult:
     try:
         a = dense_system(problem.cp)
     except (ValueError, FloatingPointError):
