@@ -33,6 +33,8 @@ from mixed_models.core.threads import blas_threads_for
 
 lapack = lazy_module("scipy.linalg.lapack")
 
+# The optimizer name a Newton fit reports (fit_theta skips the refinement after it).
+OPTIMIZER_NAME = "newton"
 #: Largest dense system (random effects + fixed effects + 1) fitted here.
 MAX_SIZE = 160
 #: A Newton decrement below this share of the objective (or of 1) ends the iterations.
@@ -364,6 +366,6 @@ def newton_result(problem, start: np.ndarray, confirm: bool = True,
     how = "confirmed by its last step" if done.hessian is not None else \
         "by its quasi-Newton Hessian, not differenced again"
     return OptimizationResult(
-        "newton", start, theta, value, done.evaluations + 1, "SUCCESS", 0,
+        OPTIMIZER_NAME, start, theta, value, done.evaluations + 1, "SUCCESS", 0,
         [f"Newton's method on the exact gradient; optimum {how} (decrement "
          f"{done.decrement:.3g})"])

@@ -86,7 +86,8 @@ def fit_theta(problem: Problem, settings: FitSettings,
     theta0 = start_theta(inner) if start is None else \
         problem.theta_to_internal(np.asarray(start, dtype=float))
     result = _optimize(inner, settings, theta0)
-    if settings.polish:
+    # Newton's method on the exact gradient already ends where the gradient vanishes
+    if settings.polish and result.optimizer != dense_newton.OPTIMIZER_NAME:
         result = refine_optimum(inner, result)
     return problem.result_to_original(result)
 
