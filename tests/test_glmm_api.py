@@ -287,3 +287,18 @@ def test_exclude_pads_per_row_values_with_nan(cbpp):
     for values in (model.fitted(), model.linear_predictor(), model.residuals_of("pearson"),
                    model.residuals):
         assert len(values) == 56 and np.isnan(values[3]) and not np.isnan(values[4])
+
+
+def test_booleans_and_a_two_level_factor_are_the_0_1_response():
+    rng = np.random.default_rng(7)
+    g = np.repeat(np.arange(10), 12)
+    x = rng.normal(size=g.size)
+    y = rng.random(g.size) < 1 / (1 + np.exp(-(0.5 * x + rng.normal(size=10)[g])))
+    data = pd.DataFrame({"y01": y.astype(float), "yes": y, "answer": np.where(y, "Y", "N"),
+                         "x": x, "g": g.astype(str)})
+    fits = [GLMM.from_formula(f"{column} ~ x + (1 | g)", data)
+            for column in ("y01", "yes", "answer")]
+    for other in fits[1:]:
+        assert other.deviance == pytest.approx(fits[0].deviance, abs=1e-9)
+        np.testing.assert_allclose(list(other.fix_ef.values()), list(fits[0].fix_ef.values()),
+                                   atol=1e-8)

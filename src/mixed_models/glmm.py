@@ -89,9 +89,11 @@ class GLMM(EcosystemView):
         start_point
             Starting theta (default: lme4's start).
         control
-            Check and optimizer settings (:class:`~mixed_models.control.Control`); by
-            default a grouping factor may have one level per observation (an
-            observation-level random effect).
+            Check settings (:class:`~mixed_models.control.Control`: the data checks,
+            ``check_singular``, ``check_convergence``) and ``max_evaluations``; the
+            optimizer is the GLMM's own (an nAGQ = 0 stage, then Newton steps or BOBYQA
+            over theta and beta). By default a grouping factor may have one level per
+            observation (an observation-level random effect).
         """
         from mixed_models.fitted.glmm_fit import fit_glmm_formula
 
