@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from mixed_models.api.ecosystem import EcosystemView
+from mixed_models.api.glmm_inference import GlmmInferenceView
 from mixed_models.control import Control
 from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "refit", "drop_fix_ef", "drop_ran_ef", "bootstrap",
-    "simulate_new_response", "predict", "predict_with_intervals", "emmeans", "contrasts",
-    "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows", "convergence_check",
+    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "predict",
+    "predict_with_intervals", "emmeans", "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows", "convergence_check",
     "plot_diagnostics",
 )
 UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
@@ -36,7 +36,7 @@ def _not_available(name: str) -> ModelError:
                       "(method='wald'), fitted values, residuals_of(type), summary()")
 
 
-class GLMM(EcosystemView):
+class GLMM(GlmmInferenceView, EcosystemView):
     """A fitted generalized linear mixed model.
 
     Build one with :meth:`GLMM.from_formula`. The estimates are properties (``fix_ef``,
