@@ -23,9 +23,9 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "predict",
-    "predict_with_intervals", "emmeans", "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows", "convergence_check",
-    "plot_diagnostics",
+    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "emmeans",
+    "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
+    "convergence_check", "plot_diagnostics",
 )
 UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
 

@@ -48,3 +48,30 @@ class GlmmInferenceView(FittedView):
                              "observation used); for new data fit "
                              "GLMM.from_formula(formula, newdata, family=...)")
         return self.from_record(refit_response(self._record, y))
+
+    # --- prediction --------------------------------------------------------------------
+
+    def predict(self, newdata: object = None, type: str = "link", with_ran_ef: bool = True,
+                new_levels: str = "population", *, offset: object = None) -> np.ndarray:
+        """Predictions on the link scale (``type="link"``) or the response scale
+        (``"response"``: the mean, a probability for the binomial); ``newdata=None``
+        predicts the rows of the fit. See
+        :func:`mixed_models.prediction.glmm_predict.glmm_predict`."""
+        from mixed_models.prediction.glmm_predict import glmm_predict
+
+        check.check_bool("with_ran_ef", with_ran_ef)
+        return glmm_predict(self._record, newdata, type, with_ran_ef, new_levels, offset)
+
+    def predict_with_intervals(self, newdata: object = None, level: float = 0.95,
+                               type: str = "link", *, with_ran_ef: bool = True,
+                               new_levels: str = "population", offset: object = None) -> Any:
+        """Predictions with confidence intervals computed on the link scale (mapped
+        through the inverse link for ``type="response"``): a table
+        ``fit, se_link, lower, upper``. See
+        :func:`mixed_models.prediction.glmm_predict.glmm_predict_with_intervals`."""
+        from mixed_models.prediction.glmm_predict import glmm_predict_with_intervals
+
+        check.check_level(level)
+        check.check_bool("with_ran_ef", with_ran_ef)
+        return glmm_predict_with_intervals(self._record, newdata, level, type, with_ran_ef,
+                                           new_levels, offset)
