@@ -124,3 +124,15 @@ def test_an_unknown_family_is_an_argparse_error(capsys, cbpp_csv):
         cli.main(["fit", CBPP, "--data", str(cbpp_csv), "--family", "binomal"])
     assert exc.value.code == 2
     assert "invalid choice: 'binomal'" in capsys.readouterr().err
+
+
+def test_report_of_a_glmm(tmp_path, capsys, ticks_csv):
+    pytest.importorskip("matplotlib")
+    out_html = tmp_path / "ticks.html"
+    code, out, err = _run(capsys, "fit", TICKS, "--data", ticks_csv, "--family", "poisson",
+                          "--report", out_html)
+    assert code == 0, err
+    assert "Report written to" in err and "Family: poisson" in out
+    text = out_html.read_text(encoding="utf-8")
+    assert "Generalized linear mixed model report" in text
+    assert 'data-table="residual-checks"' in text and "Uniform Q-Q plot" in text

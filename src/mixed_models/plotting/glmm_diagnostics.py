@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from mixed_models.fitted.glmm_results import linear_predictor_values, residual_values
+from mixed_models.fitted.record import as_record
 from mixed_models.inference.binned_residuals import binned_residuals
 from mixed_models.inference.quantile_residuals import QuantileResiduals
 from mixed_models.plotting._backend import axes_or_new, figure_or_new
@@ -77,4 +79,16 @@ def binned_residual_plot(model: Any, ax: Any = None, bins: int | None = None) ->
                **{**POINT, "color": "#b03a2e"})
     ax.set(xlabel="Mean fitted probability (bin)", ylabel="Mean residual (bin)",
            title=f"Binned residuals ({inside.sum()} of {len(table)} bins within 2 SE)")
+    return ax
+
+
+def pearson_vs_linear_predictor(model: Any, ax: Any = None) -> Any:
+    """Pearson residuals against the linear predictor (link scale, with the random
+    effects), and the zero line."""
+    fit = as_record(model)
+    ax = axes_or_new(ax)
+    ax.scatter(linear_predictor_values(fit), residual_values(fit, "pearson"), **POINT)
+    ax.axhline(0.0, **GUIDE)
+    ax.set(xlabel="Linear predictor", ylabel="Pearson residuals",
+           title="Pearson residuals vs linear predictor")
     return ax
