@@ -38,18 +38,52 @@ from mixed_models.cli_data import (
 DEMO_FORMULA = "Aggression ~ Age + Species + (Age | Location)"
 DEMO_REPORT = Path("build") / "alien_species_report.html"
 DDF_CHOICES = ("wald", "satterthwaite", "kenward-roger")
+# "gaussian" is the linear mixed model; the others are GLMM.from_formula's family names
+FAMILY_CHOICES = ("gaussian", "binomial", "poisson", "gamma", "inverse_gaussian",
+                  "negative_binomial")
 EXIT_STRICT = 4
 
 
 # --- commands --------------------------------------------------------------------------
 
+def is_glmm(args: argparse.Namespace) -> bool:
+    """Whether the command fits a GLMM: --family given and not gaussian."""
+    return getattr(args, "family", None) not in (None, "gaussian")
+
+
+def check_family_options(args: argparse.Namespace) -> None:
+    """Refuse, before any work, options that do not go with the model asked for."""
+    if not is_glmm(args):
+        if args.link not in (None, "identity"):
+            raise CliError(f"--link {args.link} needs --family (binomial, poisson...); a "
+                           "linear mixed model (no --family, or gaussian) has the identity "
+                           "link")
+        if args.n_agq is not None:
+            raise CliError("--n-agq is for generalized models; give --family (binomial, "
+                           "poisson...) or drop --n-agq")
+        return
+    if args.ddf not in (None, "wald"):
+        raise CliError(f"--ddf {args.ddf} is for linear mixed models; a GLMM's fixed "
+                       "effects have Wald z tests (drop --ddf, or give --ddf wald)")
+    if streams(args):
+        raise CliError(f"--family {args.family} cannot be fitted from streamed rows "
+                       "(--stream, --scheduler, or Parquet data over "
+                       f"{STREAM_BYTES // 2**30} GB): PIRLS needs the rows in memory; "
+                       "drop --stream or fit a linear mixed model")
+
+
 def _fit_model(formula: str, data: Any, args: argparse.Namespace) -> Any:
     from mixed_models.fitted import fit_formula
+    from mixed_models.fitted.glmm_fit import fit_glmm_formula
 
     with warnings.catch_warnings():
         # the fit's warnings are kept on the model (model.warnings) and reported once,
         # by _report_warnings, rather than as Python warnings
         warnings.simplefilter("ignore")
+        if is_glmm(args):
+            return fit_glmm_formula(formula, data, family=args.family, link=args.link,
+                                    n_agq=1 if args.n_agq is None else args.n_agq,
+                                    weights=args.weights, offset=args.offset)
         return fit_formula(formula, data, reml=not args.ml, weights=args.weights,
                            offset=args.offset)
 
@@ -62,23 +96,50 @@ def status(line: str) -> None:
 def _outputs(model: Any, args: argparse.Namespace) -> list[str]:
     """Write the summary and the asked-for outputs; returns the warnings raised while
     computing them (a failed Satterthwaite step, say)."""
-    from mixed_models.display import summarize
     from mixed_models.display.escape import printable
-    from mixed_models.display.export import model_to_dict, write_json
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if STDIO not in (args.json, args.report):
-            print(summarize(model, ddf=args.ddf).to_text())
+            print(_summary(model, args).to_text())
         if args.json == STDIO:
-            text = json.dumps(model_to_dict(model, args.ddf), indent=1, allow_nan=False)
-            sys.stdout.write(text + "\n")
+            sys.stdout.write(_json_text(model, args))
         elif args.json:
-            path = write_json(model, args.json, ddf=args.ddf)
+            path = _write_json(model, args)
             status(f"Estimates written to {printable(path)}")
         if args.report:
             _write_report(model, args)
     return [str(item.message) for item in caught]
+
+
+def _summary(model: Any, args: argparse.Namespace) -> Any:
+    if model.is_generalized:
+        from mixed_models.display.glmm_summary import summarize_glmm
+
+        return summarize_glmm(model)
+    from mixed_models.display import summarize
+
+    return summarize(model, ddf=args.ddf)
+
+
+def _json_text(model: Any, args: argparse.Namespace) -> str:
+    if model.is_generalized:
+        from mixed_models.display.glmm_export import glmm_json
+
+        return glmm_json(model)
+    from mixed_models.display.export import model_to_dict
+
+    return json.dumps(model_to_dict(model, args.ddf), indent=1, allow_nan=False) + "\n"
+
+
+def _write_json(model: Any, args: argparse.Namespace) -> Path:
+    if model.is_generalized:
+        from mixed_models.display.glmm_export import write_glmm_json
+
+        return write_glmm_json(model, args.json)
+    from mixed_models.display.export import write_json
+
+    return write_json(model, args.json, ddf=args.ddf)
 
 
 def _write_report(model: Any, args: argparse.Namespace) -> None:
@@ -151,6 +212,7 @@ def _require_plotting(args: argparse.Namespace) -> None:
 
 def _fit(args: argparse.Namespace) -> int:
     check_output_paths(args)
+    check_family_options(args)
     if streams(args):
         if args.report:
             raise CliError("--report needs the rows in memory (its plots show every "
@@ -201,7 +263,8 @@ def _add_output_options(parser: argparse.ArgumentParser, report_default: Path | 
     parser.add_argument("--traceback", action="store_true",
                         help="on an error, show the Python traceback (for bug reports)")
     parser.add_argument("--ml", action="store_true",
-                        help="fit by maximum likelihood instead of REML (the default)")
+                        help="fit by maximum likelihood instead of REML (the default); a GLMM "
+                             "(--family) is always fitted by maximum likelihood")
     parser.add_argument("--ddf", choices=DDF_CHOICES, default=None,
                         help="tests of the fixed effects in the summary: Wald z tests, or t "
                              "tests with Satterthwaite's or Kenward-Roger's degrees of "
@@ -258,6 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
                           "address (needs mixed_models[scale]); implies --stream")
     fit.add_argument("--weights", metavar="COL", help="column of prior (precision) weights")
     fit.add_argument("--offset", metavar="COL", help="column added to the linear predictor")
+    fit.add_argument("--family", choices=FAMILY_CHOICES, default=None,
+                     help="fit a generalized linear mixed model (lme4's glmer; "
+                          "negative_binomial: glmer.nb) of this family; gaussian (the "
+                          "default) is the linear mixed model. A binomial response is 0/1, "
+                          "a two-level factor, cbind(successes, failures) in the formula, "
+                          "or a proportion with the trials in --weights")
+    fit.add_argument("--link", metavar="NAME", default=None,
+                     help="the link of --family (default: its canonical link; binomial: "
+                          "logit, probit, cloglog, cauchit, log; poisson: log, sqrt, "
+                          "identity; gamma: inverse, log, identity...)")
+    fit.add_argument("--n-agq", type=int, default=None, metavar="N",
+                     help="with --family: 1 (Laplace, the default), 0 (fast, approximate) or "
+                          "2-25 adaptive Gauss-Hermite nodes (one scalar random-effect term)")
     _add_output_options(fit, None)
     fit.set_defaults(run=_fit)
 
@@ -266,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Fit {DEMO_FORMULA!r} to the bundled alien_species data, print the "
                     "summary and write the HTML report.")
     _add_output_options(demo, DEMO_REPORT)
-    demo.set_defaults(run=_demo, weights=None, offset=None)
+    demo.set_defaults(run=_demo, weights=None, offset=None, family=None, link=None,
+                      n_agq=None)
     return parser
 
 

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 
 from mixed_models.api.ecosystem import EcosystemView
+from mixed_models.api.glmm_inference import GlmmInferenceView
 from mixed_models.control import Control
 from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "refit", "drop_fix_ef", "drop_ran_ef", "bootstrap",
-    "simulate_new_response", "predict", "predict_with_intervals", "emmeans", "contrasts",
-    "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows", "convergence_check",
-    "plot_diagnostics",
+    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "emmeans",
+    "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
+    "convergence_check", "plot_diagnostics",
 )
 UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
 
@@ -36,7 +36,7 @@ def _not_available(name: str) -> ModelError:
                       "(method='wald'), fitted values, residuals_of(type), summary()")
 
 
-class GLMM(EcosystemView):
+class GLMM(GlmmInferenceView, EcosystemView):
     """A fitted generalized linear mixed model.
 
     Build one with :meth:`GLMM.from_formula`. The estimates are properties (``fix_ef``,
@@ -236,6 +236,52 @@ class GLMM(EcosystemView):
         intervals are not available for generalized models yet."""
         _wald_only("conf_int", "method", method)
         return self.fix_ef_conf_int(level, "wald")
+
+    # --- residual diagnostics ---------------------------------------------------------------
+
+    def quantile_residuals(self, nsim: int = 250, seed: Any = None,
+                           use_ran_ef: bool = True) -> Any:
+        """Simulated quantile residuals (the DHARMa idea) with their Kolmogorov-Smirnov
+        test against U(0, 1): a
+        :class:`~mixed_models.inference.quantile_residuals.QuantileResiduals` from
+        ``nsim`` responses simulated from the fit (seeded by ``seed``).
+
+        By default the responses are drawn given the conditional modes: the residuals
+        are then independent, as the test assumes. ``use_ran_ef=False`` draws new random
+        effects for each simulation (DHARMa's default), which checks the random
+        effects' distribution too, but makes the residuals of one group move together:
+        with few groups the KS p-value is then too small."""
+        from mixed_models._validate import check_seed
+        from mixed_models.inference.glmm_simulate import simulate_responses
+        from mixed_models.inference.quantile_residuals import quantile_residuals
+
+        # one generator: the simulations, then the tie-breaking jitter
+        rng = np.random.default_rng(check_seed(seed, generators=True))
+        simulated = simulate_responses(self._record, nsim, rng, use_ran_ef)
+        return quantile_residuals(self._record, simulated, rng)
+
+    def binned_residuals(self, bins: int | None = None) -> pd.DataFrame:
+        """Gelman and Hill's binned residuals of a binary GLMM as a table (see
+        :func:`mixed_models.inference.binned_residuals.binned_residuals`)."""
+        from mixed_models.inference.binned_residuals import binned_residuals
+
+        return binned_residuals(self._record, bins)
+
+    def plot_quantile_residuals(self, nsim: int = 250, seed: Any = None,
+                                use_ran_ef: bool = True, fig: Any = None) -> Any:
+        """Draw the uniform Q-Q plot and the residuals-vs-predicted plot of
+        :meth:`quantile_residuals` (needs matplotlib); returns the Figure."""
+        from mixed_models.plotting.glmm_diagnostics import quantile_residual_panel
+
+        return quantile_residual_panel(self.quantile_residuals(nsim, seed, use_ran_ef),
+                                       fig=fig)
+
+    def plot_binned_residuals(self, ax: Any = None, bins: int | None = None) -> Any:
+        """Draw the binned residual plot of a binary GLMM (needs matplotlib); returns
+        the Axes."""
+        from mixed_models.plotting.glmm_diagnostics import binned_residual_plot
+
+        return binned_residual_plot(self._record, ax=ax, bins=bins)
 
     # --- presentation ----------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mixed_models._version import __version__
@@ -28,11 +29,14 @@ from mixed_models.fitted.results import ran_ef_table
 from mixed_models.display.html import STYLE, render_html, table_html
 from mixed_models.display.layout import Table
 from mixed_models.display.numbers import format_column
-from mixed_models.plotting import diagnostics
+from mixed_models.plotting import diagnostics, glmm_diagnostics
 from mixed_models.plotting._backend import figure_class
 from mixed_models.plotting.ranef import caterpillar
 
 DPI = 100
+# the GLMM report's quantile residuals: fixed, so that a report is reproducible
+REPORT_NSIM = 250
+REPORT_SEED = 20240601
 MAX_TABLE_ROWS = 200  # longer tables of conditional modes are cut (the plots show them all)
 
 PAGE_STYLE = """
@@ -104,6 +108,51 @@ def diagnostic_images(model: Any) -> list[Image]:
     return [_png(lambda ax, f=f: f(model, ax=ax), (5.0, 4.0), caption) for f, caption in plots]
 
 
+def glmm_diagnostic_images(model: Any, quantiles: Any) -> list[Image]:
+    """A GLMM's residual plots: the simulated quantile residuals (uniform Q-Q plot, and
+    against the predicted values), Pearson residuals against the linear predictor, and
+    for binary data the binned residual plot."""
+    plots = [
+        (lambda ax: glmm_diagnostics.quantile_qq_plot(quantiles, ax=ax),
+         f"Uniform Q-Q plot of the simulated quantile residuals ({quantiles.nsim} "
+         "simulations given the conditional modes)"),
+        (lambda ax: glmm_diagnostics.quantile_residuals_vs_predicted(quantiles, ax=ax),
+         "Simulated quantile residuals against the predicted values (ranks)"),
+        (lambda ax: glmm_diagnostics.pearson_vs_linear_predictor(model, ax=ax),
+         "Pearson residuals against the linear predictor"),
+    ]
+    if is_binary(model):
+        plots.append((lambda ax: glmm_diagnostics.binned_residual_plot(model, ax=ax),
+                      "Binned residuals: mean residual per bin of fitted probabilities, "
+                      "+-2 standard errors"))
+    return [_png(draw, (5.0, 4.0), caption) for draw, caption in plots]
+
+
+def is_binary(model: Any) -> bool:
+    """A binomial GLMM with one trial per row (0/1 data)."""
+    fit = as_record(model)
+    return (fit.is_generalized and fit.family.name == "binomial"
+            and bool(np.allclose(fit.problem.core.weights, 1.0)))
+
+
+def _checks_table(model: Any, quantiles: Any) -> str:
+    """The residual checks of a GLMM: the KS test of the quantile residuals, and the
+    Pearson overdispersion statistic (binomial and Poisson)."""
+    from mixed_models.display.glmm_summary import summarize_glmm
+
+    rows = [("Quantile residuals vs U(0, 1): Kolmogorov-Smirnov", "D",
+             format_column([quantiles.ks_statistic])[0],
+             format_column([quantiles.p_value])[0])]
+    over = summarize_glmm(model).overdispersion
+    if over is not None:
+        chi2, df, ratio, p_value = over
+        rows.append((f"Overdispersion: Pearson chi2 {format_column([chi2])[0]} on {df} df",
+                     "ratio", format_column([ratio])[0], format_column([p_value])[0]))
+    cells = Table("residual-checks", None, ("Check", "Statistic", "Value", "p-value"),
+                  tuple(rows), (False, False, True, True))
+    return f'<div class="mm-summary"><div class="mm-scroll">{table_html(cells)}</div></div>'
+
+
 def caterpillar_images(model: Any, table: pd.DataFrame) -> list[Image]:
     """One caterpillar plot per grouping factor and random-effect column with at least
     two levels (``table`` is the model's ``ran_ef_table()``)."""
@@ -136,12 +185,23 @@ def _modes_table(table: pd.DataFrame) -> str:
 
 
 def render_report(model: Any, title: str | None = None, ddf: str | None = None) -> str:
-    """The report as one HTML document (a string)."""
-    title = title or "Linear mixed model report"
+    """The report as one HTML document (a string).
+
+    For a GLMM: the glmer summary (Wald z tests; ``ddf`` None or ``"wald"``), the
+    residual checks (simulated quantile residuals with their Kolmogorov-Smirnov test,
+    the overdispersion statistic) and GLMM residual plots (see
+    :func:`glmm_diagnostic_images`).
+    """
     model = as_record(model)
-    summary = summarize(model, ddf=ddf)
     modes = ran_ef_table(model)
-    figures = "".join(i.html() for i in diagnostic_images(model))
+    checks = ""
+    if model.is_generalized:
+        title = title or "Generalized linear mixed model report"
+        summary, figures, checks = _glmm_parts(model, ddf)
+    else:
+        title = title or "Linear mixed model report"
+        summary = summarize(model, ddf=ddf)
+        figures = "".join(i.html() for i in diagnostic_images(model))
     caterpillars = "".join(i.html() for i in caterpillar_images(model, modes))
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -156,7 +216,7 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
 <main>
 <h2>Summary</h2>
 {render_html(summary, standalone_style=False)}
-<h2>Diagnostic plots</h2>
+{checks}<h2>Diagnostic plots</h2>
 <div class="mm-grid" id="diagnostics">{figures}</div>
 <h2>Random effects</h2>
 <div class="mm-grid" id="random-effects">{caterpillars}</div>
@@ -167,6 +227,24 @@ def render_report(model: Any, title: str | None = None, ddf: str | None = None) 
 </body>
 </html>
 """
+
+
+def _glmm_parts(model: Any, ddf: str | None) -> tuple[Any, str, str]:
+    """A GLMM's summary, its residual plots (HTML) and its residual checks section."""
+    from mixed_models.display.glmm_summary import summarize_glmm
+    from mixed_models.errors import InvalidArgumentError
+    from mixed_models.inference.glmm_simulate import simulate_responses
+    from mixed_models.inference.quantile_residuals import quantile_residuals
+
+    if ddf not in (None, "wald"):
+        raise InvalidArgumentError(f"a GLMM's report has Wald z tests: ddf must be None or "
+                                   f"'wald', got {ddf!r}")
+    rng = np.random.default_rng(REPORT_SEED)
+    simulated = simulate_responses(model, REPORT_NSIM, rng, use_ran_ef=True)
+    quantiles = quantile_residuals(model, simulated, rng)
+    figures = "".join(i.html() for i in glmm_diagnostic_images(model, quantiles))
+    checks = f"<h2>Residual checks</h2>\n{_checks_table(model, quantiles)}\n"
+    return summarize_glmm(model), figures, checks
 
 
 def write_report(model: Any, path: str | Path, title: str | None = None,

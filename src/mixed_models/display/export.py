@@ -44,11 +44,13 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as a list of JSON-ready dicts."""
     return [plain(row) for row in table.to_dict(orient="records")]
 
 
-def _matrix(table: pd.DataFrame) -> dict[str, Any]:
+def table_matrix(table: pd.DataFrame) -> dict[str, Any]:
+    """A square labelled matrix as ``{"names": [...], "values": [[...]]}``."""
     return {"names": plain(table.index), "values": plain(table.to_numpy())}
 
 
@@ -84,11 +86,11 @@ def model_to_dict(model: object, ddf: str | None = None) -> dict[str, Any]:
         "sigma": model.sigma,
         "sigma2": model.sigma2,
         "fix_ef": results.fix_ef(model),
-        "fixed_effects": {"test_method": summary.test_method, "rows": _records(fixed)},
-        "fix_ef_cov_mat": _matrix(results.fix_ef_cov_mat(model)),
-        "fixed_effects_corr": _matrix(summary.fixed_effects_corr),
-        "var_corr": _records(results.var_corr(model)),
-        "ran_ef": _records(results.ran_ef_table(model)),
+        "fixed_effects": {"test_method": summary.test_method, "rows": table_records(fixed)},
+        "fix_ef_cov_mat": table_matrix(results.fix_ef_cov_mat(model)),
+        "fixed_effects_corr": table_matrix(summary.fixed_effects_corr),
+        "var_corr": table_records(results.var_corr(model)),
+        "ran_ef": table_records(results.ran_ef_table(model)),
         "scaled_residuals": summary.scaled_residuals.to_dict(),
         "fitted": _per_row(results.fitted, model),
         "residuals": _per_row(results.residuals, model),

@@ -26,7 +26,7 @@ from mixed_models.core.glm.nbinom import NegativeBinomialFit, fit_negative_binom
 from mixed_models.core.optimize import OptimizationResult
 from mixed_models.design import build_design
 from mixed_models.errors import (
-    ConvergenceWarning, DataTypeError, InvalidArgumentError, ModelError, SingularFitWarning,
+    ConvergenceWarning, DataError, DataTypeError, InvalidArgumentError, ModelError, SingularFitWarning,
 )
 from mixed_models.fitted.fit import recorded_warnings
 from mixed_models.fitted.glmm_problem import GlmmRecordProblem
@@ -110,6 +110,37 @@ def fit_glmm_formula(formula: str, data: object, *, family: object = "binomial",
     with recorded_warnings() as messages:
         record = build()
     return replace(record, warnings=tuple(messages))
+
+
+def refit_glmm_response(record: FittedModel, y: np.ndarray) -> FittedModel:
+    """The fitted GLMM ``record`` refitted to a new response on the same rows (same
+    design, family, weights, offset, n_agq and control), started from its estimates; a
+    negative binomial's shape is estimated again when the fit estimated it."""
+    problem: GlmmRecordProblem = record.problem
+    y = np.asarray(y, dtype=float).ravel()
+    if y.shape != problem.y.shape:
+        raise DataError(f"the new response has {y.size} values; the model has "
+                            f"{problem.n_obs} observations (one value per observation used)")
+
+    def build() -> FittedModel:
+        core = problem.core.with_response(y)
+        settings = GlmmSettings(max_evaluations=record.control.max_evaluations)
+        fit = problem.fit
+        if problem.shape_estimated:
+            nb = fit_negative_binomial(core, settings, core.family.link.name)
+            final = core.with_family(NegativeBinomial(nb.shape, core.family.link.name))
+            new = _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True,
+                           nb.evaluations)
+        else:
+            new_fit = fit_glmm(core, problem.n_agq, settings, theta0=fit.theta, beta0=fit.beta)
+            vcov = beta_covariance(new_fit) if new_fit.check is not None \
+                else beta_covariance_given_theta(core, new_fit)
+            new = _adapter(core, new_fit, problem.n_agq, vcov, new_fit.confirmed, False)
+        return _record(new, record.structure.with_response(y), record.control, fit.theta)
+
+    with recorded_warnings() as messages:
+        new_record = build()
+    return replace(new_record, warnings=tuple(messages))
 
 
 def _fit_core(core: GlmmProblem, family: Family | None, nb_link: str | None, n_agq: int,

@@ -17,19 +17,31 @@ from mixed_models.plotting.diagnostics import (
     residual_histogram,
     residuals_vs_fitted,
 )
+from mixed_models.plotting.glmm_diagnostics import (
+    binned_residual_plot,
+    pearson_vs_linear_predictor,
+    quantile_qq_plot,
+    quantile_residual_panel,
+    quantile_residuals_vs_predicted,
+)
 from mixed_models.plotting.inference import bootstrap_distribution, profile_panel, profile_zeta
 from mixed_models.plotting.ranef import caterpillar, caterpillar_data
 
 __all__ = [
+    "binned_residual_plot",
     "bootstrap_distribution",
     "caterpillar",
     "caterpillar_data",
     "diagnostic_panel",
     "normal_quantiles",
     "observed_vs_fitted",
+    "pearson_vs_linear_predictor",
     "profile_panel",
     "profile_zeta",
     "qq_plot",
+    "quantile_qq_plot",
+    "quantile_residual_panel",
+    "quantile_residuals_vs_predicted",
     "residual_histogram",
     "residuals_vs_fitted",
 ]

@@ -74,6 +74,18 @@ class GlmmProblem:
         other._deviance = family.deviance_function(self.y, self.weights)
         return other
 
+    def with_response(self, y: np.ndarray) -> GlmmProblem:
+        """The same design, family, weights and offset with another response (checked)."""
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.y.shape:
+            raise ValueError(f"the new response must have {self.y.size} values, got {y.size}")
+        self.family.check_response(y, self.weights)
+        other = copy.copy(self)
+        other.y = y
+        other.saturated = _saturated(self.family, y, self.weights)
+        other._deviance = self.family.deviance_function(y, self.weights)
+        return other
+
     @property
     def n_fixed(self) -> int:
         return self.design.p
