@@ -113,7 +113,8 @@ def required_columns(parsed: ParsedFormula) -> dict[str, int]:
             found.setdefault(name, position)
     for term in parsed.random:
         for name in term.grouping:
-            found.setdefault(name, _name_position(parsed.formula, name, *term.span))
+            if name not in found:
+                found[name] = _name_position(parsed.formula, name, *term.span)
     return found
 
 
