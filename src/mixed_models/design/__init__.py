@@ -110,9 +110,9 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
     if in_formula is not None:  # offset(...) terms add to any offset= argument, as in R
         total = in_formula if frame.offset is None else frame.offset + in_formula
         frame = replace(frame, offset=total)
-    check_finite(frame.data, frame.weights, frame.offset, frame.rows)
+    check_finite(frame.columns, frame.weights, frame.offset, frame.rows)
     check_weights(frame.weights, frame.rows)
-    made = fast_plan(parsed, frame.data, response=not binomial) if fast else None
+    made = fast_plan(parsed, frame.data, not binomial, frame.columns) if fast else None
     if binomial:
         response = binomial_response(parsed, frame.data, frame.weights, frame.rows)
         y = response.y
@@ -120,7 +120,8 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
         y = response_vector(parsed, frame.data, made and made.y)
     fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed)
     check_scale(fixed, control)
-    random = random_designs(parsed, frame.data, made and partial(made.bar, parsed))
+    random = random_designs(parsed, frame.data, made and partial(made.bar, parsed),
+                            frame.columns)
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)
     if not binomial:

@@ -7,6 +7,8 @@ exactly) always raise. Checks that lme4 makes configurable take their action fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -18,15 +20,15 @@ from mixed_models.errors import DataError, DataWarning, ModelError
 SCALE_RATIO = 1e3
 
 
-def check_finite(data: pd.DataFrame, weights: np.ndarray | None,
+def check_finite(data: pd.DataFrame | Mapping[str, pd.Series], weights: np.ndarray | None,
                  offset: np.ndarray | None, rows: np.ndarray) -> None:
     """Refuse infinite values in the model's numeric columns, weights and offset.
 
-    ``rows`` maps the model's rows to the rows of the user's data, for the message.
+    ``data`` is the model frame or its columns by name; ``rows`` maps the model's rows
+    to the rows of the user's data, for the message.
     """
     columns = {name: column for name, column in data.items()  # each column read once
-               if pd.api.types.is_numeric_dtype(column.dtype)
-               and not pd.api.types.is_bool_dtype(column.dtype)}
+               if _may_be_infinite(column.dtype)}
     columns.update({"weights": weights, "offset": offset})
     for name, values in columns.items():
         if values is None:
@@ -38,6 +40,13 @@ def check_finite(data: pd.DataFrame, weights: np.ndarray | None,
                 f"'{name}' has {len(bad)} infinite value(s) (first {values[bad[0]]} at row "
                 f"{rows[bad[0]]}); remove or recode them: only finite numbers can be fitted"
             )
+
+
+def _may_be_infinite(dtype: object) -> bool:
+    """Numeric and not boolean; numpy's integers are always finite."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "fc"
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
 def check_weights(weights: np.ndarray | None, rows: np.ndarray) -> None:

@@ -10,7 +10,7 @@ silently coded as something else).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -102,8 +102,10 @@ def first_value(series: pd.Series) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def refuse_unsupported(data: pd.DataFrame, names: Iterable[str]) -> None:
-    """Raise DataError for a predictor column of a kind a model matrix cannot hold."""
+def refuse_unsupported(data: pd.DataFrame | Mapping[str, pd.Series],
+                       names: Iterable[str]) -> None:
+    """Raise DataError for a predictor column of a kind a model matrix cannot hold
+    (``data`` is a frame or its columns by name)."""
     for name in names:
         kind = column_kind(data[name])
         if kind in _UNSUPPORTED:
@@ -114,11 +116,15 @@ def refuse_unsupported(data: pd.DataFrame, names: Iterable[str]) -> None:
             )
 
 
-def as_numbers(data: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+def as_numbers(data: pd.DataFrame, names: Iterable[str],
+               columns: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
     """Object columns holding only numbers become float columns (formulaic would
-    otherwise treat them as categories); other columns are unchanged."""
-    convert = [n for n in names
-               if pd.api.types.is_object_dtype(data[n].dtype) and column_kind(data[n]) == NUMERIC]
+    otherwise treat them as categories); other columns are unchanged, and ``data``
+    itself is returned when none changes. ``columns``: ``data``'s columns by name, when
+    the caller has them."""
+    columns = data if columns is None else columns
+    convert = [n for n in names if pd.api.types.is_object_dtype(columns[n].dtype)
+               and column_kind(columns[n]) == NUMERIC]
     if not convert:
         return data
     return data.assign(**{n: pd.to_numeric(data[n]).astype(float) for n in convert})
@@ -126,6 +132,8 @@ def as_numbers(data: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
 
 def refuse_duplicates(columns: pd.Index, names: Iterable[str]) -> None:
     """Raise DataError when a column the model reads appears more than once."""
+    if columns.is_unique:
+        return
     duplicated = set(map(str, columns[columns.duplicated()]))
     used = sorted(duplicated & set(names))
     if used:

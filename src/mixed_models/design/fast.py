@@ -17,6 +17,7 @@ Unstable: which formulas qualify may widen.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +92,14 @@ def _levels(column: pd.Series) -> tuple[np.ndarray, list[str]] | None:
     return codes, list(uniques)
 
 
-def _columns(formula: SimpleFormula, data: pd.DataFrame) -> tuple[np.ndarray, list[str]] | None:
-    """X of the formula and formulaic's names of its columns; None when a column is of
-    a kind this module leaves to formulaic."""
-    n = len(data)
+#: The model frame's columns by name (a frame, or its columns already taken out).
+Columns = pd.DataFrame | Mapping[str, pd.Series]
+
+
+def _columns(formula: SimpleFormula, data: Columns,
+             n: int) -> tuple[np.ndarray, list[str]] | None:
+    """X of the formula on the ``n`` rows and formulaic's names of its columns; None
+    when a column is of a kind this module leaves to formulaic."""
     blocks, names = [], []
     if formula.intercept:
         blocks.append(np.ones((n, 1)))
@@ -191,37 +196,40 @@ class FastPlan:
         return matrix, list(split) if term.double_bar else [matrix]
 
 
-def plan(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True) -> FastPlan | None:
+def plan(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True,
+         columns: Mapping[str, pd.Series] | None = None) -> FastPlan | None:
     """The matrices of the formula on ``data`` (the model frame), or None when formulaic
     is needed.
 
     A response that is not a plain numeric column (booleans, text, ``cbind()``, an
     expression) needs formulaic; without ``response`` (a binomial response, which the
     design builds itself) the plan has no ``y`` and only the matrices decide.
+    ``columns`` are ``data``'s columns by name, when the caller has them.
     """
     y = None
+    cols = data if columns is None else columns
     if response:
         tree = response_piece(parsed).tree
         if not isinstance(tree, Column) or not is_plain(tree.name) \
-                or not _numeric(data[tree.name]):
+                or not _numeric(cols[tree.name]):
             return None
-        y = data[tree.name].to_numpy(dtype=float)
+        y = cols[tree.name].to_numpy(dtype=float)
     text = parsed.fixed if parsed.fixed.strip() else "1"
-    fixed = _evaluate(check_piece(text, parsed.formula, parsed.fixed_offset), data)
+    fixed = _evaluate(check_piece(text, parsed.formula, parsed.fixed_offset), data, cols)
     if fixed is None:
         return None
     bars = []
     for term in parsed.random:
-        bar = _bar(term, parsed.formula, data)
+        bar = _bar(term, parsed.formula, data, cols)
         if bar is None:
             return None
         bars.append(bar)
     return FastPlan(y, fixed, tuple(bars))
 
 
-def _evaluate(piece: Piece, data: pd.DataFrame) -> Evaluated | None:
+def _evaluate(piece: Piece, data: pd.DataFrame, cols: Columns) -> Evaluated | None:
     formula = simple_formula(piece)
-    built = None if formula is None else _columns(formula, data)
+    built = None if formula is None else _columns(formula, cols, len(data))
     if built is None:
         return None
     matrix, names = built
@@ -230,9 +238,9 @@ def _evaluate(piece: Piece, data: pd.DataFrame) -> Evaluated | None:
 
 
 def _bar(term: RandomTerm, formula: str,
-         data: pd.DataFrame) -> tuple[Evaluated, tuple[Evaluated, ...]] | None:
+         data: pd.DataFrame, cols: Columns) -> tuple[Evaluated, tuple[Evaluated, ...]] | None:
     piece = check_piece(term.expr, formula, term.expr_offset)
-    whole = _evaluate(piece, data)
+    whole = _evaluate(piece, data, cols)
     if whole is None or not term.double_bar:
         return None if whole is None else (whole, ())
     simple = simple_formula(piece)
@@ -241,7 +249,7 @@ def _bar(term: RandomTerm, formula: str,
     pieces += [SimpleFormula(False, (t,)) for t in simple.terms]
     split = []
     for one in pieces:
-        built = _columns(one, data)
+        built = _columns(one, cols, len(data))
         assert built is not None  # the same columns as in the whole bar
         label = "1" if one.intercept else one.label(one.terms[0])
         spec = FastSpec(built[1], data, parent=whole.model_spec, label=label)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -61,6 +63,13 @@ class ModelFrame:
         """Rows dropped for missing values."""
         return self.n_input - len(self.rows)
 
+    @cached_property
+    def columns(self) -> dict[str, pd.Series]:
+        """The columns of ``data`` by name, each taken from the frame once (pandas'
+        column access costs microseconds, and the design reads each column several
+        times)."""
+        return dict(self.data.items())
+
     def pad(self, values: np.ndarray) -> np.ndarray:
         """Per-row values on the input rows: NaN where a row was dropped."""
         out = np.full(self.n_input, np.nan)
@@ -104,7 +113,8 @@ def required_columns(parsed: ParsedFormula) -> dict[str, int]:
             found.setdefault(name, position)
     for term in parsed.random:
         for name in term.grouping:
-            found.setdefault(name, _name_position(parsed.formula, name, *term.span))
+            if name not in found:
+                found[name] = _name_position(parsed.formula, name, *term.span)
     return found
 
 
@@ -150,19 +160,24 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     if na_action not in NA_ACTIONS:
         raise InvalidArgumentError(f"na_action must be one of {NA_ACTIONS}, got {na_action!r}")
     frame = to_pandas(data)
-    columns = [str(c) for c in frame.columns]
     needed = required_columns(parsed)
     named = [v for v in (weights, offset) if isinstance(v, str)]
     refuse_duplicates(frame.columns, [*needed, *named])
     for name, position in needed.items():
         if name not in frame.columns:
-            raise missing_column_error(name, columns, parsed.formula, position)
+            raise missing_column_error(name, [str(c) for c in frame.columns], parsed.formula,
+                                       position)
     predictors = sorted(predictor_columns(parsed) & set(needed))
-    refuse_unsupported(frame, predictors)
-    selected = as_numbers(frame[list(needed)], predictors)
+    # the model's columns, selected once by position (names were checked unique)
+    selected = frame.take([frame.columns.get_loc(name) for name in needed], axis=1)
+    columns = dict(selected.items())
+    refuse_unsupported(columns, predictors)
+    converted = as_numbers(selected, predictors, columns)
+    if converted is not selected:
+        selected, columns = converted, dict(converted.items())
     w = _extra_column(weights, frame, "weights")
     o = _extra_column(offset, frame, "offset")
-    complete = ~selected.isna().any(axis=1).to_numpy()
+    complete = complete_rows(columns.values(), len(frame))
     for extra in (w, o):
         if extra is not None:
             complete &= ~np.isnan(extra)
@@ -178,8 +193,35 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
             f"no complete rows: every one of the {len(frame)} rows has a missing value in "
             f"the model's columns {list(needed)}"
         )
-    kept = drop_unused_categories(selected.iloc[rows].reset_index(drop=True))
-    return ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action)
+    kept = selected if len(rows) == len(frame) else selected.take(rows)
+    same = kept is selected and _default_index(kept.index)
+    if not same:
+        kept.index = pd.RangeIndex(len(rows))  # a frame of our own: the user's is untouched
+    if any(isinstance(c.dtype, pd.CategoricalDtype) for c in columns.values()):
+        kept, same = drop_unused_categories(kept), False
+    model = ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action)
+    if same:
+        model.__dict__["columns"] = columns  # the same columns: spare a second pass
+    return model
+
+
+def _default_index(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def complete_rows(columns: Iterable[pd.Series], n: int) -> np.ndarray:
+    """True for the rows without a missing value in any of the columns (pandas'
+    ``isna``, read from numpy arrays where the dtype allows)."""
+    complete = np.ones(n, dtype=bool)
+    for column in columns:
+        kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+        if kind in ("i", "u", "b"):
+            continue  # numpy integers and booleans have no missing value
+        if kind == "f":
+            complete &= ~np.isnan(column.to_numpy())
+        else:
+            complete &= ~column.isna().to_numpy(dtype=bool)
+    return complete
 
 
 def _take(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:

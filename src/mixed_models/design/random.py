@@ -16,7 +16,7 @@ parts with ':' and put a part that itself contains ':' in backticks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -122,17 +122,20 @@ class RandomDesign:
 
 
 def random_designs(parsed: ParsedFormula, data: pd.DataFrame,
-                   built: Callable[[RandomTerm], Bar] | None = None) -> list[RandomDesign]:
+                   built: Callable[[RandomTerm], Bar] | None = None,
+                   columns: Mapping[str, pd.Series] | None = None) -> list[RandomDesign]:
     """One amalgamated term per grouping factor, in order of first appearance.
 
     ``built(term)``, when given, is a bar's matrix and its pieces as the design's fast
-    path made them.
+    path made them; ``columns`` are ``data``'s columns by name, when the caller has them.
     """
     by_group: dict[tuple[str, ...], list[RandomTerm]] = {}
     for term in parsed.random:
         by_group.setdefault(term.grouping, []).append(term)
     evaluate_bar = built or (lambda term: _evaluate_bar(term, parsed.formula, data))
-    return [_design(terms, parsed.formula, data, evaluate_bar) for terms in by_group.values()]
+    grouping = data if columns is None else columns
+    return [_design(terms, parsed.formula, grouping, evaluate_bar)
+            for terms in by_group.values()]
 
 
 def _evaluate_bar(term: RandomTerm, formula: str, data: pd.DataFrame) -> Bar:
@@ -141,7 +144,8 @@ def _evaluate_bar(term: RandomTerm, formula: str, data: pd.DataFrame) -> Bar:
     return mm, _split_by_terms(mm, data) if term.double_bar else [mm]
 
 
-def _design(terms: list[RandomTerm], formula: str, data: pd.DataFrame,
+def _design(terms: list[RandomTerm], formula: str,
+            data: pd.DataFrame | Mapping[str, pd.Series],
             evaluate_bar: Callable[[RandomTerm], Bar]) -> RandomDesign:
     parts, blocks, names, structures = [], [], [], []
     for term in terms:
@@ -214,9 +218,10 @@ def grouping_codes(data: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.nd
     return codes, level_labels(keys)
 
 
-def grouping_levels(data: pd.DataFrame,
+def grouping_levels(data: pd.DataFrame | Mapping[str, pd.Series],
                     grouping: tuple[str, ...]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
-    """Codes of the rows and each level as the tuple of its columns' labels."""
+    """Codes of the rows and each level as the tuple of its columns' labels (``data``
+    is a frame or its columns by name)."""
     per_column = [_column_codes(data[name], name) for name in grouping]
     if len(per_column) == 1:
         codes, labels = per_column[0]
@@ -249,6 +254,11 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         column = column.cat.remove_unused_categories()
         codes = column.cat.codes.to_numpy().astype(np.intp)
         labels = [level_label(v) for v in column.cat.categories]
+    elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu":
+        # integers sort and compare as numbers either way: numpy's unique is pandas'
+        # sorted factorize without its overhead
+        uniques, codes = np.unique(column.to_numpy(), return_inverse=True)
+        codes, labels = codes.ravel().astype(np.intp), [str(v) for v in uniques.tolist()]
     else:
         try:
             codes, uniques = pd.factorize(column, sort=True)
