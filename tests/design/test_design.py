@@ -157,3 +157,44 @@ def test_wrong_length_weights(frame):
 def test_data_must_be_a_frame():
     with pytest.raises(TypeError, match="data must be a data frame"):
         design("y ~ x + (1 | g)", {"y": [1, 2]})
+
+
+MISSING_KINDS = {
+    "float": pd.Series([1.0, np.nan, 3.0, 4.0]),
+    "int": pd.Series([1, 2, 3, 4]),
+    "bool": pd.Series([True, False, True, False]),
+    "object": pd.Series(["a", None, "b", np.nan], dtype=object),
+    "string": pd.Series(["a", "b", pd.NA, "c"], dtype="string"),
+    "categorical": pd.Series(pd.Categorical(["a", np.nan, "b", "a"])),
+    "datetime": pd.Series(pd.to_datetime(["2020-01-01", None, "2020-01-03", "2020-01-04"])),
+    "nullable int": pd.Series([1, pd.NA, 3, pd.NA], dtype="Int64"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MISSING_KINDS))
+def test_complete_rows_agree_with_pandas_isna(kind):
+    from mixed_models.design.frame import complete_rows
+
+    column = MISSING_KINDS[kind]
+    expected = ~column.isna().to_numpy()
+    np.testing.assert_array_equal(complete_rows([column], len(column)), expected)
+
+
+@pytest.mark.parametrize("values", [[30, 2, -5, 2, 30], np.array([7, 3, 7], dtype=np.uint8)])
+def test_integer_grouping_levels_are_sorted_numbers(values):
+    frame = pd.DataFrame({"g": values})
+    codes, labels = grouping_codes(frame, ("g",))
+    expected_codes, uniques = pd.factorize(frame["g"], sort=True)
+    assert labels == [str(v) for v in uniques]
+    np.testing.assert_array_equal(codes, expected_codes)
+
+
+def test_selected_rows_of_an_indexed_frame_get_a_fresh_index():
+    frame = pd.DataFrame({"y": [1.0, 2.0, np.nan, 4.0, 5.0, 7.0], "x": [1.0, 3, 2, 5, 4, 6],
+                          "g": ["a", "b", "a", "b", "a", "b"], "other": range(6)},
+                         index=[10, 11, 12, 13, 14, 15])
+    design = build_design(parse_formula("y ~ x + (1 | g)"), frame)
+    assert list(design.frame.data.index) == [0, 1, 2, 3, 4]
+    assert list(design.frame.data.columns) == ["y", "x", "g"]
+    np.testing.assert_array_equal(design.frame.rows, [0, 1, 3, 4, 5])
+    assert list(frame.index) == [10, 11, 12, 13, 14, 15]  # the user's frame is untouched
