@@ -3,8 +3,8 @@
 A case's ``kind`` says what is timed:
 
 * ``lmm``: one linear mixed model fit from formula and data frame (``fit_one.py``);
-* ``glmm``: one generalized fit (``glmm.py``; ours shows ``-`` until the package has a
-  ``GLMM`` class);
+* ``glmm``: one generalized fit from formula and data frame (``glmm.py``; ours shows
+  ``-`` for a checkout without a ``GLMM`` class);
 * ``bootstrap``: ``nsim`` parametric bootstrap replicates of a fitted model with
   ``processes`` worker processes (``bootstrap.py``);
 * ``import`` and ``first_fit``: the cost of starting, in fresh processes (``startup.py``).

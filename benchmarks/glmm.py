@@ -1,4 +1,4 @@
-"""GLMM fits for ``fit_one.py``: ours (once the package has a ``GLMM`` class) and mixedlm's.
+"""GLMM fits for ``fit_one.py``: ours (``GLMM.from_formula``) and mixedlm's (``glmer``).
 
 Each fitter takes the case and its data frame and returns (objective, evaluations), the
 objective being -2 log-likelihood under the Laplace approximation, as lme4's

@@ -24,6 +24,7 @@ from mixed_models.core.glm import (
 from mixed_models.core.glm.agq import check_agq
 from mixed_models.core.glm.nbinom import NegativeBinomialFit, fit_negative_binomial
 from mixed_models.core.optimize import OptimizationResult
+from mixed_models.core.threads import blas_threads_for
 from mixed_models.design import build_design
 from mixed_models.errors import (
     ConvergenceWarning, DataError, DataTypeError, InvalidArgumentError, ModelError, SingularFitWarning,
@@ -104,7 +105,10 @@ def fit_glmm_formula(formula: str, data: object, *, family: object = "binomial",
                            design.y, family_ or make_family("poisson", nb_link),
                            weights=design.weights, offset=design.offset)
         start = None if start_point is None else np.asarray(start_point, dtype=float)
-        problem = _fit_core(core, family_, nb_link, agq, start, control_)
+        # One BLAS thread for a small model: OpenBLAS threads even tiny solves, and on a
+        # busy machine its spinning threads cost more than the whole fit.
+        with blas_threads_for(core.design.q + core.design.p, tiny=0):
+            problem = _fit_core(core, family_, nb_link, agq, start, control_)
         return _record(problem, FormulaStructure(design), control_, start)
 
     with recorded_warnings() as messages:
