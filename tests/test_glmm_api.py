@@ -206,7 +206,7 @@ def test_the_record_is_generalized(binomial):
 # --- what a GLMM does not have yet ----------------------------------------------------------
 
 @pytest.mark.parametrize("call", [
-    lambda m: m.anova(), lambda m: m.profile(), lambda m: m.bootstrap(10),
+    lambda m: m.anova(), lambda m: m.profile(),
     lambda m: m.drop_fix_ef("period"), lambda m: m.r2(), lambda m: m.emmeans("period"),
     lambda m: m.tidy(), lambda m: m.glance(), lambda m: m.all_fit(),
     lambda m: m.convergence_check(), lambda m: m.plot_diagnostics(),

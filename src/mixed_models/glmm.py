@@ -23,7 +23,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "emmeans",
+    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "emmeans",
     "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
@@ -224,16 +224,22 @@ class GLMM(GlmmInferenceView, EcosystemView):
     def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
                         boottype: str = "studentized", nsim: int = 1000,
                         seed: Any = None) -> pd.DataFrame:
-        """Wald intervals of the fixed effects (``method="wald"`` only, for now)."""
-        _wald_only("fix_ef_conf_int", "method", method)
-        return super().fix_ef_conf_int(level, "wald", boottype, nsim, seed)
+        """Intervals of the fixed effects: ``method="wald"``, ``"profile"`` (of the
+        Laplace or AGQ deviance) or ``"bootstrap"`` (parametric, of type ``boottype``)."""
+        _glmm_interval_method("fix_ef_conf_int", method)
+        return super().fix_ef_conf_int(level, method, boottype, nsim, seed)
 
     def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
                  boottype: str = "percentile", seed: Any = None) -> pd.DataFrame:
-        """Wald intervals of the fixed effects (``method="wald"``); profile and bootstrap
-        intervals are not available for generalized models yet."""
-        _wald_only("conf_int", "method", method)
-        return self.fix_ef_conf_int(level, "wald")
+        """Intervals of the random-effect SDs and correlations (and sigma for Gamma and
+        inverse Gaussian), then the fixed effects: ``method="profile"`` (lme4's
+        ``confint``), ``"bootstrap"`` (parametric) or ``"wald"`` (fixed effects only)."""
+        _glmm_interval_method("conf_int", method)
+        table = super().conf_int(method, level, nsim, boottype, seed)
+        family = self._record.family
+        if not family.has_dispersion or family.name == "negative.binomial":
+            table = table.drop(index="sigma", errors="ignore")  # 1 by definition
+        return table
 
     # --- presentation ----------------------------------------------------------------------
 
@@ -257,6 +263,14 @@ def _wald_only(name: str, argument: str, value: object) -> None:
         if isinstance(value, str):
             raise _not_available(f"{name}({argument}={value!r})")
         raise InvalidArgumentError(f"{argument} must be 'wald' for a GLMM, got {value!r}")
+
+
+def _glmm_interval_method(name: str, method: object) -> None:
+    if method not in ("wald", "bootstrap"):
+        if isinstance(method, str):
+            raise _not_available(f"{name}(method={method!r})")
+        raise InvalidArgumentError(f"method must be 'wald', 'profile' or 'bootstrap', "
+                                   f"got {method!r}")
 
 
 def _stub(name: str) -> Callable[..., Any]:
