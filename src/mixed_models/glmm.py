@@ -18,12 +18,13 @@ import pandas as pd
 
 from mixed_models.api.ecosystem import EcosystemView
 from mixed_models.api.glmm_inference import GlmmInferenceView
+from mixed_models._validate import check_level
 from mixed_models.control import Control
 from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "emmeans",
+    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "emmeans",
     "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
@@ -227,6 +228,11 @@ class GLMM(GlmmInferenceView, EcosystemView):
         """Intervals of the fixed effects: ``method="wald"``, ``"profile"`` (of the
         Laplace or AGQ deviance) or ``"bootstrap"`` (parametric, of type ``boottype``)."""
         _glmm_interval_method("fix_ef_conf_int", method)
+        if method == "profile":
+            from mixed_models.inference.glmm_profile import glmm_profile_intervals
+
+            check_level(level)
+            return glmm_profile_intervals(self._record, level, self.fix_ef_names)
         return super().fix_ef_conf_int(level, method, boottype, nsim, seed)
 
     def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
@@ -235,6 +241,11 @@ class GLMM(GlmmInferenceView, EcosystemView):
         inverse Gaussian), then the fixed effects: ``method="profile"`` (lme4's
         ``confint``), ``"bootstrap"`` (parametric) or ``"wald"`` (fixed effects only)."""
         _glmm_interval_method("conf_int", method)
+        if method == "profile":
+            from mixed_models.inference.glmm_profile import glmm_profile_intervals
+
+            check_level(level)
+            return glmm_profile_intervals(self._record, level)
         table = super().conf_int(method, level, nsim, boottype, seed)
         family = self._record.family
         if not family.has_dispersion or family.name == "negative.binomial":
@@ -266,7 +277,7 @@ def _wald_only(name: str, argument: str, value: object) -> None:
 
 
 def _glmm_interval_method(name: str, method: object) -> None:
-    if method not in ("wald", "bootstrap"):
+    if method not in ("wald", "profile", "bootstrap"):
         if isinstance(method, str):
             raise _not_available(f"{name}(method={method!r})")
         raise InvalidArgumentError(f"method must be 'wald', 'profile' or 'bootstrap', "

@@ -49,6 +49,20 @@ class GlmmInferenceView(FittedView):
                              "GLMM.from_formula(formula, newdata, family=...)")
         return self.from_record(refit_response(self._record, y))
 
+    # --- profiles ----------------------------------------------------------------------
+
+    def profile(self, which: list[str] | str | None = None,
+                alphamax: float = 0.01) -> Any:
+        """Likelihood profiles of the Laplace (or AGQ) deviance: the zeta traces of the
+        parameters (all, or ``which``), one row per point. See
+        :func:`mixed_models.inference.glmm_profile.glmm_profile`."""
+        from mixed_models.inference.glmm_profile import glmm_profile
+
+        if isinstance(which, str):
+            which = [which]
+        check.check_open_unit("alphamax", alphamax, "the smallest tail probability traced")
+        return glmm_profile(self._record, which, alphamax)
+
     # --- prediction --------------------------------------------------------------------
 
     def predict(self, newdata: object = None, type: str = "link", with_ran_ef: bool = True,
