@@ -28,7 +28,6 @@ UNAVAILABLE = (
     "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
-UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
 
 
 def _not_available(name: str) -> ModelError:
@@ -295,5 +294,3 @@ def _stub(name: str) -> Callable[..., Any]:
 
 for _name in UNAVAILABLE:
     setattr(GLMM, _name, _stub(_name))
-for _name in UNAVAILABLE_STATIC:
-    setattr(GLMM, _name, staticmethod(_stub(_name)))
