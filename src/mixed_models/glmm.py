@@ -18,16 +18,16 @@ import pandas as pd
 
 from mixed_models.api.ecosystem import EcosystemView
 from mixed_models.api.glmm_inference import GlmmInferenceView
+from mixed_models._validate import check_level
 from mixed_models.control import Control
 from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "profile", "drop_fix_ef", "drop_ran_ef", "bootstrap", "emmeans",
+    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "emmeans",
     "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
-UNAVAILABLE_STATIC = ("likelihood_ratio", "likelihood_ratio_test")
 
 
 def _not_available(name: str) -> ModelError:
@@ -226,16 +226,32 @@ class GLMM(GlmmInferenceView, EcosystemView):
     def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
                         boottype: str = "studentized", nsim: int = 1000,
                         seed: Any = None) -> pd.DataFrame:
-        """Wald intervals of the fixed effects (``method="wald"`` only, for now)."""
-        _wald_only("fix_ef_conf_int", "method", method)
-        return super().fix_ef_conf_int(level, "wald", boottype, nsim, seed)
+        """Intervals of the fixed effects: ``method="wald"``, ``"profile"`` (of the
+        Laplace or AGQ deviance) or ``"bootstrap"`` (parametric, of type ``boottype``)."""
+        _glmm_interval_method("fix_ef_conf_int", method)
+        if method == "profile":
+            from mixed_models.inference.glmm_profile import glmm_profile_intervals
+
+            check_level(level)
+            return glmm_profile_intervals(self._record, level, self.fix_ef_names)
+        return super().fix_ef_conf_int(level, method, boottype, nsim, seed)
 
     def conf_int(self, method: str = "profile", level: float = 0.95, nsim: int = 1000,
                  boottype: str = "percentile", seed: Any = None) -> pd.DataFrame:
-        """Wald intervals of the fixed effects (``method="wald"``); profile and bootstrap
-        intervals are not available for generalized models yet."""
-        _wald_only("conf_int", "method", method)
-        return self.fix_ef_conf_int(level, "wald")
+        """Intervals of the random-effect SDs and correlations (and sigma for Gamma and
+        inverse Gaussian), then the fixed effects: ``method="profile"`` (lme4's
+        ``confint``), ``"bootstrap"`` (parametric) or ``"wald"`` (fixed effects only)."""
+        _glmm_interval_method("conf_int", method)
+        if method == "profile":
+            from mixed_models.inference.glmm_profile import glmm_profile_intervals
+
+            check_level(level)
+            return glmm_profile_intervals(self._record, level)
+        table = super().conf_int(method, level, nsim, boottype, seed)
+        family = self._record.family
+        if not family.has_dispersion or family.name == "negative.binomial":
+            table = table.drop(index="sigma", errors="ignore")  # 1 by definition
+        return table
 
     # --- residual diagnostics ---------------------------------------------------------------
 
@@ -307,6 +323,14 @@ def _wald_only(name: str, argument: str, value: object) -> None:
         raise InvalidArgumentError(f"{argument} must be 'wald' for a GLMM, got {value!r}")
 
 
+def _glmm_interval_method(name: str, method: object) -> None:
+    if method not in ("wald", "profile", "bootstrap"):
+        if isinstance(method, str):
+            raise _not_available(f"{name}(method={method!r})")
+        raise InvalidArgumentError(f"method must be 'wald', 'profile' or 'bootstrap', "
+                                   f"got {method!r}")
+
+
 def _stub(name: str) -> Callable[..., Any]:
     def method(*args: object, **kwargs: object) -> Any:
         raise _not_available(name)
@@ -318,5 +342,3 @@ def _stub(name: str) -> Callable[..., Any]:
 
 for _name in UNAVAILABLE:
     setattr(GLMM, _name, _stub(_name))
-for _name in UNAVAILABLE_STATIC:
-    setattr(GLMM, _name, staticmethod(_stub(_name)))

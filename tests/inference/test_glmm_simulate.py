@@ -58,17 +58,19 @@ def test_binomial_draws_are_whole_successes_of_the_trials():
     assert successes.min() >= 0 and np.all(successes <= trials)
 
 
-def test_new_random_effects_spread_the_herd_means():
-    # cbpp: one random intercept per herd, SD theta on the link scale; with new random
-    # effects the simulated logits of a row spread by about theta, given the modes they don't
-    model = panel_fit("cbpp_poisson_offset")
-    theta = float(model.theta[0])
-    eta_fixed = model.linear_predictor(with_ran_ef=False)
-    y_new = simulate_responses(model, 3000, seed=5)
-    y_kept = simulate_responses(model, 3000, seed=5, use_ran_ef=True)
-    # E[y] under new random effects: exp(eta + theta^2/2) for the log link
-    expected = np.exp(eta_fixed + theta ** 2 / 2)
-    np.testing.assert_allclose(y_new.mean(axis=1), expected, rtol=0.15)
+@pytest.mark.parametrize("model_id", ["cbpp_poisson_offset", "sleepstudy_gamma_log"])
+def test_new_random_effects_have_the_estimated_variance(model_id):
+    # log link: with b ~ N(0, sigma^2 Lambda Lambda') drawn anew, E[y] = exp(eta_fixed + v/2)
+    # with v = sigma^2 z' Lambda Lambda' z (sigma: 1 for Poisson, lme4's sigma for Gamma)
+    model = panel_fit(model_id)
+    problem = model.record.problem
+    v = np.zeros(model.n_obs)
+    for term, lam in zip(problem.terms, problem.factor.lambdas(model.theta)):
+        v += model.sigma ** 2 * np.einsum("ns,st,nt->n", term.z, lam @ lam.T, term.z)
+    expected = np.exp(model.linear_predictor(with_ran_ef=False) + v / 2)
+    y_new = simulate_responses(model, 4000, seed=5)
+    np.testing.assert_allclose(y_new.mean(axis=1), expected, rtol=0.1)
+    y_kept = simulate_responses(model, 4000, seed=5, use_ran_ef=True)
     assert np.mean(y_new.var(axis=1)) > 1.3 * np.mean(y_kept.var(axis=1))
 
 

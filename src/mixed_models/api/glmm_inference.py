@@ -14,7 +14,7 @@ import numpy as np
 
 from mixed_models import _validate as check
 from mixed_models.api.base import FittedView
-from mixed_models.errors import ModelError
+from mixed_models.errors import DataTypeError, ModelError
 
 
 class GlmmInferenceView(FittedView):
@@ -49,6 +49,45 @@ class GlmmInferenceView(FittedView):
                              "GLMM.from_formula(formula, newdata, family=...)")
         return self.from_record(refit_response(self._record, y))
 
+    # --- likelihood ratio tests ---------------------------------------------------------
+
+    @staticmethod
+    def likelihood_ratio(model1: Any, model2: Any) -> float:
+        """-2 log L1 - (-2 log L2) of two GLMMs of the same data, family, link and
+        n_agq. See :func:`mixed_models.inference.glmm_lrt.glmm_likelihood_ratio`."""
+        from mixed_models.inference.glmm_lrt import glmm_likelihood_ratio
+
+        _check_glmms(model1, model2)
+        return glmm_likelihood_ratio(model1.record, model2.record)
+
+    @staticmethod
+    def likelihood_ratio_test(model1: Any, model2: Any, method: str = "chi2",
+                              nsim: int = 1000, seed: Any = None) -> Any:
+        """Test the GLMM ``model1`` against ``model2``, in which it is nested
+        (``"chi2"`` or ``"bootstrap"``): a
+        :class:`~mixed_models.inference.lrt.LikelihoodRatioTest`. See
+        :func:`mixed_models.inference.glmm_lrt.glmm_likelihood_ratio_test`."""
+        from mixed_models.inference.glmm_lrt import glmm_likelihood_ratio_test
+
+        _check_glmms(model1, model2)
+        check.check_positive_int("nsim", nsim, "number of replicates")
+        check.check_seed(seed)
+        return glmm_likelihood_ratio_test(model1.record, model2.record, method, nsim, seed)
+
+    # --- profiles ----------------------------------------------------------------------
+
+    def profile(self, which: list[str] | str | None = None,
+                alphamax: float = 0.01) -> Any:
+        """Likelihood profiles of the Laplace (or AGQ) deviance: the zeta traces of the
+        parameters (all, or ``which``), one row per point. See
+        :func:`mixed_models.inference.glmm_profile.glmm_profile`."""
+        from mixed_models.inference.glmm_profile import glmm_profile
+
+        if isinstance(which, str):
+            which = [which]
+        check.check_open_unit("alphamax", alphamax, "the smallest tail probability traced")
+        return glmm_profile(self._record, which, alphamax)
+
     # --- prediction --------------------------------------------------------------------
 
     def predict(self, newdata: object = None, type: str = "link", with_ran_ef: bool = True,
@@ -75,3 +114,10 @@ class GlmmInferenceView(FittedView):
         check.check_bool("with_ran_ef", with_ran_ef)
         return glmm_predict_with_intervals(self._record, newdata, level, type, with_ran_ef,
                                            new_levels, offset)
+
+
+def _check_glmms(*models: object) -> None:
+    for i, model in enumerate(models, start=1):
+        if not isinstance(model, FittedView):
+            raise DataTypeError(f"model{i} must be a fitted GLMM, got "
+                                f"{check.shown(model)} ({type(model).__name__})")

@@ -69,6 +69,10 @@ def refit_response(model: FittedModel, y: np.ndarray) -> FittedModel:
     (see the module's notes).
     """
     model = as_record(model)
+    if model.is_generalized:
+        from mixed_models.inference.glmm_refit import quiet_refit
+
+        return quiet_refit(model, y)
     problem, structure = with_response(model, y)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -109,7 +113,8 @@ def variance_parameters(model: FittedModel) -> dict[str, float]:
             for later in names[i + 1:]:
                 if (group, column, later) in cors:
                     out[f"cor_{later}.{column}|{group}"] = cors[(group, column, later)]
-    out["sigma"] = sigma
+    if not _scale_free(model):
+        out["sigma"] = sigma
     return out
 
 
@@ -123,6 +128,15 @@ def _term_covariances(model: FittedModel) -> list[np.ndarray]:
     theta = model.theta
     lams = [t.covariance.lam(theta[s]) for t, s in zip(problem.terms, problem.theta_slices)]
     return [model.sigma2 * lam @ lam.T for lam in lams]
+
+
+def _scale_free(model: FittedModel) -> bool:
+    """A GLMM without a scale parameter (binomial, Poisson, negative binomial): its
+    sigma is 1 by definition, not an estimate."""
+    if not model.is_generalized:
+        return False
+    family = model.family
+    return not family.has_dispersion or family.name == "negative.binomial"
 
 
 def default_collect(model: FittedModel) -> dict[str, float]:
@@ -245,7 +259,7 @@ def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
     model = as_record(model)
     model.structure.require_rows("the parametric bootstrap")
     task = _BootstrapTask(model, _viewed(what_to_collect, default_collect, view),
-                          _viewed(how_to_simulate, simulate_response, view))
+                          _viewed(how_to_simulate, default_simulate(model), view))
     records = run_replicates(task, seeds, n_jobs=n_jobs, progress=progress)
     failures = {i: r.message for i, r in enumerate(records) if isinstance(r, Failure)}
     table = pd.DataFrame([{} if isinstance(r, Failure) else r for r in records],
@@ -253,6 +267,16 @@ def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
     _warn_failures(failures, nsim)
     table.attrs.update(seed=entropy, failures=failures)
     return table
+
+
+def default_simulate(model: FittedModel) -> Simulator:
+    """How a replicate's response is drawn by default: from the fitted LMM, or from the
+    GLMM's family with new random effects."""
+    if model.is_generalized:
+        from mixed_models.inference.glmm_simulate import simulate_one
+
+        return simulate_one
+    return simulate_response
 
 
 def _check_nsim(nsim: object) -> None:
@@ -278,7 +302,7 @@ class _LrtTask:
         self.null_model, self.alt_model = null_model, alt_model
 
     def __call__(self, rng: np.random.Generator) -> float:
-        y = simulate_response(self.null_model, rng)
+        y = default_simulate(self.null_model)(self.null_model, rng)
         try:
             return _refit_deviance(self.null_model, y) - _refit_deviance(self.alt_model, y)
         except _REFIT_FAILURES:

@@ -21,3 +21,13 @@ def refit_response(model: object, y: object) -> FittedModel:
         raise ModelError("refit_response is the GLMM's refit; for an LMM use "
                          "mixed_models.inference.refit.refit")
     return refit_glmm_response(record, np.asarray(y, dtype=float))
+
+
+def quiet_refit(model: FittedModel, y: np.ndarray) -> FittedModel:
+    """:func:`refit_response` without showing its warnings (a bootstrap replicate): they
+    are in the refit's ``warnings`` list."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return refit_response(model, y)

@@ -1,8 +1,8 @@
 """New responses drawn from a fitted generalized linear mixed model.
 
-The model is y | b ~ F(g^-1(X beta + offset + Z b)) with b = Lambda u, u standard normal
-(the GLMM's prior on the spherical random effects has no scale factor, also for the
-families with a dispersion parameter). By default each simulation draws new u (lme4's
+The model is y | b ~ F(g^-1(X beta + offset + Z b)) with b = sigma Lambda u, u standard
+normal and sigma lme4's ``sigma()`` (1 for binomial, Poisson and negative binomial; for
+Gamma and inverse Gaussian theta is relative to it, as in lme4's ``VarCorr``). By default each simulation draws new u (lme4's
 ``simulate(use.u = FALSE)``); ``use_ran_ef=True`` keeps the conditional modes, so only
 the conditional distribution of y given b is sampled.
 
@@ -88,12 +88,13 @@ def _fixed_part(record: FittedModel) -> np.ndarray:
 
 
 def new_random_part(record: FittedModel, rng: np.random.Generator) -> np.ndarray:
-    """Z b for b = Lambda u with new standard normal u (term by term, level by level)."""
+    """Z b for b = sigma Lambda u with new standard normal u (term by term, level by
+    level)."""
     problem = record.problem
     lams = problem.factor.lambdas(record.theta)
     b = [rng.standard_normal((b_hat.shape[0], lam.shape[1])) @ lam.T
          for b_hat, lam in zip(record.estimates.b, lams)]
-    return problem.random_part(b)
+    return record.sigma * problem.random_part(b)
 
 
 def simulate_responses(record: Any, nsim: int = 1, seed: Any = None,
