@@ -174,12 +174,15 @@ class FittedView:
         return self._record.singular
 
     @property
-    def residuals(self) -> np.ndarray:
-        """Response minus fitted values (with random effects).
+    def residuals(self) -> pd.Series:
+        """Response minus fitted values (with random effects), a Series labelled by the
+        input frame's index.
 
-        One per input row, NaN for dropped rows, when fitted with ``na_action="exclude"``.
+        One per input row, NaN for dropped rows, when fitted with ``na_action="exclude"``;
+        one per row used (with those rows' labels) with ``"drop"``. Polars input and raw
+        matrices are labelled 0..n-1; a streamed model gives a lazy dask series.
         """
-        return results.residuals(self._record)
+        return results.per_row(self._record, results.residuals(self._record), "residual")
 
     @property
     def dev_fun(self) -> Callable[[np.ndarray], float]:
@@ -191,12 +194,11 @@ class FittedView:
         """The model's matrices: X, y, Zt (sparse), Lambdat (sparse), weights, offset."""
         return results.model_data(self._record)
 
-    def fitted(self, with_ran_ef: bool = True) -> np.ndarray:
-        """Fitted values X beta (+ Z b when ``with_ran_ef``) plus any offset.
-
-        One per input row, NaN for dropped rows, when fitted with ``na_action="exclude"``.
-        """
-        return results.fitted(self._record, with_ran_ef)
+    def fitted(self, with_ran_ef: bool = True) -> pd.Series:
+        """Fitted values X beta (+ Z b when ``with_ran_ef``) plus any offset, a Series
+        labelled as :attr:`residuals`."""
+        return results.per_row(self._record, results.fitted(self._record, with_ran_ef),
+                               "fitted")
 
     def write_rows(self, path: str, with_ran_ef: bool = True) -> int:
         """Write the fitted values and residuals of every row of a model fitted from

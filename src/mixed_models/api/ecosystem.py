@@ -34,8 +34,9 @@ class EcosystemView(InferenceView):
                   ddf: str = "satterthwaite", level: float = 0.95,
                   at: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Contrasts of the marginal means (``"pairwise"``, ``"trt.vs.ctrl"`` or a dict of
-        weights), adjusted by ``"tukey"``, ``"sidak"``, ``"holm"``, ``"bonferroni"`` or
-        ``"none"``. See :func:`mixed_models.inference.emmeans.contrasts`."""
+        weights), adjusted by ``"tukey"``, ``"dunnettx"``, ``"mvt"``, ``"scheffe"``,
+        ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"hochberg"``, ``"hommel"``, ``"bh"``,
+        ``"by"`` or ``"none"``. See :func:`mixed_models.inference.emmeans.contrasts`."""
         from mixed_models.inference.emmeans import contrasts
 
         return contrasts(self._record, specs, method, adjust, by, ddf, level, at)

@@ -212,8 +212,9 @@ class InferenceView(FittedView):
     # --- prediction -------------------------------------------------------------------
 
     def predict(self, newdata: object = None, with_ran_ef: bool = True,
-                new_levels: str = "population", *, offset: object = None) -> np.ndarray:
-        """Predictions for new data (the fitted values when ``newdata`` is None).
+                new_levels: str = "population", *, offset: object = None) -> pd.Series:
+        """Predictions for new data (the fitted values when ``newdata`` is None), a
+        Series labelled by ``newdata``'s index (0..n-1 for polars).
 
         ``new_levels="population"`` predicts an unseen grouping level by the population
         value; ``"error"`` refuses it. See :func:`mixed_models.prediction.predict`.

@@ -49,6 +49,11 @@ class ModelFrame:
         Number of rows of the user's frame.
     weights, offset
         Arrays aligned with ``data`` (None when not given).
+    na_action
+        ``"drop"``, ``"exclude"`` or ``"raise"``, as given.
+    index
+        The user's row labels (a pandas index; 0..n-1 for frames without one, such as
+        polars); None means 0..n-1.
     """
 
     data: pd.DataFrame
@@ -57,6 +62,7 @@ class ModelFrame:
     weights: np.ndarray | None
     offset: np.ndarray | None
     na_action: str = "drop"
+    index: pd.Index | None = None
 
     @property
     def n_dropped(self) -> int:
@@ -75,6 +81,12 @@ class ModelFrame:
         out = np.full(self.n_input, np.nan)
         out[self.rows] = values
         return out
+
+    def row_labels(self) -> pd.Index:
+        """The user's labels of the per-row values: every input row under
+        ``na_action="exclude"`` (dropped ones padded), the kept rows otherwise."""
+        index = self.index if self.index is not None else pd.RangeIndex(self.n_input)
+        return index if self.na_action == "exclude" else index[self.rows]
 
 
 def to_pandas(data: object) -> pd.DataFrame:
@@ -199,7 +211,8 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
         kept.index = pd.RangeIndex(len(rows))  # a frame of our own: the user's is untouched
     if any(isinstance(c.dtype, pd.CategoricalDtype) for c in columns.values()):
         kept, same = drop_unused_categories(kept), False
-    model = ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action)
+    model = ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action,
+                       frame.index)
     if same:
         model.__dict__["columns"] = columns  # the same columns: spare a second pass
     return model

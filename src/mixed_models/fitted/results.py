@@ -163,6 +163,16 @@ def residuals(fit: FittedModel) -> np.ndarray:
         if lazy is None else lazy
 
 
+def per_row(fit: FittedModel, values: object, name: str) -> object:
+    """Per-row values (from :func:`fitted` or :func:`residuals`) as a pandas Series
+    labelled by the input frame's index: the kept rows' labels under
+    ``na_action="drop"``, every row's (NaN where dropped) under ``"exclude"``, 0..n-1 for
+    polars input or raw matrices. Lazy values of a streamed model pass through."""
+    if not isinstance(values, np.ndarray):
+        return values
+    return pd.Series(values, index=fit.structure.row_labels(), name=name)
+
+
 @dataclass(frozen=True, eq=False)
 class FitRows:
     """Per observation used in the fit: response, fitted values, residuals.

@@ -119,6 +119,10 @@ class FormulaStructure:
         frame = self.design.frame
         return frame.pad(values) if frame.na_action == "exclude" else values
 
+    def row_labels(self) -> pd.Index:
+        """The user's row labels of :meth:`align`'s values."""
+        return self.design.frame.row_labels()
+
     def ran_ef_frame(self, values: list[np.ndarray], cond_sd: list[np.ndarray]) -> pd.DataFrame:
         """One row per (grouping factor, level, column): value and conditional SD."""
         frames = [pd.DataFrame({
@@ -185,6 +189,10 @@ class RawStructure:
     def align(self, values: np.ndarray) -> np.ndarray:
         """Per-row values as they are (every row was used)."""
         return values
+
+    def row_labels(self) -> None:
+        """None: the rows are numbered 0..n-1 (matrices carry no labels)."""
+        return None
 
     def ran_ef_frame(self, values: list[np.ndarray], cond_sd: list[np.ndarray]) -> pd.DataFrame:
         """One row per random effect: value and conditional SD."""

@@ -7,8 +7,9 @@ SE uses the adjusted covariance of beta). Contrasts are differences (or other we
 sums) of the means within each ``by`` group, tested the same way and adjusted for
 multiplicity per group (:mod:`mixed_models.inference.adjust`).
 
-Unstable: emmeans' exact ``mvt`` and ``dunnett`` adjustments are not provided; a non-pairwise
-family asked to be adjusted by Tukey is adjusted by Sidak, as emmeans does.
+A non-pairwise family asked to be adjusted by Tukey is adjusted by Sidak, as emmeans
+does. ``"mvt"`` uses the family's correlation from the same covariance of beta as its
+SEs (Kenward-Roger's adjusted one with ``ddf="kenward-roger"``).
 """
 
 from __future__ import annotations
@@ -120,9 +121,11 @@ def contrasts(model: object, specs: str | Sequence[str], method: object = "pairw
 
     ``method``: ``"pairwise"`` (every difference, first minus later), ``"trt.vs.ctrl"``
     (each later mean minus the first) or a dict ``{label: weights}`` (one weight per
-    mean of a group). ``adjust`` (default ``"tukey"`` for pairwise, ``"none"``
-    otherwise): ``"tukey"``, ``"sidak"``, ``"holm"``, ``"bonferroni"``, ``"none"``, per by
-    group. Returns ``contrast`` (and the by columns), ``estimate, se, df, t_value,
+    mean of a group). ``adjust`` (default ``"tukey"`` for pairwise, ``"dunnettx"`` for
+    trt.vs.ctrl, ``"none"`` otherwise), per by group: one of
+    :data:`~mixed_models.inference.adjust.ADJUSTMENTS` (``"tukey"``, ``"dunnettx"``,
+    ``"mvt"``, ``"scheffe"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"hochberg"``,
+    ``"hommel"``, ``"bh"``, ``"by"``, ``"none"``). Returns ``contrast`` (and the by columns), ``estimate, se, df, t_value,
     p_value, lower, upper`` (intervals adjusted as emmeans does).
     """
     fit = as_record(model)
@@ -159,9 +162,35 @@ def _family(fit: FittedModel, means: Means, rows: np.ndarray, names: list[str],
     table["df"] = tests["df"]
     table["t_value"] = t
     k = len(rows)
-    table["p_value"] = adjusted_p(t.to_numpy(), tests["df"].to_numpy(), adjust, k)
-    crit = critical_values(tests["df"].to_numpy(), adjust, level, k, len(weights))
+    corr = _correlation(fit, linfct, ddf) if adjust == "mvt" else None
+    rank = _rank(linfct) if adjust == "scheffe" else None
+    table["p_value"] = adjusted_p(t.to_numpy(), tests["df"].to_numpy(), adjust, k, corr, rank)
+    crit = critical_values(tests["df"].to_numpy(), adjust, level, k, len(weights), corr, rank)
     table["lower"] = tests["estimate"] - crit * tests["se"]
     table["upper"] = tests["estimate"] + crit * tests["se"]
     table.attrs.update(adjust=adjust, ddf=ddf, level=level)
     return table
+
+
+def _correlation(fit: FittedModel, linfct: np.ndarray, ddf: str) -> np.ndarray:
+    """Correlation of the family's estimates L beta (the covariance of beta the t tests
+    use: Kenward-Roger's adjusted one with that ddf)."""
+    if ddf == "kenward-roger":
+        from mixed_models.inference.kenward_roger import kenward_roger
+
+        cov_beta = kenward_roger(fit).vcov_adjusted
+    else:
+        from mixed_models.fitted.results import fix_ef_cov
+
+        cov_beta = fix_ef_cov(fit)
+    cov = linfct @ cov_beta @ linfct.T
+    sd = np.sqrt(np.diag(cov))
+    return cov / np.outer(sd, sd)
+
+
+def _rank(linfct: np.ndarray) -> int:
+    """Scheffe's dimension: the rank of the family's contrasts of beta (rounded to 7
+    significant digits first, so that sums of weights that cancel count as zero)."""
+    from mixed_models.inference.contrasts import zapsmall
+
+    return int(np.linalg.matrix_rank(zapsmall(linfct)))

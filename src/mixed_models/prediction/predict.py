@@ -26,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mixed_models.design import ModelDesign
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.fitted.record import FittedModel, as_record
-from mixed_models.fitted.results import fitted
+from mixed_models.fitted.results import fitted, per_row
 from mixed_models.prediction.rows import (
     NewRows,
     check_new_levels,
@@ -41,7 +42,7 @@ INTERVAL_TYPES = ("confidence", "prediction")
 
 
 def predict(fit: FittedModel, newdata: object = None, with_ran_ef: bool = True,
-            new_levels: str = "population", offset: object = None) -> np.ndarray:
+            new_levels: str = "population", offset: object = None) -> pd.Series:
     """Predicted responses: X beta (+ Z b with ``with_ran_ef``) + offset.
 
     Parameters
@@ -63,17 +64,18 @@ def predict(fit: FittedModel, newdata: object = None, with_ran_ef: bool = True,
 
     Returns
     -------
-    numpy.ndarray
-        One prediction per row; NaN where a predictor or (with ``with_ran_ef``) a
-        grouping value is missing.
+    pandas.Series
+        One prediction per row of ``newdata``, labelled by its index (0..n-1 for polars);
+        NaN where a predictor or (with ``with_ran_ef``) a grouping value is missing. With
+        ``newdata=None``, the fitted values labelled as the model's ``fitted()``.
     """
     fit = as_record(fit)
     check_new_levels(new_levels)
     if newdata is None:
-        return fitted(fit, with_ran_ef)
+        return per_row(fit, fitted(fit, with_ran_ef), "predicted")
     rows = new_rows(fit, newdata, with_ran_ef, new_levels if with_ran_ef else "population",
                     offset)
-    return _point(fit, rows, with_ran_ef)
+    return pd.Series(_point(fit, rows, with_ran_ef), index=rows.index, name="predicted")
 
 
 def _point(fit: FittedModel, rows: NewRows, with_ran_ef: bool) -> np.ndarray:
@@ -97,8 +99,8 @@ def predict_with_intervals(fit: FittedModel, newdata: object = None, level: floa
     Parameters
     ----------
     fit, newdata, with_ran_ef, new_levels, offset
-        As in :func:`predict` (``newdata=None``: the rows of the fit, indexed by their
-        position in the fitted data frame).
+        As in :func:`predict` (``newdata=None``: the rows used by the fit, labelled by
+        the fitted frame's index).
     level
         Coverage of the intervals, between 0 and 1.
     type
@@ -144,7 +146,13 @@ def _rows_or_fit(fit: FittedModel, newdata: object, random: bool, new_levels: st
     design = fit.structure.require_design("intervals of the fitted values")
     problem = fit.problem
     return NewRows(problem.x, [t.codes for t in problem.terms], [t.z for t in problem.terms],
-                   np.zeros(problem.n_obs, dtype=bool), problem.offset,
-                   pd.Index(design.frame.rows))
+                   np.zeros(problem.n_obs, dtype=bool), problem.offset, _used_labels(design))
+
+
+def _used_labels(design: ModelDesign) -> pd.Index:
+    """The input frame's labels of the rows the fit used."""
+    frame = design.frame
+    index = frame.index if frame.index is not None else pd.RangeIndex(frame.n_input)
+    return index[frame.rows]
 
 
