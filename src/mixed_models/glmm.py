@@ -30,6 +30,13 @@ UNAVAILABLE = (
 )
 
 
+def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
+    """Per-row values as a Series labelled by the input frame's index (as the LMM's)."""
+    from mixed_models.fitted.results import per_row
+
+    return per_row(model.record, values, name)
+
+
 def _not_available(name: str) -> ModelError:
     return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
                       "yet; what is: the estimates, Wald z tests and intervals "
@@ -151,34 +158,34 @@ class GLMM(GlmmInferenceView, EcosystemView):
         return dispersion(self._record)
 
     @property
-    def residuals(self) -> np.ndarray:
+    def residuals(self) -> pd.Series:
         """Response residuals y - mu (for the binomial, y the proportion of successes);
         the other types: :meth:`residuals_of`."""
         from mixed_models.fitted.glmm_results import residuals_of
 
-        return residuals_of(self._record, "response")
+        return _labelled(self, residuals_of(self._record, "response"), "residual")
 
-    def residuals_of(self, type: str = "deviance") -> np.ndarray:
+    def residuals_of(self, type: str = "deviance") -> pd.Series:
         """Residuals of a type: ``"deviance"`` (default, as lme4), ``"pearson"``,
         ``"response"`` or ``"working"``. See
         :func:`mixed_models.fitted.glmm_results.residuals_of`."""
         from mixed_models.fitted.glmm_results import residuals_of
 
-        return residuals_of(self._record, type)
+        return _labelled(self, residuals_of(self._record, type), "residual")
 
-    def fitted(self, with_ran_ef: bool = True) -> np.ndarray:
+    def fitted(self, with_ran_ef: bool = True) -> pd.Series:
         """Fitted means on the response scale (the probability of a success for the
         binomial): g^-1(X beta + Z b + offset), or g^-1(X beta + offset) without the
         random effects."""
         from mixed_models.fitted.glmm_results import fitted
 
-        return fitted(self._record, with_ran_ef)
+        return _labelled(self, fitted(self._record, with_ran_ef), "fitted")
 
-    def linear_predictor(self, with_ran_ef: bool = True) -> np.ndarray:
+    def linear_predictor(self, with_ran_ef: bool = True) -> pd.Series:
         """The linear predictor X beta (+ Z b) + offset, on the link scale."""
         from mixed_models.fitted.glmm_results import linear_predictor
 
-        return linear_predictor(self._record, with_ran_ef)
+        return _labelled(self, linear_predictor(self._record, with_ran_ef), "eta")
 
     def overdispersion(self) -> Any:
         """Pearson chi-square over the residual df with its p-value (binomial and Poisson
