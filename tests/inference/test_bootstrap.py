@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -111,6 +112,44 @@ def test_same_seed_same_replicates_whatever_the_number_of_processes(sleep):
     pd.testing.assert_frame_equal(one, two)
     other = bootstrap(sleep, 12, seed=2025, n_jobs=1)
     assert not np.allclose(one.to_numpy(), other.to_numpy())
+
+
+def _closure_collect(scale: float):
+    def collect(fit):
+        return {"s": scale * fit.sigma}
+    return collect
+
+
+@pytest.mark.parametrize("collect", [
+    lambda fit: {"s": fit.sigma, "d": fit.deviance},
+    _closure_collect(2.0),
+], ids=["lambda", "closure"])
+def test_lambdas_and_closures_travel_to_worker_processes(dyestuff, collect):
+    one = dyestuff.bootstrap(6, seed=8, what_to_collect=collect, n_jobs=1)
+    two = dyestuff.bootstrap(6, seed=8, what_to_collect=collect, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.notna().all().all()
+
+
+def test_what_cannot_be_pickled_is_named(dyestuff):
+    lock = threading.Lock()
+    with pytest.raises(InvalidArgumentError, match="lock.*n_jobs=1"):
+        dyestuff.bootstrap(4, seed=1, n_jobs=2,
+                           what_to_collect=lambda fit: (lock.locked(), fit.sigma)[1])
+
+
+def _blas_threads(rng: np.random.Generator) -> list[int]:
+    from threadpoolctl import threadpool_info
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_many_chunks_come_back_in_replicate_order_with_one_blas_thread():
+    _, seeds = replicate_seeds(5, 90)
+    serial = run_replicates(_draw, seeds, n_jobs=1, progress=False)
+    parallel = run_replicates(_draw, seeds, n_jobs=2, progress=False)
+    assert parallel == serial
+    threads = run_replicates(_blas_threads, seeds[:4], n_jobs=2, progress=False)
+    assert all(n == 1 for per_worker in threads for n in per_worker)
 
 
 def test_default_columns(sleep):
