@@ -255,11 +255,12 @@ def _draw(rng: np.random.Generator) -> float:
     return float(rng.standard_normal())
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("progress, shown", [(True, True), (False, False), (None, False)])
-def test_progress_bar_only_when_asked(capsys, progress, shown):
+def test_progress_bar_only_when_asked(capsys, progress, shown, n_jobs):
     # None is "auto": no bar when stderr is not a terminal (here: captured)
     _, seeds = replicate_seeds(1, 6)
-    run_replicates(_draw, seeds, n_jobs=1, progress=progress, label="refits")
+    run_replicates(_draw, seeds, n_jobs=n_jobs, progress=progress, label="refits")
     err = capsys.readouterr().err
     assert ("refits" in err and "6/6" in err) == shown
 
