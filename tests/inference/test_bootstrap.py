@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -113,6 +114,44 @@ def test_same_seed_same_replicates_whatever_the_number_of_processes(sleep):
     assert not np.allclose(one.to_numpy(), other.to_numpy())
 
 
+def _closure_collect(scale: float):
+    def collect(fit):
+        return {"s": scale * fit.sigma}
+    return collect
+
+
+@pytest.mark.parametrize("collect", [
+    lambda fit: {"s": fit.sigma, "d": fit.deviance},
+    _closure_collect(2.0),
+], ids=["lambda", "closure"])
+def test_lambdas_and_closures_travel_to_worker_processes(dyestuff, collect):
+    one = dyestuff.bootstrap(6, seed=8, what_to_collect=collect, n_jobs=1)
+    two = dyestuff.bootstrap(6, seed=8, what_to_collect=collect, n_jobs=2)
+    pd.testing.assert_frame_equal(one, two)
+    assert one.notna().all().all()
+
+
+def test_what_cannot_be_pickled_is_named(dyestuff):
+    lock = threading.Lock()
+    with pytest.raises(InvalidArgumentError, match="lock.*n_jobs=1"):
+        dyestuff.bootstrap(4, seed=1, n_jobs=2,
+                           what_to_collect=lambda fit: (lock.locked(), fit.sigma)[1])
+
+
+def _blas_threads(rng: np.random.Generator) -> list[int]:
+    from threadpoolctl import threadpool_info
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_many_chunks_come_back_in_replicate_order_with_one_blas_thread():
+    _, seeds = replicate_seeds(5, 90)
+    serial = run_replicates(_draw, seeds, n_jobs=1, progress=False)
+    parallel = run_replicates(_draw, seeds, n_jobs=2, progress=False)
+    assert parallel == serial
+    threads = run_replicates(_blas_threads, seeds[:4], n_jobs=2, progress=False)
+    assert all(n == 1 for per_worker in threads for n in per_worker)
+
+
 def test_default_columns(sleep):
     table = sleep.bootstrap(3, seed=1, n_jobs=1)
     assert list(table.columns) == ["intercept", "Days", "sd_intercept|Subject",
@@ -216,11 +255,12 @@ def _draw(rng: np.random.Generator) -> float:
     return float(rng.standard_normal())
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("progress, shown", [(True, True), (False, False), (None, False)])
-def test_progress_bar_only_when_asked(capsys, progress, shown):
+def test_progress_bar_only_when_asked(capsys, progress, shown, n_jobs):
     # None is "auto": no bar when stderr is not a terminal (here: captured)
     _, seeds = replicate_seeds(1, 6)
-    run_replicates(_draw, seeds, n_jobs=1, progress=progress, label="refits")
+    run_replicates(_draw, seeds, n_jobs=n_jobs, progress=progress, label="refits")
     err = capsys.readouterr().err
     assert ("refits" in err and "6/6" in err) == shown
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,24 @@ def to_pandas(data: object) -> pd.DataFrame:
         frame = frame.collect()
     if not isinstance(frame, nw.DataFrame):
         raise DataTypeError(f"data must be a data frame, got {type(data).__name__}")
-    return frame.to_pandas()
+    try:
+        return frame.to_pandas()
+    except ImportError:
+        # polars hands whole frames to pandas through pyarrow, an optional dependency;
+        # column by column through numpy needs neither
+        return pd.DataFrame({name: _column_to_pandas(frame[name], nw)
+                             for name in frame.columns})
+
+
+def _column_to_pandas(column: Any, nw: Any) -> pd.Series | pd.Categorical:
+    """One narwhals column as pandas; categorical columns keep their levels' order
+    (an enum's declared order, else the order of first appearance)."""
+    values = column.to_numpy()
+    if isinstance(column.dtype, nw.Enum):
+        return pd.Categorical(values, categories=list(column.dtype.categories))
+    if column.dtype == nw.Categorical:
+        return pd.Categorical(values, categories=pd.unique(values[pd.notna(values)]))
+    return pd.Series(values)
 
 
 def formula_variables(text: str, formula: str, offset: int) -> set[str]:

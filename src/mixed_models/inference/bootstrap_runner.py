@@ -2,11 +2,14 @@
 
 Every replicate gets its own child of one :class:`numpy.random.SeedSequence`, so the
 results depend on the seed only, never on how the replicates are split between
-processes. Worker processes come from the standard library's pool: forked on Linux (the
-model and the user's callables are inherited, nothing is pickled) and spawned elsewhere
-(then everything must pickle). Replicates travel in chunks, so that the messages
-between processes and the pool's start-up are paid a few dozen times, not once per
-replicate. The progress bar is :func:`mixed_models.progress.progress_bar`'s.
+processes. Worker processes are joblib's (the loky backend): started fresh rather than
+forked, so the same code is safe on Linux, macOS and Windows, and the task goes to them
+through cloudpickle, so the user's lambdas and closures travel too. The task is
+serialized once per run and each worker unpickles it once; the pool stays alive between
+runs. Replicates travel in chunks, so that the messages between processes are paid a
+few dozen times, not once per replicate; chunks come back as they finish (for the
+progress bar) and are put back in replicate order. The progress bar is
+:func:`mixed_models.progress.progress_bar`'s.
 
 Each process runs BLAS on one thread: the replicates are the parallelism, and on
 matrices this small OpenBLAS's threads cost far more than they give (a 2 x 2 triangular
@@ -15,11 +18,10 @@ solve takes milliseconds instead of microseconds with two threads on a 2-core ma
 
 from __future__ import annotations
 
+import hashlib
 import math
-import multiprocessing
 import os
 import pickle
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -107,48 +109,52 @@ def run_replicates(task: Task, seeds: list[np.random.SeedSequence], *,
 
 def _run_in_processes(task: Task, seeds: list[np.random.SeedSequence], n_jobs: int,
                       bar: ProgressBar) -> list[Any]:
+    from joblib import Parallel, delayed, parallel_config
+
+    payload = _serialize(task)
+    token = hashlib.sha1(payload).hexdigest()
     indexed = list(enumerate(seeds))
     size = max(1, min(_MAX_CHUNK, math.ceil(len(seeds) / (n_jobs * _CHUNKS_PER_JOB))))
     chunks = [indexed[i:i + size] for i in range(0, len(indexed), size)]
-    context = _context()
-    if context.get_start_method() != "fork":
-        _check_picklable(task)
     results: list[Any] = [None] * len(seeds)
-    with context.Pool(n_jobs, initializer=_install, initargs=(task,)) as pool:
-        for part in pool.imap_unordered(_run_chunk, chunks):
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        parts = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
+                         pre_dispatch="all")(
+            delayed(_run_chunk)(token, payload, chunk) for chunk in chunks)
+        for part in parts:
             for index, value in part:
                 results[index] = value
             bar.update(len(part))
     return results
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    # fork shares the model and the user's callables without pickling; it is safe on
-    # Linux, not on macOS (system libraries) nor available on Windows.
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def _check_picklable(task: Task) -> None:
+def _serialize(task: Task) -> bytes:
+    # cloudpickle (joblib's) carries lambdas and closures by value; serializing once
+    # here both reports what cannot travel and spares pickling the model per chunk.
     try:
-        pickle.dumps(task)
+        import cloudpickle  # a dependency of joblib from 1.6 on
+    except ImportError:
+        from joblib.externals import cloudpickle  # vendored before 1.6
+
+    try:
+        return cloudpickle.dumps(task)
     except (pickle.PicklingError, AttributeError, TypeError) as exc:
         raise InvalidArgumentError(
-            f"the replicates cannot be sent to worker processes on this platform: {exc}. "
-            "Use module-level functions (not lambdas or local functions) for "
-            "what_to_collect and how_to_simulate, or n_jobs=1") from None
+            f"the replicates cannot be sent to worker processes: {exc}. The model and "
+            "what_to_collect / how_to_simulate must be picklable (lambdas and closures "
+            "are; open files, locks and generators are not); or use n_jobs=1") from None
 
 
-_TASK: Task | None = None
+# The task a worker last received, by token: a worker runs many chunks of one task and
+# unpickles the model once.
+_TASK: tuple[str, Task] | None = None
 
 
-def _install(task: Task) -> None:
+def _run_chunk(token: str, payload: bytes,
+               chunk: list[tuple[int, np.random.SeedSequence]]) -> list[tuple[int, Any]]:
     global _TASK
-    _TASK = task
-    threadpool_limits(limits=1)
-
-
-def _run_chunk(chunk: list[tuple[int, np.random.SeedSequence]]) -> list[tuple[int, Any]]:
-    assert _TASK is not None
-    return [(index, _TASK(np.random.default_rng(seed))) for index, seed in chunk]
+    if _TASK is None or _TASK[0] != token:
+        threadpool_limits(limits=1)
+        _TASK = (token, pickle.loads(payload))
+    task = _TASK[1]
+    return [(index, task(np.random.default_rng(seed))) for index, seed in chunk]
