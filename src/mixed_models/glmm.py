@@ -24,8 +24,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "emmeans",
-    "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
+    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "test", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
 

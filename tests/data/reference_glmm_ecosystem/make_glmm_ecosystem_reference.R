@@ -1,0 +1,58 @@
+# Reference values of emmeans (link and response scale), contrasts and performance's
+# r2_nakagawa / icc for two GLMMs fitted by lme4's glmer.
+#
+# Usage, from the repository root:
+#   LC_ALL=C Rscript tests/data/reference_glmm_ecosystem/make_glmm_ecosystem_reference.R
+suppressPackageStartupMessages({
+  library(lme4); library(emmeans); library(performance); library(jsonlite)
+})
+out_dir <- "tests/data/reference_glmm_ecosystem"
+data_dir <- "tests/data/reference_glmm/data"
+emm_options(opt.digits = FALSE)
+
+num <- function(df) lapply(as.list(as.data.frame(df)), function(v) if (is.factor(v)) as.character(v) else v)
+
+polish <- function(m) {
+  # refit from the optimum with a tight tolerance so the reference is lme4's optimum
+  update(m, start = getME(m, c("theta", "fixef")),
+         control = glmerControl(optimizer = "nloptwrap",
+                                optCtrl = list(xtol_abs = 1e-12, ftol_abs = 1e-14, xtol_rel = 1e-12,
+                                               ftol_rel = 1e-14, maxeval = 1e5)))
+}
+
+one <- function(m, spec, name, response_name) {
+  em <- emmeans(m, spec)
+  link <- summary(em, infer = TRUE)
+  resp <- summary(em, type = "response", infer = TRUE)
+  pw <- summary(contrast(em, "pairwise", adjust = "tukey"), infer = TRUE)
+  pw_none <- summary(contrast(em, "pairwise", adjust = "none"), infer = TRUE)
+  pw_resp <- summary(contrast(regrid(em, transform = "log"), "pairwise", adjust = "none"), infer = TRUE)
+  pw_ratio <- summary(contrast(em, "pairwise", adjust = "bonferroni"), type = "response", infer = TRUE)
+  tvc <- summary(contrast(em, "trt.vs.ctrl", adjust = "dunnettx"), infer = TRUE)
+  r2 <- r2_nakagawa(m, tolerance = 0)
+  ic <- icc(m, tolerance = 0)
+  vars <- insight::get_variance(m, tolerance = 0)
+  res <- list(
+    formula = paste(deparse(formula(m)), collapse = ""), family = family(m)$family,
+    deviance = deviance(m), fixef = unname(fixef(m)), theta = unname(getME(m, "theta")),
+    emmeans_link = num(link), emmeans_response = num(resp),
+    pairwise_tukey = num(pw), pairwise_none = num(pw_none), pairwise_ratio_bonferroni = num(pw_ratio),
+    trt_vs_ctrl_dunnettx = num(tvc),
+    r2 = list(conditional = unname(r2$R2_conditional), marginal = unname(r2$R2_marginal)),
+    icc = list(adjusted = unname(ic$ICC_adjusted), unadjusted = unname(ic$ICC_unadjusted)),
+    variances = list(fixed = vars$var.fixed, random = vars$var.random,
+                     distribution = vars$var.distribution, residual = vars$var.residual),
+    versions = lapply(c(R = "base", lme4 = "lme4", emmeans = "emmeans", performance = "performance",
+                        insight = "insight"), function(p) as.character(packageVersion(p))))
+  writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE),
+             file.path(out_dir, paste0(name, ".json")))
+}
+
+cbpp <- read.csv(file.path(data_dir, "cbpp.csv"), colClasses = c(herd = "factor", period = "factor"))
+m1 <- polish(glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), cbpp, binomial))
+one(m1, "period", "cbpp_binomial")
+
+gt <- read.csv(file.path(data_dir, "grouseticks_scaled.csv"),
+               colClasses = c(YEAR = "factor", BROOD = "factor"))
+m2 <- polish(glmer(TICKS ~ YEAR + (1 | BROOD), gt, poisson))
+one(m2, "YEAR", "grouseticks_poisson")
