@@ -20,30 +20,47 @@ polish <- function(m) {
                                                ftol_rel = 1e-14, maxeval = 1e5)))
 }
 
-one <- function(m, spec, name, response_name) {
+summaries <- function(em) {
+  list(emmeans_link = num(summary(em, infer = TRUE)),
+       emmeans_response = num(summary(em, type = "response", infer = TRUE)),
+       pairwise_tukey = num(summary(contrast(em, "pairwise", adjust = "tukey"), infer = TRUE)),
+       pairwise_none = num(summary(contrast(em, "pairwise", adjust = "none"), infer = TRUE)),
+       pairwise_ratio_bonferroni = num(summary(contrast(em, "pairwise", adjust = "bonferroni"),
+                                               type = "response", infer = TRUE)),
+       pairwise_ratio_tukey = num(summary(contrast(em, "pairwise", adjust = "tukey"),
+                                          type = "response", infer = TRUE)),
+       trt_vs_ctrl_dunnettx = num(summary(contrast(em, "trt.vs.ctrl", adjust = "dunnettx"), infer = TRUE)),
+       pairwise_mvt = num(summary(contrast(em, "pairwise", adjust = "mvt"), infer = TRUE)))
+}
+
+# emmeans over this library's beta and Wald covariance (written by write_inputs.py):
+# checks emmeans' formulas at the same estimates, to 1e-6.
+at_inputs <- function(m, spec, name) {
+  inputs <- fromJSON(file.path(out_dir, paste0(name, "_inputs.json")))
+  rg <- ref_grid(m)
+  rg@bhat <- inputs$beta
+  rg@V <- inputs$vcov
+  set.seed(1)
+  summaries(emmeans(rg, spec))
+}
+
+one <- function(m, spec, name) {
   em <- emmeans(m, spec)
-  link <- summary(em, infer = TRUE)
-  resp <- summary(em, type = "response", infer = TRUE)
-  pw <- summary(contrast(em, "pairwise", adjust = "tukey"), infer = TRUE)
-  pw_none <- summary(contrast(em, "pairwise", adjust = "none"), infer = TRUE)
-  pw_resp <- summary(contrast(regrid(em, transform = "log"), "pairwise", adjust = "none"), infer = TRUE)
-  pw_ratio <- summary(contrast(em, "pairwise", adjust = "bonferroni"), type = "response", infer = TRUE)
-  tvc <- summary(contrast(em, "trt.vs.ctrl", adjust = "dunnettx"), infer = TRUE)
   r2 <- r2_nakagawa(m, tolerance = 0)
   ic <- icc(m, tolerance = 0)
   vars <- insight::get_variance(m, tolerance = 0)
-  res <- list(
+  set.seed(1)
+  res <- c(list(
     formula = paste(deparse(formula(m)), collapse = ""), family = family(m)$family,
-    deviance = deviance(m), fixef = unname(fixef(m)), theta = unname(getME(m, "theta")),
-    emmeans_link = num(link), emmeans_response = num(resp),
-    pairwise_tukey = num(pw), pairwise_none = num(pw_none), pairwise_ratio_bonferroni = num(pw_ratio),
-    trt_vs_ctrl_dunnettx = num(tvc),
+    deviance = deviance(m), fixef = unname(fixef(m)), theta = unname(getME(m, "theta"))),
+    summaries(em),
+    list(at_inputs = at_inputs(m, spec, name),
     r2 = list(conditional = unname(r2$R2_conditional), marginal = unname(r2$R2_marginal)),
     icc = list(adjusted = unname(ic$ICC_adjusted), unadjusted = unname(ic$ICC_unadjusted)),
     variances = list(fixed = vars$var.fixed, random = vars$var.random,
                      distribution = vars$var.distribution, residual = vars$var.residual),
     versions = lapply(c(R = "base", lme4 = "lme4", emmeans = "emmeans", performance = "performance",
-                        insight = "insight"), function(p) as.character(packageVersion(p))))
+                        insight = "insight"), function(p) as.character(packageVersion(p)))))
   writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE),
              file.path(out_dir, paste0(name, ".json")))
 }
