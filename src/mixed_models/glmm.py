@@ -39,7 +39,8 @@ def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
 def _not_available(name: str) -> ModelError:
     return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
                       "yet; what is: the estimates, Wald z tests and intervals "
-                      "(method='wald'), fitted values, residuals_of(type), summary()")
+                      "(method='wald'), fitted values, residuals_of(type), summary(), "
+                      "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log)")
 
 
 class GLMM(GlmmInferenceView, EcosystemView):

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from mixed_models.errors import ModelError, SingularFitWarning
+from mixed_models.errors import SingularFitWarning
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import fitted_values, term_covariances
 
