@@ -207,7 +207,7 @@ def test_the_record_is_generalized(binomial):
 
 @pytest.mark.parametrize("call", [
     lambda m: m.anova(),
-    lambda m: m.drop_fix_ef("period"), lambda m: m.r2(), lambda m: m.emmeans("period"),
+    lambda m: m.drop_fix_ef("period"), lambda m: m.test("period_lvl_2 = 0"),
     lambda m: m.tidy(), lambda m: m.glance(), lambda m: m.all_fit(),
     lambda m: m.convergence_check(), lambda m: m.plot_diagnostics(),
     lambda m: m.fix_ef_summary(ddf="satterthwaite"), lambda m: m.fix_ef_conf_int(method="all"),

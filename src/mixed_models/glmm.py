@@ -24,8 +24,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "emmeans",
-    "contrasts", "test", "r2", "icc", "tidy", "glance", "all_fit", "write_rows",
+    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "test", "tidy", "glance", "all_fit", "write_rows",
     "convergence_check", "plot_diagnostics",
 )
 
@@ -40,7 +39,8 @@ def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
 def _not_available(name: str) -> ModelError:
     return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
                       "yet; what is: the estimates, Wald z tests and intervals "
-                      "(method='wald'), fitted values, residuals_of(type), summary()")
+                      "(method='wald'), fitted values, residuals_of(type), summary(), "
+                      "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log)")
 
 
 class GLMM(GlmmInferenceView, EcosystemView):

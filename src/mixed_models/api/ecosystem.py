@@ -20,26 +20,30 @@ class EcosystemView(InferenceView):
     """A fitted model with the R ecosystem's follow-up steps (the base of ``LMM``)."""
 
     def emmeans(self, specs: str | Sequence[str], by: str | Sequence[str] | None = None,
-                ddf: str = "satterthwaite", level: float = 0.95,
-                at: Mapping[str, object] | None = None) -> pd.DataFrame:
+                ddf: str | None = None, level: float = 0.95,
+                at: Mapping[str, object] | None = None, type: str = "link") -> pd.DataFrame:
         """Estimated marginal means (R's emmeans) of ``specs`` (``"Species"``, ``"A:B"``,
-        ``"1"``), within ``by`` groups: ``emmean, se, df, lower, upper``. See
-        :func:`mixed_models.inference.emmeans.emmeans`."""
+        ``"1"``), within ``by`` groups: ``emmean, se, df, lower, upper``. ``ddf``: an
+        LMM's ``"satterthwaite"`` (None) or ``"kenward-roger"``; a GLMM's are asymptotic
+        z intervals, on the link scale or with ``type="response"`` on the response
+        scale (``prob``, ``rate``). See :func:`mixed_models.inference.emmeans.emmeans`."""
         from mixed_models.inference.emmeans import emmeans
 
-        return emmeans(self._record, specs, by, ddf, level, at)
+        return emmeans(self._record, specs, by, ddf, level, at, type)
 
     def contrasts(self, specs: str | Sequence[str], method: object = "pairwise",
                   adjust: str | None = None, by: str | Sequence[str] | None = None,
-                  ddf: str = "satterthwaite", level: float = 0.95,
-                  at: Mapping[str, object] | None = None) -> pd.DataFrame:
+                  ddf: str | None = None, level: float = 0.95,
+                  at: Mapping[str, object] | None = None, type: str = "link") -> pd.DataFrame:
         """Contrasts of the marginal means (``"pairwise"``, ``"trt.vs.ctrl"`` or a dict of
         weights), adjusted by ``"tukey"``, ``"dunnettx"``, ``"mvt"``, ``"scheffe"``,
         ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"hochberg"``, ``"hommel"``, ``"bh"``,
-        ``"by"`` or ``"none"``. See :func:`mixed_models.inference.emmeans.contrasts`."""
+        ``"by"`` or ``"none"``. A GLMM's are z tests on the link scale; ``type="response"``
+        gives odds ratios (logit) or ratios (log). See
+        :func:`mixed_models.inference.emmeans.contrasts`."""
         from mixed_models.inference.emmeans import contrasts
 
-        return contrasts(self._record, specs, method, adjust, by, ddf, level, at)
+        return contrasts(self._record, specs, method, adjust, by, ddf, level, at, type)
 
     def test(self, hypothesis: object, rhs: object = 0.0,
              ddf: str = "satterthwaite") -> pd.DataFrame:
@@ -52,7 +56,8 @@ class EcosystemView(InferenceView):
 
     def r2(self) -> dict[str, float]:
         """Nakagawa's ``marginal`` and ``conditional`` R² (random slopes as Johnson's
-        extension), as R's performance. See :mod:`mixed_models.inference.r2`."""
+        extension), as R's performance; a binomial-logit or Poisson-log GLMM's with its
+        distribution-specific variance. See :mod:`mixed_models.inference.r2`."""
         from mixed_models.inference.r2 import r2
 
         return r2(self._record)

@@ -157,7 +157,7 @@ def _dunnettx_cdf(x: float, m: int, df: float) -> float:
     means = (1.0 + np.sqrt(1.0 + 8.0 * m)) / 2.0  # means whose pairs number m
     weight = (m - 1.0) / m
     tukey = stats.studentized_range.cdf(np.sqrt(2.0) * x, means, _range_df(np.array(df)))
-    sidak = stats.f.cdf(x * x, 1, df) ** m
+    sidak = (1.0 - 2.0 * stats.t.sf(x, df)) ** m  # the F(1, df) cdf of x², finite at df = inf
     return float(weight * tukey + (1.0 - weight) * sidak)
 
 
@@ -167,7 +167,7 @@ def _dunnettx_quantile(level: float, m: int, df: float) -> float:
         return float(stats.t.ppf(0.5 + level / 2.0, df))
     means = (1.0 + np.sqrt(1.0 + 8.0 * m)) / 2.0
     tukey = stats.studentized_range.ppf(level, means, _range_df(np.array(df))) / np.sqrt(2.0)
-    sidak = np.sqrt(stats.f.ppf(level ** (1.0 / m), 1, df))
+    sidak = stats.t.ppf(0.5 + level ** (1.0 / m) / 2.0, df)
     low, high = sorted((float(tukey), float(sidak)))
     if high - low < 1e-12:
         return low

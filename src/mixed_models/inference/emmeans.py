@@ -23,6 +23,7 @@ from scipy import stats
 
 from mixed_models.errors import InvalidArgumentError, MixedModelsWarning
 from mixed_models.fitted.record import FittedModel, as_record
+from mixed_models.inference import emmeans_glmm as glmm
 from mixed_models.inference.adjust import adjusted_p, check_adjust, critical_values
 from mixed_models.inference.refgrid import Means, marginal_means
 
@@ -30,33 +31,41 @@ METHODS = ("pairwise", "trt.vs.ctrl")
 
 
 def _tests(fit: FittedModel, linfct: np.ndarray, ddf: str) -> pd.DataFrame:
-    """estimate, se, df of each row of ``linfct`` (t tests of lmerTest)."""
+    """estimate, se, df of each row of ``linfct`` (t tests of lmerTest; Wald z for a GLMM)."""
     from mixed_models.inference.anova import contrast_t_test
 
+    if fit.is_generalized:
+        return glmm.wald_tests(fit, linfct)
     tests = [contrast_t_test(fit, row, ddf) for row in linfct]
     return pd.DataFrame({"estimate": [t.estimate for t in tests],
                          "se": [t.se for t in tests], "df": [t.df for t in tests]})
 
 
-def _check(ddf: str, level: float) -> str:
+def _check(fit: FittedModel, ddf: str | None, level: float, type: str) -> str:
     from mixed_models.inference.anova import check_ddf
 
     if not (isinstance(level, float | int) and 0 < level < 1):
         raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
-    return check_ddf(ddf)
+    glmm.check_type(type)
+    if fit.is_generalized:
+        return glmm.check_glmm_ddf(ddf)
+    return check_ddf("satterthwaite" if ddf is None else ddf)
 
 
 def emmeans(model: object, specs: str | Sequence[str], by: str | Sequence[str] | None = None,
-            ddf: str = "satterthwaite", level: float = 0.95,
-            at: Mapping[str, object] | None = None) -> pd.DataFrame:
+            ddf: str | None = None, level: float = 0.95,
+            at: Mapping[str, object] | None = None, type: str = "link") -> pd.DataFrame:
     """Estimated marginal means of ``specs`` (within ``by`` groups).
 
     Returns one row per mean: the variables' columns, then ``emmean, se, df, lower,
     upper`` (t intervals at ``level``). ``attrs["linfct"]`` holds the rows L with
-    emmean = L beta.
+    emmean = L beta. ``ddf`` (None: ``"satterthwaite"``) is a linear model's; a GLMM's
+    means are asymptotic (``df = inf``, z intervals), and ``type="response"`` gives them
+    on the response scale (``prob``, ``rate`` or ``response`` in place of ``emmean``;
+    see :mod:`mixed_models.inference.emmeans_glmm`). A linear model's two scales agree.
     """
     fit = as_record(model)
-    ddf = _check(ddf, level)
+    ddf = _check(fit, ddf, level, type)
     means = marginal_means(fit, specs, by, at)
     tests = _tests(fit, means.linfct, ddf)
     half = stats.t.ppf(0.5 + level / 2.0, tests["df"]) * tests["se"]
@@ -66,7 +75,9 @@ def emmeans(model: object, specs: str | Sequence[str], by: str | Sequence[str] |
     table["df"] = tests["df"].to_numpy()
     table["lower"] = (tests["estimate"] - half).to_numpy()
     table["upper"] = (tests["estimate"] + half).to_numpy()
-    table.attrs.update(linfct=means.linfct, ddf=ddf, level=level)
+    table.attrs.update(linfct=means.linfct, ddf=ddf, level=level, type="link")
+    if fit.is_generalized and type == "response":
+        return glmm.to_response(fit, table)
     return table
 
 
@@ -115,8 +126,8 @@ def _groups(means: Means) -> list[np.ndarray]:
 
 def contrasts(model: object, specs: str | Sequence[str], method: object = "pairwise",
               adjust: str | None = None, by: str | Sequence[str] | None = None,
-              ddf: str = "satterthwaite", level: float = 0.95,
-              at: Mapping[str, object] | None = None) -> pd.DataFrame:
+              ddf: str | None = None, level: float = 0.95,
+              at: Mapping[str, object] | None = None, type: str = "link") -> pd.DataFrame:
     """Contrasts of the marginal means of ``specs`` within each ``by`` group.
 
     ``method``: ``"pairwise"`` (every difference, first minus later), ``"trt.vs.ctrl"``
@@ -126,10 +137,15 @@ def contrasts(model: object, specs: str | Sequence[str], method: object = "pairw
     :data:`~mixed_models.inference.adjust.ADJUSTMENTS` (``"tukey"``, ``"dunnettx"``,
     ``"mvt"``, ``"scheffe"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"hochberg"``,
     ``"hommel"``, ``"bh"``, ``"by"``, ``"none"``). Returns ``contrast`` (and the by columns), ``estimate, se, df, t_value,
-    p_value, lower, upper`` (intervals adjusted as emmeans does).
+    p_value, lower, upper`` (intervals adjusted as emmeans does). A GLMM's contrasts are
+    differences on the link scale with z tests (``z_value``, ``df = inf``); with
+    ``type="response"`` they are odds ratios (logit) or ratios (log), tested on the link
+    scale (see :mod:`mixed_models.inference.emmeans_glmm`).
     """
     fit = as_record(model)
-    ddf = _check(ddf, level)
+    ddf = _check(fit, ddf, level, type)
+    if fit.is_generalized and type == "response":
+        glmm.ratio_name(fit)
     means = marginal_means(fit, specs, by, at)
     names = [n for n in means.specs if n in means.labels.columns]
     default = {"pairwise": "tukey", "trt.vs.ctrl": "dunnettx"}
@@ -141,7 +157,12 @@ def contrasts(model: object, specs: str | Sequence[str], method: object = "pairw
         adjust = "sidak"
     pieces = [_family(fit, means, rows, names, method, adjust, ddf, level)
               for rows in _groups(means)]
-    return pd.concat(pieces, ignore_index=True)
+    table = pd.concat(pieces, ignore_index=True)
+    if fit.is_generalized:
+        table = table.rename(columns={"t_value": "z_value"})
+        if type == "response":
+            return glmm.contrasts_to_response(fit, table)
+    return table
 
 
 def _family(fit: FittedModel, means: Means, rows: np.ndarray, names: list[str],

@@ -1,4 +1,4 @@
-"""Nakagawa's R² and the intraclass correlation of a linear mixed model, as R's
+"""Nakagawa's R² and the intraclass correlation of a linear or generalized mixed model, as R's
 performance package (``r2_nakagawa``, ``icc``) defines them.
 
 The variance components (insight's ``get_variance``):
@@ -7,7 +7,9 @@ The variance components (insight's ``get_variance``):
 - random: over the random-effect terms, the mean over rows of z_i' Sigma z_i (z_i the
   row's random-effect covariates, Sigma the term's covariance): Johnson's extension,
   so a random slope counts at the observed covariate values;
-- residual: sigma².
+- residual: sigma² (a GLMM's distribution-specific variance: pi² / 3 for a binomial
+  logit, the lognormal approximation log(1 + 1/lambda) for a Poisson log; see
+  :mod:`mixed_models.inference.r2_glmm`).
 
 R²m = fixed / total, R²c = (fixed + random) / total, ICC adjusted = random / (random +
 residual), ICC unadjusted = random / total, total = fixed + random + residual.
@@ -23,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from mixed_models.errors import ModelError, SingularFitWarning
+from mixed_models.errors import SingularFitWarning
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import fitted_values, term_covariances
 
@@ -31,16 +33,30 @@ from mixed_models.fitted.results import fitted_values, term_covariances
 def variance_components(model: object) -> dict[str, float]:
     """``fixed``, ``random`` and ``residual`` variances (see the module docstring)."""
     fit = as_record(model)
-    if fit.family != "gaussian":
-        raise ModelError(f"R² and ICC are defined here for linear mixed models; the model's "
-                         f"family is {fit.family!r}")
+    if fit.is_generalized:
+        from mixed_models.inference.r2_glmm import check_supported
+
+        check_supported(fit)
     design = fit.structure.require_design("R² and ICC")
-    fixed = float(np.var(fitted_values(fit, with_ran_ef=False) - _offset(fit), ddof=1))
+    if fit.is_generalized:
+        eta = design.fixed.matrix @ fit.estimates.beta
+    else:
+        eta = fitted_values(fit, with_ran_ef=False) - _offset(fit)
+    fixed = float(np.var(eta, ddof=1))
     random = 0.0
     for term, cov in zip(design.random, term_covariances(fit)):
         z = term.z
         random += float(np.mean(np.einsum("ij,jk,ik->i", z, cov, z)))
-    return {"fixed": fixed, "random": random, "residual": fit.sigma2}
+    return {"fixed": fixed, "random": random, "residual": _residual(fit)}
+
+
+def _residual(fit: FittedModel) -> float:
+    """sigma², or a GLMM's distribution-specific variance."""
+    if not fit.is_generalized:
+        return fit.sigma2
+    from mixed_models.inference.r2_glmm import distribution_variance
+
+    return distribution_variance(fit)
 
 
 def _offset(fit: FittedModel) -> np.ndarray | float:
