@@ -38,8 +38,9 @@ def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
 
 def _not_available(name: str) -> ModelError:
     return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
-                      "yet; what is: the estimates, Wald z tests and intervals "
-                      "(method='wald'), fitted values, residuals_of(type), summary(), "
+                      "yet; what is: the estimates, summary(), Wald, profile and "
+                      "bootstrap intervals, likelihood_ratio_test(), predict(), simulate(), "
+                      "refit(y=), fitted values, residuals_of(type), quantile_residuals(), "
                       "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log)")
 
 
