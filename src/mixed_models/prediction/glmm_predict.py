@@ -31,8 +31,8 @@ import pandas as pd
 from mixed_models.errors import InvalidArgumentError, ModelError
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import term_covariances
-from mixed_models.prediction.predict import predict
-from mixed_models.prediction.rows import NewRows, check_new_levels, new_rows
+from mixed_models.prediction.predict import predict, rows_or_fit
+from mixed_models.prediction.rows import NewRows, check_new_levels
 from mixed_models.prediction.variance import population_variance
 
 SCALES = ("link", "response")
@@ -115,8 +115,8 @@ def glmm_predict_with_intervals(fit: FittedModel, newdata: object = None,
     if not 0.0 < level < 1.0:
         raise InvalidArgumentError(f"level must be between 0 and 1, got {level!r}")
     check_new_levels(new_levels)
-    rows = _rows(record, newdata, with_ran_ef, new_levels if with_ran_ef else "population",
-                 offset)
+    rows = rows_or_fit(record, newdata, with_ran_ef,
+                       new_levels if with_ran_ef else "population", offset)
     eta = _link_point(record, rows, with_ran_ef)
     var = link_variance(record, rows) if with_ran_ef \
         else population_variance(record, rows, marginal=False)
@@ -131,16 +131,6 @@ def glmm_predict_with_intervals(fit: FittedModel, newdata: object = None,
     table.attrs.update(level=level, type=scale)
     return table
 
-
-def _rows(record: FittedModel, newdata: object, random: bool, new_levels: str,
-          offset: object) -> NewRows:
-    if newdata is not None:
-        return new_rows(record, newdata, random, new_levels, offset)
-    design = record.structure.require_design("intervals of the fitted values")
-    problem = record.problem
-    return NewRows(problem.x, [t.codes for t in problem.terms], [t.z for t in problem.terms],
-                   np.zeros(problem.n_obs, dtype=bool), problem.offset,
-                   pd.Index(design.frame.rows))
 
 
 def _link_point(record: FittedModel, rows: NewRows, with_ran_ef: bool) -> np.ndarray:

@@ -121,7 +121,7 @@ def predict_with_intervals(fit: FittedModel, newdata: object = None, level: floa
     if type not in INTERVAL_TYPES:
         raise InvalidArgumentError(f"type must be one of {INTERVAL_TYPES}, got {type!r}")
     check_new_levels(new_levels)
-    rows = _rows_or_fit(fit, newdata, with_ran_ef or type == "prediction",
+    rows = rows_or_fit(fit, newdata, with_ran_ef or type == "prediction",
                         new_levels if with_ran_ef else "population", offset)
     point = _point(fit, rows, with_ran_ef)
     if with_ran_ef:
@@ -139,8 +139,10 @@ def predict_with_intervals(fit: FittedModel, newdata: object = None, level: floa
     return table
 
 
-def _rows_or_fit(fit: FittedModel, newdata: object, random: bool, new_levels: str,
-                 offset: object) -> NewRows:
+def rows_or_fit(fit: FittedModel, newdata: object, random: bool, new_levels: str,
+                offset: object) -> NewRows:
+    """The rows to predict: ``newdata``'s, or (None) the fit's own, labelled by the
+    input frame's index."""
     if newdata is not None:
         return new_rows(fit, newdata, random, new_levels, offset)
     design = fit.structure.require_design("intervals of the fitted values")
