@@ -341,13 +341,7 @@ class LmmProblem:
 
     def sparse_zt(self) -> sp.csr_matrix:
         """Z' (q x n, sparse): term by term, level-major, as the random effects."""
-        blocks = []
-        for term in self.terms:
-            n, size = term.z.shape
-            rows = (term.codes[:, None] * size + np.arange(size)).ravel()
-            cols = np.repeat(np.arange(n), size)
-            blocks.append(sp.csr_matrix((term.z.ravel(), (rows, cols)), shape=(term.q, n)))
-        return sp.vstack(blocks).tocsr()
+        return terms_zt(self.terms)
 
     def sparse_lambdat(self, theta: np.ndarray) -> sp.csr_matrix:
         """Lambda' at theta (q x q, sparse, block diagonal)."""
@@ -378,3 +372,15 @@ def _least_squares_residual(x: np.ndarray, y: np.ndarray,
     xw, yw = (x, y) if root is None else (x * root[:, None], y * root)
     beta0 = np.linalg.lstsq(xw, yw, rcond=None)[0]
     return beta0, y - x @ beta0
+
+
+def terms_zt(terms: list[TermData]) -> sp.csr_matrix:
+    """Z' (q x n, sparse) of per-level terms: term by term, level-major, as the random
+    effects."""
+    blocks = []
+    for term in terms:
+        n, size = term.z.shape
+        rows = (term.codes[:, None] * size + np.arange(size)).ravel()
+        cols = np.repeat(np.arange(n), size)
+        blocks.append(sp.csr_matrix((term.z.ravel(), (rows, cols)), shape=(term.q, n)))
+    return sp.vstack(blocks).tocsr()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mixed_models.core.lazy import lazy_module
+from mixed_models.core.problem import terms_zt
 from mixed_models.core.solve import Estimates
 from mixed_models.errors import ModelError
 
@@ -250,13 +251,7 @@ class GlmmRecordProblem:
 
     def sparse_zt(self) -> Any:
         """Z' (q x n, sparse): term by term, level-major, as the random effects."""
-        blocks = []
-        for term in self.terms:
-            n, size = term.z.shape
-            rows = (term.codes[:, None] * size + np.arange(size)).ravel()
-            cols = np.repeat(np.arange(n), size)
-            blocks.append(sp.csr_matrix((term.z.ravel(), (rows, cols)), shape=(term.q, n)))
-        return sp.vstack(blocks).tocsr()
+        return terms_zt(self.terms)
 
     def sparse_lambdat(self, theta: np.ndarray) -> Any:
         """Lambda' at theta (q x q, sparse, block diagonal)."""
