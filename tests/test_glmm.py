@@ -3,57 +3,19 @@ once per session, with the tolerances of the panel's README."""
 
 from __future__ import annotations
 
-import csv
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from glmm_panel import FAMILIES, MODELS, panel_data, panel_fit, reference
 
 from mixed_models import GLMM
 
-FOLDER = Path(__file__).parent / "data" / "reference_glmm"
-with open(FOLDER / "models.csv", newline="") as handle:
-    MODELS = {row["id"]: row for row in csv.DictReader(handle)}
 PANEL = list(MODELS)
-# the LMM panel's grouseticks is the scaled file without its sHEIGHT column
-DATA_FILES = {"grouseticks": "grouseticks_scaled"}
-FAMILIES = {"binomial": "binomial", "poisson": "poisson", "Gamma": "gamma",
-            "inverse.gaussian": "inverse_gaussian", "negative.binomial": "negative_binomial"}
-
-
-def panel_data(model_id: str) -> pd.DataFrame:
-    row = MODELS[model_id]
-    name = DATA_FILES.get(row["dataset"], row["dataset"])
-    data = pd.read_csv(FOLDER / "data" / f"{name}.csv")
-    for column in filter(None, row["factors"].split(";")):
-        data[column] = data[column].astype(str)
-    return data
-
-
-def reference(model_id: str) -> dict:
-    return json.loads((FOLDER / "fits" / f"{model_id}.json").read_text())
-
-
-def fit_panel_model(model_id: str) -> GLMM:
-    row = MODELS[model_id]
-    return GLMM.from_formula(row["formula_py"] or row["formula"], panel_data(model_id),
-                             family=FAMILIES[row["family"]], link=row["link"],
-                             n_agq=int(row["nAGQ"]), weights=row["weights"] or None)
-
-
-@pytest.fixture(scope="session")
-def panel_fits() -> dict[str, GLMM]:
-    return {}
 
 
 @pytest.fixture(params=PANEL)
-def panel(request, panel_fits) -> tuple[GLMM, dict]:
-    model_id = request.param
-    if model_id not in panel_fits:
-        panel_fits[model_id] = fit_panel_model(model_id)
-    return panel_fits[model_id], reference(model_id)
+def panel(request) -> tuple[GLMM, dict]:
+    return panel_fit(request.param), reference(request.param)
 
 
 def test_objective_at_most_the_best_optimum(panel):
@@ -144,22 +106,17 @@ def test_dispersion(panel):
         assert model.dispersion == pytest.approx(value, rel=5e-3)
 
 
-def test_the_proportion_with_weights_is_the_cbind_model(panel_fits):
-    for model_id in ("cbpp_binomial", "cbpp_proportion"):
-        if model_id not in panel_fits:
-            panel_fits[model_id] = fit_panel_model(model_id)
-    a, b = panel_fits["cbpp_binomial"], panel_fits["cbpp_proportion"]
+def test_the_proportion_with_weights_is_the_cbind_model():
+    a, b = panel_fit("cbpp_binomial"), panel_fit("cbpp_proportion")
     assert a.deviance == pytest.approx(b.deviance, abs=1e-8)
     np.testing.assert_allclose(list(a.fix_ef.values()), list(b.fix_ef.values()), atol=1e-6)
 
 
 @pytest.mark.parametrize("model_id", ["cbpp_binomial", "contraception_binomial"])
-def test_compare_reproduces_the_likelihood_ratio_test(model_id, panel_fits):
+def test_compare_reproduces_the_likelihood_ratio_test(model_id):
     import mixed_models
 
-    if model_id not in panel_fits:
-        panel_fits[model_id] = fit_panel_model(model_id)
-    full = panel_fits[model_id]
+    full = panel_fit(model_id)
     lrt = reference(model_id)["lrt"]
     row = MODELS[model_id]
     formula0 = (row["formula_py"] or row["formula"]).replace(" + " + lrt["dropped"], "")
@@ -171,7 +128,7 @@ def test_compare_reproduces_the_likelihood_ratio_test(model_id, panel_fits):
     assert table["Df"].iloc[1] == lrt["df"]
 
 
-def test_compare_refuses_models_of_different_families(panel_fits):
+def test_compare_refuses_models_of_different_families():
     import mixed_models
     from mixed_models.errors import ModelError
 

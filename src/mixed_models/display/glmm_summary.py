@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
 from mixed_models.display.summary import (
     ModelSummary,
     fixed_effects_correlation,
     random_effects_correlations,
+    residual_quantiles,
+    variance_rows,
 )
-from mixed_models.display.values import QUANTILE_NAMES, GlmmValues, OptimizerReport
+from mixed_models.display.values import GlmmValues, OptimizerReport
 from mixed_models.errors import ModelError
 from mixed_models.fitted.glmm_results import overdispersion, require_generalized, \
     scaled_pearson, var_corr
@@ -50,9 +49,9 @@ def summarize_glmm(model: object) -> GlmmSummary:
         aic=float(fit.aic),
         bic=float(fit.bic),
         df_residual=int(fit.n_obs - fit.n_parameters),
-        scaled_residuals=_quantiles(scaled_pearson(fit)),
-        random_effects=_random_effects(fit),
-        random_effects_corr=_correlations(fit),
+        scaled_residuals=residual_quantiles(scaled_pearson(fit)),
+        random_effects=variance_rows(var_corr(fit)),
+        random_effects_corr=random_effects_correlations(fit),
         n_obs=int(fit.n_obs),
         n_dropped=int(fit.structure.n_dropped),
         n_groups=dict(fit.structure.n_groups),
@@ -69,26 +68,6 @@ def summarize_glmm(model: object) -> GlmmSummary:
         n_agq=int(fit.problem.n_agq),
         overdispersion=_overdispersion(fit),
     )
-
-
-def _quantiles(values: np.ndarray) -> pd.Series:
-    quantiles = np.quantile(values, [0.0, 0.25, 0.5, 0.75, 1.0])
-    return pd.Series(quantiles, index=list(QUANTILE_NAMES), name="scaled residuals")
-
-
-def _random_effects(fit: FittedModel) -> pd.DataFrame:
-    vc = var_corr(fit)
-    rows = vc[vc["var2"].isna()]
-    return pd.DataFrame({
-        "group": rows["group"].to_numpy(),
-        "name": rows["var1"].fillna("").to_numpy(),
-        "variance": rows["vcov"].to_numpy(dtype=float),
-        "std_dev": rows["sdcor"].to_numpy(dtype=float),
-    })
-
-
-def _correlations(fit: FittedModel) -> dict[str, pd.DataFrame]:
-    return random_effects_correlations(fit)
 
 
 def _prior_weights_given(fit: FittedModel) -> bool:

@@ -120,13 +120,23 @@ def scaled_residual_quantiles(model: FittedModel) -> pd.Series:
         scaled = fit_rows(model).scaled
     except ModelError:  # streamed rows are not kept: no residuals to summarize
         return pd.Series([], dtype=float, name="scaled residuals")
-    quantiles = np.quantile(scaled, [0.0, 0.25, 0.5, 0.75, 1.0])
+    return residual_quantiles(scaled)
+
+
+def residual_quantiles(values: np.ndarray) -> pd.Series:
+    """Minimum, quartiles and maximum of scaled residuals, as lme4's summary prints them."""
+    quantiles = np.quantile(values, [0.0, 0.25, 0.5, 0.75, 1.0])
     return pd.Series(quantiles, index=list(QUANTILE_NAMES), name="scaled residuals")
 
 
 def random_effects_table(model: FittedModel) -> pd.DataFrame:
     """Variances and SDs of the random effects and the residual, one row each."""
-    vc = var_corr(model)
+    return variance_rows(var_corr(model))
+
+
+def variance_rows(vc: pd.DataFrame) -> pd.DataFrame:
+    """The variance rows of a ``var_corr`` table (no correlations) as the summary shows
+    them: group, name, variance, std_dev."""
     rows = vc[vc["var2"].isna()]
     return pd.DataFrame({
         "group": rows["group"].to_numpy(),

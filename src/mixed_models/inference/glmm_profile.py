@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from mixed_models.errors import ModelError, NotFoundError
+from mixed_models.errors import ModelError
 from mixed_models.fitted.record import FittedModel, as_record
-from mixed_models.inference.profile import _Tracer, bounded_minimum
+from mixed_models.inference.profile import Tracer, bounded_minimum, trace_table
 from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
 
 # A deviance this far below the fit's means the fit was not at the optimum.
@@ -99,20 +98,8 @@ def glmm_profile(model: object, which: list[str] | None = None, alphamax: float 
     if not record.is_generalized:
         raise ModelError("glmm_profile is for GLMMs; an LMM's: inference.profile.profile")
     setup = _setup(record)
-    which = setup.names if which is None else list(which)
-    unknown = [w for w in which if w not in setup.names]
-    if unknown:
-        raise NotFoundError(f"no parameter named {unknown}; the parameters are {setup.names}")
-    cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(setup.names))))
-    tracer = _Tracer(cutoff, cutoff * delta_cutoff, max_points)
-    frames = []
-    for name in which:
-        rows = _trace(setup, setup.names.index(name), tracer)
-        frame = pd.DataFrame(np.array(rows), columns=["zeta"] + setup.names)
-        frame.insert(0, "value", frame[name])
-        frame.insert(0, "parameter", name)
-        frames.append(frame.drop_duplicates().sort_values("value"))
-    out = pd.concat(frames, ignore_index=True)
+    out = trace_table(setup.names, which, lambda w, tracer: _trace(setup, w, tracer),
+                      alphamax, max_points, delta_cutoff)
     out.attrs.update(base_deviance=setup.base,
                      lower=dict(zip(setup.names, setup.lower)),
                      upper=dict(zip(setup.names, setup.upper)),
@@ -120,7 +107,7 @@ def glmm_profile(model: object, which: list[str] | None = None, alphamax: float 
     return out
 
 
-def _trace(setup: _GlmmSetup, w: int, tracer: _Tracer) -> list[np.ndarray]:
+def _trace(setup: _GlmmSetup, w: int, tracer: Tracer) -> list[np.ndarray]:
     estimate = setup.estimate[w]
     free = np.arange(len(setup.names)) != w
 

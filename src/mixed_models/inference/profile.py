@@ -121,24 +121,37 @@ def profile(model: FittedModel, which: list[str] | None = None, alphamax: float 
     """
     model = as_record(model)
     setup = _setup(model)
-    which = setup.names if which is None else list(which)
-    unknown = [w for w in which if w not in setup.names]
+
+    def trace(w: int, tracer: Tracer) -> list[np.ndarray]:
+        return _profile_variance(setup, w, tracer) if w < setup.n_var \
+            else _profile_fixed(setup, w - setup.n_var, tracer)
+
+    out = trace_table(setup.names, which, trace, alphamax, max_points, delta_cutoff)
+    out.attrs.update(_attributes(setup))
+    return out
+
+
+def trace_table(names: list[str], which: list[str] | None,
+                trace: Callable[[int, Tracer], list[np.ndarray]], alphamax: float,
+                max_points: int, delta_cutoff: float) -> pd.DataFrame:
+    """Trace the parameters ``which`` (all ``names`` if None) with ``trace(index, tracer)``,
+    which returns rows ``(zeta, every parameter's value)``, into the profile table: one row
+    per point, ``parameter, value, zeta`` and every parameter, sorted by parameter then
+    value. The cutoff is the ``1 - alphamax`` chi-square quantile on ``len(names)`` df."""
+    which = names if which is None else list(which)
+    unknown = [w for w in which if w not in names]
     if unknown:
-        raise NotFoundError(f"no parameter named {unknown}; the parameters are {setup.names}")
-    cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(setup.names))))
-    tracer = _Tracer(cutoff, cutoff * delta_cutoff, max_points)
+        raise NotFoundError(f"no parameter named {unknown}; the parameters are {names}")
+    cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(names))))
+    tracer = Tracer(cutoff, cutoff * delta_cutoff, max_points)
     frames = []
     for name in which:
-        w = setup.names.index(name)
-        rows = _profile_variance(setup, w, tracer) if w < setup.n_var \
-            else _profile_fixed(setup, w - setup.n_var, tracer)
-        frame = pd.DataFrame(np.array(rows), columns=["zeta"] + setup.names)
+        rows = trace(names.index(name), tracer)
+        frame = pd.DataFrame(np.array(rows), columns=["zeta"] + names)
         frame.insert(0, "value", frame[name])
         frame.insert(0, "parameter", name)
         frames.append(frame.drop_duplicates().sort_values("value"))
-    out = pd.concat(frames, ignore_index=True)
-    out.attrs.update(_attributes(setup))
-    return out
+    return pd.concat(frames, ignore_index=True)
 
 
 def _attributes(setup: _Setup) -> dict[str, object]:
@@ -151,7 +164,7 @@ def _attributes(setup: _Setup) -> dict[str, object]:
 
 
 @dataclass(frozen=True)
-class _Tracer:
+class Tracer:
     """lme4's stepping rule along one parameter."""
 
     cutoff: float
@@ -194,7 +207,7 @@ def _zeta(setup: _Setup, value: float, estimate: float, deviance: float) -> floa
     return float(np.sign(value - estimate) * np.sqrt(max(diff, 0.0)))
 
 
-def _profile_variance(setup: _Setup, w: int, tracer: _Tracer) -> list[np.ndarray]:
+def _profile_variance(setup: _Setup, w: int, tracer: Tracer) -> list[np.ndarray]:
     n_var = setup.n_var
     estimate = setup.estimate[w]
     floors = [_held_minimum(setup, setup.estimate[:n_var], {w: estimate, k: 0.0})
@@ -300,7 +313,7 @@ def _sd_partners(scale: SdCorScale, w: int) -> list[int]:
     return []
 
 
-def _profile_fixed(setup: _Setup, j: int, tracer: _Tracer) -> list[np.ndarray]:
+def _profile_fixed(setup: _Setup, j: int, tracer: Tracer) -> list[np.ndarray]:
     ml = setup.ml
     p = ml.problem
     keep = np.arange(p.n_fixed) != j

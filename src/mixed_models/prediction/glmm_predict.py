@@ -31,7 +31,7 @@ import pandas as pd
 from mixed_models.errors import InvalidArgumentError, ModelError
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import term_covariances
-from mixed_models.prediction.predict import predict, rows_or_fit
+from mixed_models.prediction.predict import linear_point, predict, rows_or_fit
 from mixed_models.prediction.rows import NewRows, check_new_levels
 from mixed_models.prediction.variance import population_variance
 
@@ -117,7 +117,7 @@ def glmm_predict_with_intervals(fit: FittedModel, newdata: object = None,
     check_new_levels(new_levels)
     rows = rows_or_fit(record, newdata, with_ran_ef,
                        new_levels if with_ran_ef else "population", offset)
-    eta = _link_point(record, rows, with_ran_ef)
+    eta = linear_point(record, rows, with_ran_ef)
     var = link_variance(record, rows) if with_ran_ef \
         else population_variance(record, rows, marginal=False)
     se = np.sqrt(var)
@@ -130,19 +130,6 @@ def glmm_predict_with_intervals(fit: FittedModel, newdata: object = None,
                          index=rows.index)
     table.attrs.update(level=level, type=scale)
     return table
-
-
-
-def _link_point(record: FittedModel, rows: NewRows, with_ran_ef: bool) -> np.ndarray:
-    eta = rows.x @ record.estimates.beta
-    if rows.offset is not None:
-        eta = eta + rows.offset
-    if with_ran_ef:
-        for codes, z, b in zip(rows.codes, rows.z, record.estimates.b):
-            known = codes >= 0
-            eta[known] += np.einsum("ns,ns->n", z[known], b[codes[known]])
-        eta[rows.missing_level] = np.nan
-    return eta
 
 
 def link_variance(record: FittedModel, rows: NewRows) -> np.ndarray:

@@ -1,24 +1,10 @@
 """Prediction on new data, with confidence and prediction intervals.
 
-New data are turned into X and Z with the specs kept from the fit (the same columns, the
-same coding). A grouping level the fit did not see has no conditional mode: its random
-effects are predicted by their mean, zero (``new_levels="population"``, lme4's
-``allow.new.levels = TRUE``), or refused (``"error"``).
-
-Intervals are normal-theory, fit -/+ z_{(1+level)/2} se, with se^2 the variance of the
-prediction error. With random effects it is the joint (conditional) variance of
-(beta-hat - beta, b-hat - b), lme4's ``vcov(full = TRUE)``: sigma^2 c' P^{-1} c, where
-
-    P = [ Lambda' Z'WZ Lambda + I    Lambda' Z'WX ]      c = [ Lambda' z ]
-        [ X'WZ Lambda                X'WX         ]          [ x         ]
-
-for a row with fixed-effect values x and random-effect values z. An unseen level's
-random effects are not informed by the data, so they add their full variance z' Sigma z
-(lme4's ``se.fit`` leaves them out). Without random effects (``with_ran_ef=False``) the
-confidence interval is for x'beta alone, and the prediction interval adds the variance
-of every random effect and the residual (the gem's intervals). Prediction intervals add
-sigma^2 / w for the new observation. The uncertainty in theta and sigma is ignored
-throughout, as in lme4.
+New data are turned into X and Z with the specs kept from the fit; what happens to a
+grouping level the fit did not see is chosen by ``new_levels`` (``"population"``: its
+random effects are zero, lme4's ``allow.new.levels = TRUE``; ``"error"``: refused).
+Intervals are normal-theory, fit -/+ z_{(1+level)/2} se; how se is computed, with and
+without the random effects, is described in :mod:`mixed_models.prediction.variance`.
 """
 
 from __future__ import annotations
@@ -75,10 +61,12 @@ def predict(fit: FittedModel, newdata: object = None, with_ran_ef: bool = True,
         return per_row(fit, fitted(fit, with_ran_ef), "predicted")
     rows = new_rows(fit, newdata, with_ran_ef, new_levels if with_ran_ef else "population",
                     offset)
-    return pd.Series(_point(fit, rows, with_ran_ef), index=rows.index, name="predicted")
+    return pd.Series(linear_point(fit, rows, with_ran_ef), index=rows.index, name="predicted")
 
 
-def _point(fit: FittedModel, rows: NewRows, with_ran_ef: bool) -> np.ndarray:
+def linear_point(fit: FittedModel, rows: NewRows, with_ran_ef: bool) -> np.ndarray:
+    """X beta (+ offset) (+ Z b, where the level is known) of new rows: the prediction of
+    an LMM, the linear predictor of a GLMM; rows with a missing level are NaN."""
     point = rows.x @ fit.estimates.beta
     if rows.offset is not None:
         point = point + rows.offset
@@ -123,7 +111,7 @@ def predict_with_intervals(fit: FittedModel, newdata: object = None, level: floa
     check_new_levels(new_levels)
     rows = rows_or_fit(fit, newdata, with_ran_ef or type == "prediction",
                         new_levels if with_ran_ef else "population", offset)
-    point = _point(fit, rows, with_ran_ef)
+    point = linear_point(fit, rows, with_ran_ef)
     if with_ran_ef:
         var = conditional_variance(fit, rows)
     else:

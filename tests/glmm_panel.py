@@ -1,5 +1,5 @@
-"""The lme4 GLMM panel (tests/data/reference_glmm) for the GLMM inference tests: each model
-fitted once per session (cached), with its reference fit."""
+"""The lme4 GLMM panel (tests/data/reference_glmm) for every GLMM test: each model fitted
+once per session (cached), with its reference fit."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 
 from mixed_models import GLMM
 
-FOLDER = Path(__file__).resolve().parents[1] / "data" / "reference_glmm"
+FOLDER = Path(__file__).resolve().parent / "data" / "reference_glmm"
 with open(FOLDER / "models.csv", newline="") as handle:
     MODELS = {row["id"]: row for row in csv.DictReader(handle)}
 DATA_FILES = {"grouseticks": "grouseticks_scaled"}
