@@ -32,6 +32,25 @@ def test_package_import_loads_nothing_heavy():
     assert _loaded_after("import mixed_models") == set()
 
 
+# The fit machinery (formula parser, design, numeric core) loads with the first model.
+FIT_MACHINERY = ("mixed_models.formula.parse", "mixed_models.design", "mixed_models.core.fit",
+                 "mixed_models.fitted.fit")
+
+
+def test_package_import_leaves_the_fit_machinery_for_the_first_fit():
+    code = ("import sys, mixed_models\n"
+            f"print(' '.join(m for m in {FIT_MACHINERY!r} if m in sys.modules))\n"
+            "import pandas\n"
+            "model = mixed_models.LMM.from_formula('y ~ 1 + (1 | g)', pandas.DataFrame("
+            "{'y': [1.0, 2.0, 4.0, 3.0, 5.0, 9.0], 'g': list('aabbcc')}))\n"
+            f"print(' '.join(m for m in {FIT_MACHINERY!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    before, after = done.stdout.split("\n")[:2]
+    assert before == ""
+    assert set(after.split()) == set(FIT_MACHINERY)
+
+
 @pytest.mark.parametrize("module", LOWER_LAYERS)
 def test_lower_layers_load_nothing_heavy(module):
     # the package's __init__ runs first; stub the model layer so only `module` is measured

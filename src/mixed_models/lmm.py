@@ -14,9 +14,6 @@ import numpy as np
 
 from mixed_models.api.ecosystem import EcosystemView
 from mixed_models.control import Control
-from mixed_models.fitted import fit_formula, fit_raw
-from mixed_models.fitted.checks import warn_non_gaussian
-from mixed_models.formula.frame import frame_formula
 
 
 class LMM(EcosystemView):
@@ -64,6 +61,8 @@ class LMM(EcosystemView):
         control
             Optimizer and check settings.
         """
+        from mixed_models.fitted import fit_raw
+
         self._record = fit_raw(
             x=x, y=y, zt=zt, lambdat=lambdat, start_point=start_point,
             x_col_names=x_col_names, z_col_names=z_col_names, weights=weights, offset=offset,
@@ -120,6 +119,9 @@ class LMM(EcosystemView):
         :class:`~mixed_models.errors.NonGaussianResponseWarning` pointing to
         :class:`~mixed_models.GLMM`.
         """
+        from mixed_models.fitted import fit_formula
+        from mixed_models.fitted.checks import warn_non_gaussian
+
         record = fit_formula(
             formula, data, reml=reml, weights=weights, offset=offset, na_action=na_action,
             start_point=start_point, control=control, sigma=sigma, progress=progress)
@@ -140,6 +142,8 @@ class LMM(EcosystemView):
         ``"cs"``, ``"ar1"``). The fit is the one :meth:`from_formula` makes of the
         equivalent formula (``model.formula``); ``options`` are its keyword options.
         """
+        from mixed_models.formula.frame import frame_formula
+
         formula = frame_formula(response, fixed_effects, random_effects, grouping,
                                 covariance)  # type: ignore[arg-type]
         return cls.from_formula(formula, data, **options)  # type: ignore[arg-type]

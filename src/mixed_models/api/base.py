@@ -7,17 +7,22 @@ method. Every value comes from :mod:`mixed_models.fitted.results` or the record.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from mixed_models.control import Control
-from mixed_models.core.convergence import Derivatives
-from mixed_models.core.optimize import OptimizationResult
+from mixed_models.core.lazy import lazy_module
 from mixed_models.errors import DataTypeError
-from mixed_models.fitted import results
-from mixed_models.fitted.record import FittedModel
+
+if TYPE_CHECKING:
+    from mixed_models.core.convergence import Derivatives
+    from mixed_models.core.optimize import OptimizationResult
+    from mixed_models.fitted.record import FittedModel
+
+# the fit machinery loads when a model is first built, not with the package
+results = lazy_module("mixed_models.fitted.results")
 
 View = TypeVar("View", bound="FittedView")
 
@@ -30,6 +35,8 @@ class FittedView:
     @classmethod
     def from_record(cls: type[View], record: FittedModel) -> View:
         """The public model of a fitted-model record."""
+        from mixed_models.fitted.record import FittedModel
+
         if not isinstance(record, FittedModel):
             raise DataTypeError(f"from_record needs a fitted-model record (FittedModel), got "
                                 f"{type(record).__name__}")
