@@ -1,4 +1,4 @@
-"""Evaluation counts of the optimizer settings on the lme4 reference panel (issue 7).
+"""Evaluation counts of the optimizer settings on the lme4 reference panel.
 
 For every model of ``tests/data/reference/models.csv`` (InstEval too with ``--large``)
 and the kb07-like maximal model, runs the optimizer with BOBYQA (bounded, lme4's
@@ -33,10 +33,10 @@ def problems(large: bool):
     for model_id, spec in reference.specs().items():
         if model_id in reference.LARGE and not large:
             continue
-        yield model_id, reference.fit(spec)._problem, reference.fit_json(model_id)["objective"]
+        yield model_id, reference.fit(spec).record.problem, reference.fit_json(model_id)["objective"]
     kb07 = next(c for c in cases.CASES if c.id == "kb07")
     cases.prepare(kb07.data)
-    yield "kb07", LMM.from_formula(kb07.formula, cases.load(kb07), reml=kb07.reml)._problem, None
+    yield "kb07", LMM.from_formula(kb07.formula, cases.load(kb07), reml=kb07.reml).record.problem, None
 
 
 def main() -> None:

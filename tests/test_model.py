@@ -160,6 +160,18 @@ def test_a_local_optimum_with_zero_variances_is_left_for_the_lower_one():
     np.testing.assert_allclose(model.theta, [0.2729493, -0.4124438, 0.0], atol=1e-5)
 
 
+def test_a_maximal_model_is_not_left_at_a_saddle_with_a_zero_variance():
+    # 20 theta entries, several variances zero at the optimum: lme4's bobyqa reaches
+    # 28508.265032, its default 28508.265270 (see the data's PROVENANCE.md)
+    data = pd.read_csv(Path(__file__).parent / "data" / "saddle" / "kb07_like.csv")
+    terms = "1 + spkr + prec + load"
+    with pytest.warns(SingularFitWarning):
+        model = LMM.from_formula(f"rt ~ {terms} + ({terms} | subj) + ({terms} | item)",
+                                 data, reml=False)
+    assert model.deviance == pytest.approx(28508.265032, abs=2e-6)
+    assert model.record.optimization.confirmed
+
+
 @pytest.mark.parametrize("scale", [1e2, 1e4, 1e6, 1e7])
 def test_a_slope_on_an_extreme_scale_gives_the_same_fit(fitted, scale):
     # Days * s: the REML criterion rises by 2 log s (log det X'V^-1X), the slope's SD

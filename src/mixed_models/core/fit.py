@@ -12,6 +12,11 @@ The paths, by model size:
   (:mod:`mixed_models.core.dense_newton`), whose last step confirms the optimum; an end
   point on the boundary (a zero variance) or a failed confirmation hands over to the
   paths below, from the start;
+* more theta entries, formula models small enough for the dense gradient (at most
+  ``gradient.MAX_POLISHED`` dense rows): L-BFGS-B on that gradient from the start,
+  stepping off zero variances in both signs, then Newton steps on the gradient whose
+  Hessian confirms the optimum; BOBYQA from its end point when it does not. BOBYQA
+  alone can stop at a zero variance whose column still points downhill (a saddle);
 * few theta entries (<= ``MAX_POLISHED_THETA``), formula models: one BOBYQA run, the
   gradient polish, then a Newton step; restarts follow only when that step still
   promises a decrease (a restart costs about as much as the check that follows it);
@@ -33,10 +38,11 @@ import numpy as np
 
 from mixed_models.core import blocked_gradient, dense_newton
 from mixed_models.core.convergence import newton_polish
-from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible
+from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible, \
+    quasi_newton_result
 from mixed_models.core.interface import MixedProblem as Problem
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
-from mixed_models.core.refine import refine_optimum
+from mixed_models.core.refine import refine_optimum, refine_with_decrement
 from mixed_models.errors import ModelError
 
 # Newton polishing of the optimum: for up to this many parameters, and only while it
@@ -85,20 +91,35 @@ def fit_theta(problem: Problem, settings: FitSettings,
     inner = problem.internal
     theta0 = start_theta(inner) if start is None else \
         problem.theta_to_internal(np.asarray(start, dtype=float))
-    result = _optimize(inner, settings, theta0)
-    # Newton's method on the exact gradient already ends where the gradient vanishes
-    if settings.polish and result.optimizer != dense_newton.OPTIMIZER_NAME:
+    result, refined = _optimize(inner, settings, theta0)
+    if settings.polish and not refined:
         result = refine_optimum(inner, result)
     return problem.result_to_original(result)
 
 
-def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray) -> OptimizationResult:
+def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray
+              ) -> tuple[OptimizationResult, bool]:
+    """The optimization result, and whether it already ends where the analytic gradient
+    vanishes (no refinement needed)."""
     run = settings.optimizer_settings()
     if settings.optimizer == "auto" and dense_newton.eligible(problem):
         done = dense_newton.newton_result(problem, start, confirm=settings.polish,
                                           max_evaluations=settings.max_evaluations)
         if done is not None:
-            return done
+            return done, True
+    if settings.optimizer == "auto" and settings.polish and _dense_gradient_first(problem):
+        done = _by_dense_gradient(problem, start)
+        if isinstance(done, OptimizationResult):
+            return done, True
+        start, spent = done
+        result = problem.optimize(run, start)
+        result.evaluations += spent
+        return polish(problem, result), False
+    return _derivative_free(problem, settings, run, start), False
+
+
+def _derivative_free(problem: Problem, settings: FitSettings, run: OptimizerSettings,
+                     start: np.ndarray) -> OptimizationResult:
     if settings.polish and _newton_confirms(problem, run):
         done = _by_blocked_gradient(problem, settings, start)
         if isinstance(done, OptimizationResult):
@@ -171,6 +192,33 @@ def _newton_confirms(problem: Problem, run: OptimizerSettings) -> bool:
     entries, where a restart costs about as much as the check that follows it."""
     return (problem.has_terms and run.optimizer != "lbfgs"
             and problem.n_theta <= MAX_POLISHED_THETA)
+
+
+def _dense_gradient_first(problem: Problem) -> bool:
+    """Formula models with more than MAX_POLISHED_THETA theta entries whose dense
+    gradient costs milliseconds."""
+    return (problem.has_terms and problem.n_theta > MAX_POLISHED_THETA
+            and not ineligible(problem, MAX_POLISHED))
+
+
+def _by_dense_gradient(problem: Problem, start: np.ndarray
+                       ) -> OptimizationResult | tuple[np.ndarray, int]:
+    """L-BFGS-B on the dense analytic gradient from ``start``, then Newton steps on it.
+    Returns the result when the last Newton decrement confirms the optimum, else the
+    point for the derivative-free fit to continue from and the evaluations spent."""
+    try:
+        result = quasi_newton_result(problem, start)
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        return start, 0
+    if not np.isfinite(result.objective):
+        return start, result.evaluations
+    decrement = refine_with_decrement(problem, result)
+    if not _confirms(result, decrement):
+        return result.final, result.evaluations
+    result.confirmed = True
+    result.messages.append(f"L-BFGS-B on the analytic gradient; optimum confirmed by "
+                           f"Newton steps on it (decrement {decrement:.3g})")
+    return result
 
 
 def _by_blocked_gradient(problem: Problem, settings: FitSettings, start: np.ndarray

@@ -106,22 +106,46 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     v = r2 * linalg.solve_triangular(chol, unit_y, lower=True, trans="T")  # r^2 M^-1 e_y: v_y = 1
     # REML differentiates log det M, ML log det M_zz, whose factor is chol's leading block
     k = size if reml else q
-    minv, _ = linalg.lapack.dpotri(chol[:k, :k], lower=1)
-    minv = np.tril(minv) + np.tril(minv, -1).T
-    rows = np.concatenate([r for r, _ in positions])
-    cols = np.concatenate([c for _, c in positions])
-    group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
+    inverse = _symmetric_inverse(chol[:k, :k])
     nu = n - p if reml else n
     value = 2 * (diag.sum() if reml else diag[:q].sum()) + (nu - 1 if reml else nu) * np.log(r2)
     weight = nu - 1 if reml else nu
-    inverse_rows = minv[cols]  # rows c of M^-1 (REML) or of M_zz^-1 (ML)
-    # dL~ has ones at (rows, cols): tr(S B dL~) = sum (S B)[cols, rows]; v' B dL~ v likewise
-    traces = np.einsum("kj,kj->k", inverse_rows, np.ascontiguousarray(b.T[:, :k])[rows])
+    traces = _level_traces(cp, offsets, inverse, np.ascontiguousarray(b.T[:, :k]))
+    rows = np.concatenate([r for r, _ in positions])
+    cols = np.concatenate([c for _, c in positions])
+    group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
     vb = v @ b
-    grad = 2 * np.bincount(group, traces, len(positions)) \
-        + 2 * weight / r2 * np.bincount(group, vb[rows] * v[cols], len(positions))
+    grad = 2 * traces + 2 * weight / r2 * np.bincount(group, vb[rows] * v[cols],
+                                                      len(positions))
     value += nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
     return float(value), grad
+
+
+def _symmetric_inverse(chol: np.ndarray) -> np.ndarray:
+    """M^-1 from the lower Cholesky factor of M, both triangles filled."""
+    lower, _ = linalg.lapack.dpotri(chol, lower=1)
+    # dpotri leaves the (zero) upper triangle of the clean factor as it was
+    full = lower + lower.T
+    full.flat[::full.shape[0] + 1] *= 0.5
+    return full
+
+
+def _level_traces(cp: CrossProducts, offsets: dict, inverse: np.ndarray,
+                  bt: np.ndarray) -> np.ndarray:
+    """tr(M^-1 B dL~) for every theta entry, B = L~' A (``bt`` its transpose).
+
+    dL~ has ones at the entry's (row, col) of every level's block, so the trace sums
+    (M^-1 B)[col, row] over the levels: only the diagonal blocks of M^-1 B are needed,
+    one batched product of each term's rows of M^-1 and of B'.
+    """
+    out = []
+    for i, term in enumerate(cp.terms):
+        o, size, levels = offsets[i], term.size, term.n_levels
+        rows_inverse = inverse[o:o + term.q].reshape(levels, size, -1)
+        rows_bt = bt[o:o + term.q].reshape(levels, size, -1)
+        blocks = np.matmul(rows_inverse, rows_bt.transpose(0, 2, 1)).sum(axis=0)
+        out.append(blocks[term.covariance.cols, term.covariance.rows])
+    return np.concatenate(out)
 
 
 def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
@@ -186,15 +210,21 @@ def gradient_polish(problem, theta: np.ndarray) -> tuple[np.ndarray, float, int]
     valley (an SD near zero, a correlation near +-1) that can be 1e-5 above the optimum,
     or at a point of negative curvature. The gradient resolves both in a few dozen
     evaluations. An end point with a zero variance is compared with a quasi-Newton fit
-    from the start (for up to ``MAX_RESTARTED_THETA`` entries). Returns (rectified
+    from the start (for up to ``MAX_RESTARTED_THETA`` entries; beyond, with restarts
+    stepping off the zeros). Returns (rectified
     theta, objective, evaluations), or None when the model is too large (more than
     ``MAX_POLISHED`` dense rows), has a structured covariance or a fixed sigma.
     """
     if ineligible(problem, MAX_POLISHED):
         return None
     fun, calls = _objective_with_gradient(problem)
+    theta = np.asarray(theta, dtype=float)
     with _threads(problem):
-        x, f = lbfgs_b(problem, fun, np.asarray(theta, dtype=float))
+        if len(theta) <= MAX_RESTARTED_THETA:
+            x, f = lbfgs_b(problem, fun, theta)
+        else:  # too many entries for a second fit: step off its zeros where it ends
+            x, f = lbfgs_off_zeros(problem, fun, theta,
+                                   lambda t, at_zero: _kick(problem, fun, t, at_zero))
     evaluations = calls[0]
     if len(x) <= MAX_RESTARTED_THETA and np.any(problem.diagonal_mask() & (x == 0.0)):
         # A zero variance can be a local optimum of its own (lme4's BOBYQA stops there

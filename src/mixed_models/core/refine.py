@@ -39,20 +39,29 @@ def refine_optimum(problem, result: OptimizationResult) -> OptimizationResult:
     """Newton steps on the analytic gradient from ``result.final`` (``problem``'s
     internal columns); ``result`` is updated in place and returned. A step is taken
     only while it shrinks the gradient without raising the objective beyond rounding."""
+    refine_with_decrement(problem, result)
+    return result
+
+
+def refine_with_decrement(problem, result: OptimizationResult) -> float:
+    """:func:`refine_optimum`, returning the Newton decrement g' H^-1 g / 2 over the
+    entries off their bounds at the end point (inf when the Hessian is not positive
+    definite or the model is not eligible): below the objective's rounding, it confirms
+    the optimum."""
     if not (np.isfinite(result.objective) and problem.has_terms) \
             or ineligible(problem, MAX_POLISHED):
-        return result
+        return np.inf
     cp = problem.cp
     # small dense systems: more BLAS threads than the size warrants only contend
     with blas_threads_for(cp.lead.q + cp.avv.shape[0]):
         return _refine(problem, result)
 
 
-def _refine(problem, result: OptimizationResult) -> OptimizationResult:
+def _refine(problem, result: OptimizationResult) -> float:
     try:
         a = dense_system(problem.cp)
     except (ValueError, FloatingPointError):
-        return result
+        return np.inf
     slices = problem.factor.theta_slices
 
     def gradient(theta: np.ndarray) -> np.ndarray:
@@ -68,7 +77,8 @@ def _refine(problem, result: OptimizationResult) -> OptimizationResult:
     g = gradient(theta)
     calls = 1
     if not (np.any(free) and np.all(np.isfinite(g))):
-        return _counted(result, calls)
+        _counted(result, calls)
+        return np.inf
     chol = _hessian_factor(gradient, theta, free)
     calls += 2 * int(free.sum())
     # The Hessian barely changes over steps of 1e-7: one factor serves every step.
@@ -88,12 +98,15 @@ def _refine(problem, result: OptimizationResult) -> OptimizationResult:
         if np.all(np.abs(step) <= STEP_DONE * np.maximum(np.abs(theta), 1.0)):
             break
     result.final, result.objective = theta, value
-    return _counted(result, calls)
+    _counted(result, calls)
+    if chol is None:
+        return np.inf
+    z = np.linalg.solve(chol, g[free])
+    return 0.5 * float(z @ z)
 
 
-def _counted(result: OptimizationResult, calls: int) -> OptimizationResult:
+def _counted(result: OptimizationResult, calls: int) -> None:
     result.evaluations += calls
-    return result
 
 
 def _hessian_factor(gradient, theta: np.ndarray, free: np.ndarray) -> np.ndarray | None:

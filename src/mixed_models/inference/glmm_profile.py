@@ -84,8 +84,10 @@ def _setup(record: FittedModel) -> _GlmmSetup:
 
 
 def glmm_profile(model: object, which: list[str] | None = None, alphamax: float = 0.01,
-                 max_points: int = 100, delta_cutoff: float = 0.125) -> pd.DataFrame:
-    """Zeta traces of a GLMM's parameters (all unless ``which`` names some).
+                 max_points: int = 100, delta_cutoff: float = 0.125,
+                 limit_zetas: tuple[float, ...] = ()) -> pd.DataFrame:
+    """Zeta traces of a GLMM's parameters (all unless ``which`` names some);
+    ``limit_zetas`` as the LMM's :func:`~mixed_models.inference.profile.profile`.
 
     Returns
     -------
@@ -99,7 +101,7 @@ def glmm_profile(model: object, which: list[str] | None = None, alphamax: float 
         raise ModelError("glmm_profile is for GLMMs; an LMM's: inference.profile.profile")
     setup = _setup(record)
     out = trace_table(setup.names, which, lambda w, tracer: _trace(setup, w, tracer),
-                      alphamax, max_points, delta_cutoff)
+                      alphamax, max_points, delta_cutoff, limit_zetas)
     out.attrs.update(base_deviance=setup.base,
                      lower=dict(zip(setup.names, setup.lower)),
                      upper=dict(zip(setup.names, setup.upper)),
@@ -134,14 +136,15 @@ def _trace(setup: _GlmmSetup, w: int, tracer: Tracer) -> list[np.ndarray]:
     rows = tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=False)
     if estimate > lower:
         rows += tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=True)
-    return rows
+    return rows + tracer.limits(rows, w + 1, zeta_at)
 
 
 def glmm_profile_intervals(model: object, level: float = 0.95,
                            which: list[str] | None = None) -> pd.DataFrame:
     """Profile intervals of a GLMM's parameters (``lower, upper`` by parameter), read
     off :func:`glmm_profile`'s traces as lme4's ``confint(method = "profile")``."""
-    from mixed_models.inference.intervals import profile_intervals
+    from mixed_models.inference.intervals import limit_zeta, profile_intervals
 
     alphamax = min(0.01, (1 - level) / 2)
-    return profile_intervals(glmm_profile(model, which, alphamax), level)
+    z = limit_zeta(level)
+    return profile_intervals(glmm_profile(model, which, alphamax, limit_zetas=(-z, z)), level)

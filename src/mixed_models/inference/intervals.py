@@ -56,10 +56,20 @@ def wald_intervals(model: FittedModel, level: float = 0.95) -> pd.DataFrame:
     return _frame(model.fix_ef_names, beta - z * se, beta + z * se, level, "wald")
 
 
+def limit_zeta(level: float) -> float:
+    """The zeta of a profile interval's upper limit at ``level`` (minus: the lower)."""
+    return float(stats.norm.ppf((1 + _check_level(level)) / 2))
+
+
+def _limits(level: float) -> tuple[float, float]:
+    z = limit_zeta(level)
+    return -z, z
+
+
 def profile_intervals(trace: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Intervals from zeta traces (the output of :func:`profile`)."""
     level = _check_level(level)
-    z = float(stats.norm.ppf((1 + level) / 2))
+    z = limit_zeta(level)
     names, lower, upper = [], [], []
     for name, points in trace.groupby("parameter", sort=False):
         bounds = (trace.attrs["lower"][name], trace.attrs["upper"][name])
@@ -198,12 +208,14 @@ def fix_ef_conf_int(model: FittedModel, level: float = 0.95, method: str = "wald
     if method == "wald":
         return wald_intervals(model, level)
     if method == "profile":
-        trace = profile(model, which=names)
+        trace = profile(model, which=names, limit_zetas=_limits(level))
         return profile_intervals(trace, level).loc[names]
     if method == "bootstrap":
         return _bootstrap(model, level, boottype, nsim, seed, "fixed")
     parts = {"wald": wald_intervals(model, level),
-             "profile": profile_intervals(profile(model, which=names), level).loc[names]}
+             "profile": profile_intervals(profile(model, which=names,
+                                                  limit_zetas=_limits(level)),
+                                          level).loc[names]}
     boot = _bootstrap(model, level, "all", nsim, seed, "fixed")
     out = pd.concat([frame.add_prefix(f"{key}_") for key, frame in parts.items()]
                     + [boot.add_prefix("bootstrap_")], axis=1)
@@ -253,7 +265,7 @@ def conf_int(model: FittedModel, method: str = "profile", level: float = 0.95, n
     if method not in ALL_METHODS:
         raise InvalidArgumentError(f"method must be one of {ALL_METHODS}, got {method!r}")
     if method == "profile":
-        return profile_intervals(profile(model), level)
+        return profile_intervals(profile(model, limit_zetas=_limits(level)), level)
     if method == "bootstrap":
         return _in_our_names(_bootstrap(model, level, boottype, nsim, seed, "all"), model)
     names = list(sdcor_scale(model).names) + ["sigma"]

@@ -34,6 +34,7 @@ from mixed_models.core.problem import LmmProblem
 from mixed_models.fitted import results
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.errors import ConvergenceWarning, NotFoundError
+from mixed_models.inference.profile_limits import crossing_points
 from mixed_models.inference.refit import refit_ml
 from mixed_models.inference.sdcor import SdCorScale, sdcor_scale
 
@@ -107,8 +108,13 @@ def _setup(model: FittedModel) -> _Setup:
 
 
 def profile(model: FittedModel, which: list[str] | None = None, alphamax: float = 0.01,
-            max_points: int = 100, delta_cutoff: float = 0.125) -> pd.DataFrame:
+            max_points: int = 100, delta_cutoff: float = 0.125,
+            limit_zetas: tuple[float, ...] = ()) -> pd.DataFrame:
     """Zeta traces of the parameters (all of them unless ``which`` names some).
+
+    ``limit_zetas`` (an interval's -z and z): each trace also gets points where zeta
+    crosses these values (:mod:`.profile_limits`), so that intervals read off it are the
+    profile's crossings rather than a spline's reading between lme4's points.
 
     Returns
     -------
@@ -126,14 +132,16 @@ def profile(model: FittedModel, which: list[str] | None = None, alphamax: float 
         return _profile_variance(setup, w, tracer) if w < setup.n_var \
             else _profile_fixed(setup, w - setup.n_var, tracer)
 
-    out = trace_table(setup.names, which, trace, alphamax, max_points, delta_cutoff)
+    out = trace_table(setup.names, which, trace, alphamax, max_points, delta_cutoff,
+                      limit_zetas)
     out.attrs.update(_attributes(setup))
     return out
 
 
 def trace_table(names: list[str], which: list[str] | None,
                 trace: Callable[[int, Tracer], list[np.ndarray]], alphamax: float,
-                max_points: int, delta_cutoff: float) -> pd.DataFrame:
+                max_points: int, delta_cutoff: float,
+                limit_zetas: tuple[float, ...] = ()) -> pd.DataFrame:
     """Trace the parameters ``which`` (all ``names`` if None) with ``trace(index, tracer)``,
     which returns rows ``(zeta, every parameter's value)``, into the profile table: one row
     per point, ``parameter, value, zeta`` and every parameter, sorted by parameter then
@@ -143,7 +151,7 @@ def trace_table(names: list[str], which: list[str] | None,
     if unknown:
         raise NotFoundError(f"no parameter named {unknown}; the parameters are {names}")
     cutoff = float(np.sqrt(stats.chi2.ppf(1 - alphamax, len(names))))
-    tracer = Tracer(cutoff, cutoff * delta_cutoff, max_points)
+    tracer = Tracer(cutoff, cutoff * delta_cutoff, max_points, tuple(limit_zetas))
     frames = []
     for name in which:
         rows = trace(names.index(name), tracer)
@@ -165,11 +173,18 @@ def _attributes(setup: _Setup) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class Tracer:
-    """lme4's stepping rule along one parameter."""
+    """lme4's stepping rule along one parameter; ``limit_zetas``: where the trace's
+    crossings are located exactly (:meth:`limits`)."""
 
     cutoff: float
     delta: float
     max_points: int
+    limit_zetas: tuple[float, ...] = ()
+
+    def limits(self, rows: list[np.ndarray], column: int,
+               zeta_at: Callable[[float, np.ndarray], np.ndarray]) -> list[np.ndarray]:
+        """Rows where the trace ``rows`` crosses each of ``limit_zetas``."""
+        return crossing_points(rows, column, self.limit_zetas, zeta_at)
 
     def trace(self, estimate_row: np.ndarray, first: np.ndarray, column: int,
               lower: float, upper: float, zeta_at: Callable[[float, np.ndarray], np.ndarray],
@@ -233,8 +248,8 @@ def _profile_variance(setup: _Setup, w: int, tracer: Tracer) -> list[np.ndarray]
     if estimate > lower:
         rows += tracer.trace(row0, first, w + 1, lower, upper, zeta_at, downward=True)
     rows += _kink_points(rows, w + 1, on_floor, zeta_at)
-    return rows + _refine_points(rows, w + 1, REFINE_JUMP * tracer.delta, tracer.cutoff,
-                                 zeta_at)
+    rows += _refine_points(rows, w + 1, REFINE_JUMP * tracer.delta, tracer.cutoff, zeta_at)
+    return rows + tracer.limits(rows, w + 1, zeta_at)
 
 
 def _refine_points(rows: list[np.ndarray], column: int, max_jump: float, cutoff: float,
@@ -337,7 +352,7 @@ def _profile_fixed(setup: _Setup, j: int, tracer: Tracer) -> list[np.ndarray]:
     col = setup.n_var + j + 1
     rows = tracer.trace(row0, first, col, -np.inf, np.inf, zeta_at, downward=False)
     rows += tracer.trace(row0, first, col, -np.inf, np.inf, zeta_at, downward=True)
-    return rows
+    return rows + tracer.limits(rows, col, zeta_at)
 
 
 def bounded_minimum(fun: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray,
