@@ -45,3 +45,42 @@ def test_lbfgs_is_an_optimizer_setting_of_the_problem():
     assert result.optimizer == "lbfgs" and result.converged
     assert result.objective == pytest.approx(problem.objective(result.final), rel=1e-14)
     assert result.objective <= problem.optimize().objective + 1e-7
+
+
+@pytest.fixture(scope="module")
+def maximal():
+    """The kb07-like maximal model (20 theta entries) at its optimum, internal columns."""
+    import warnings
+    from pathlib import Path
+
+    import pandas as pd
+
+    from mixed_models import LMM
+
+    data = pd.read_csv(Path(__file__).parents[1] / "data" / "saddle" / "kb07_like.csv")
+    terms = "1 + spkr + prec + load"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LMM.from_formula(f"rt ~ {terms} + ({terms} | subj) + ({terms} | item)",
+                                 data, reml=False)
+    problem = model.record.problem.internal
+    return problem, problem.theta_to_internal(np.asarray(model.theta))
+
+
+# The subject term's lambda columns: entries (row, col) in column-major order of a 4 x 4
+# lower triangle; column 1 holds entries 4 (its diagonal), 5 and 6.
+@pytest.mark.parametrize("zeroed, descends", [
+    ((), False),            # the optimum: its zero columns are minima in every direction
+    ((4,), True),           # a diagonal zeroed, its column kept: flipping the column descends
+    ((4, 5, 6), True),      # a whole column zeroed: a saddle, the objective even in it
+])
+def test_a_descent_off_zero_diagonal_entries_is_seen(maximal, zeroed, descends):
+    from mixed_models.core.gradient import descends_off_zeros, objective_with_gradient
+
+    problem, optimum = maximal
+    theta = optimum.copy()
+    theta[list(zeroed)] = 0.0
+    at_zero = problem.diagonal_mask() & (theta == 0.0)
+    assert np.any(at_zero)  # the optimum has zero variances of its own
+    fun, _ = objective_with_gradient(problem)
+    assert descends_off_zeros(problem, fun, theta, at_zero) is descends

@@ -31,6 +31,9 @@ MAX_POLISHED = 600
 # (a maximal model with 20 entries and several zero variances would double its time).
 MAX_RESTARTED_THETA = 8
 KICKS, KICK = 3, 0.1  # restarts off a zero diagonal entry, and where to
+# The test for a descent off zero diagonal entries: the gradient's difference step, the
+# relative eigenvalue taken as zero curvature, and the smallest decrease that counts.
+ZERO_STEP, ZERO_CURVATURE, ZERO_DECREMENT = 1e-4, 1e-9, 1e-7
 
 
 def dense_system(cp: CrossProducts) -> np.ndarray:
@@ -157,7 +160,7 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
     why = ineligible(problem, MAX_DENSE)
     if why:
         raise InvalidArgumentError(f"optimizer 'lbfgs' {why}; use 'bobyqa' or 'newuoa'")
-    fun, calls = _objective_with_gradient(problem)
+    fun, calls = objective_with_gradient(problem)
     theta = problem.start() if start is None else np.asarray(start, dtype=float)
     with _threads(problem):
         best, _ = lbfgs_off_zeros(problem, fun, theta,
@@ -170,8 +173,8 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
                     kick: Callable[[np.ndarray, np.ndarray], np.ndarray]
                     ) -> tuple[np.ndarray, float]:
     """:func:`lbfgs_b` from ``start``, restarted (at most KICKS times) from
-    ``kick(theta, at_zero)`` while the end point has zero diagonal entries and the
-    restart lowers the objective.
+    ``kick(theta, at_zero)`` while the end point has zero diagonal entries off which
+    the objective descends (:func:`descends_off_zeros`) and the restart lowers it.
 
     A zero column of lambda is a stationary point (the objective depends on its square
     there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
@@ -180,13 +183,50 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
     diagonal = problem.diagonal_mask()
     for _ in range(KICKS):
         at_zero = diagonal & (theta == 0.0)
-        if not np.any(at_zero):
+        if not (np.any(at_zero) and descends_off_zeros(problem, fun, theta, at_zero)):
             break
         kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero))
         if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
             break
         theta, value = kicked, kicked_value
     return theta, value
+
+
+def descends_off_zeros(problem, fun, theta: np.ndarray, at_zero: np.ndarray) -> bool:
+    """Whether the objective falls when the columns of lambda whose diagonal entries
+    ``at_zero`` are zero move, the diagonal either way: a column's sign is arbitrary,
+    so a negative diagonal entry is the positive one with the rest of its column
+    flipped. A second-order model over those entries from central differences of the
+    gradient (two gradients per entry) descends when its Hessian is not positive
+    semi-definite or its Newton decrement exceeds ``ZERO_DECREMENT``."""
+    entries = np.flatnonzero(_zero_columns(problem, at_zero))
+    g = fun(theta)[1][entries]
+    hess = np.empty((len(entries), len(entries)))
+    for j, i in enumerate(entries):
+        e = np.zeros_like(theta)
+        e[i] = ZERO_STEP
+        hess[:, j] = (fun(theta + e)[1][entries] - fun(theta - e)[1][entries]) / (2 * ZERO_STEP)
+    hess = (hess + hess.T) / 2
+    if not (np.all(np.isfinite(hess)) and np.all(np.isfinite(g))):
+        return True  # cannot tell: let the restart decide
+    values, vectors = np.linalg.eigh(hess)
+    scale = max(1.0, float(np.max(np.abs(values))))
+    if values[0] < -ZERO_CURVATURE * scale:
+        return True
+    positive = values > ZERO_CURVATURE * scale
+    z = (vectors.T @ g)[positive]
+    return bool(0.5 * np.sum(z * z / values[positive]) > ZERO_DECREMENT
+                or np.any(np.abs(vectors.T @ g)[~positive] > ZERO_DECREMENT))
+
+
+def _zero_columns(problem, at_zero: np.ndarray) -> np.ndarray:
+    """Every theta entry in a lambda column whose diagonal entry is in ``at_zero``."""
+    out = np.zeros(len(at_zero), dtype=bool)
+    for term, s in zip(problem.cp.terms, problem.factor.theta_slices):
+        rows, cols = term.covariance.rows, term.covariance.cols
+        zero_cols = cols[at_zero[s] & (rows == cols)]
+        out[s] = np.isin(cols, zero_cols)
+    return out
 
 
 def _kick(problem, fun, theta: np.ndarray, at_zero: np.ndarray) -> np.ndarray:
@@ -217,7 +257,7 @@ def gradient_polish(problem, theta: np.ndarray) -> tuple[np.ndarray, float, int]
     """
     if ineligible(problem, MAX_POLISHED):
         return None
-    fun, calls = _objective_with_gradient(problem)
+    fun, calls = objective_with_gradient(problem)
     theta = np.asarray(theta, dtype=float)
     with _threads(problem):
         if len(theta) <= MAX_RESTARTED_THETA:
@@ -252,7 +292,11 @@ def ineligible(problem, max_dense: int) -> str:
     return ""
 
 
-def _objective_with_gradient(problem):
+def objective_with_gradient(problem) -> tuple[Callable[[np.ndarray], tuple[float, np.ndarray]],
+                                              list[int]]:
+    """theta -> (objective, gradient) of ``problem`` on its dense system, and a
+    one-element list counting the calls. Outside the positive definite region the
+    value is 1e300 with a zero gradient (a wall for L-BFGS-B)."""
     cp = problem.cp
     a = dense_system(cp)
     calls = [0]
