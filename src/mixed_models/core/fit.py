@@ -212,7 +212,7 @@ def _by_dense_gradient(problem: Problem, start: np.ndarray
         return start, 0
     if not np.isfinite(result.objective):
         return start, result.evaluations
-    decrement = refine_with_decrement(problem, result)
+    decrement = refine_with_decrement(problem, result, central=False)
     if not _confirms(result, decrement):
         return result.final, result.evaluations
     result.confirmed = True
