@@ -137,17 +137,21 @@ def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     A column is dropped when its component orthogonal to the columns kept before it
     has a norm below ``tol`` times its own norm.
     """
-    basis = np.zeros((x.shape[0], 0))
-    kept = []
+    # columns read contiguously, and the orthonormal basis grows in place: a strided
+    # read or a copy of the basis per column would cost O(n p^2) memory moves
+    x = np.asfortranarray(x, dtype=float)
+    basis = np.zeros((x.shape[1], x.shape[0])).T
+    kept: list[int] = []
     for j in range(x.shape[1]):
         col = x[:, j]
         norm = np.linalg.norm(col)
         if norm == 0.0:
             continue
-        resid = col - basis @ (basis.T @ col)
-        resid = resid - basis @ (basis.T @ resid)  # twice is enough (Kahan-Parlett)
+        done = basis[:, :len(kept)]
+        resid = col - done @ (done.T @ col)
+        resid = resid - done @ (done.T @ resid)  # twice is enough (Kahan-Parlett)
         rnorm = np.linalg.norm(resid)
         if rnorm > tol * norm:
+            basis[:, len(kept)] = resid / rnorm
             kept.append(j)
-            basis = np.column_stack([basis, resid / rnorm])
     return kept
