@@ -11,7 +11,7 @@ import pytest
 
 from mixed_models import LMM
 from mixed_models.control import Control
-from mixed_models.core import blocked_gradient
+from mixed_models.core import blocked_gradient, kernels
 from mixed_models.core.factor import BlockedCholesky
 from mixed_models.core.gradient import objective_and_gradient
 
@@ -49,15 +49,23 @@ def test_blocked_gradient_equals_the_dense_one(formula, reml, weighted):
     np.testing.assert_allclose(grad, dense_grad, rtol=1e-9, atol=1e-9)
 
 
-def test_sparse_lead_block_and_zero_entries():
-    # 1500 x 600 levels: the lead-rest block is stored sparse; theta_c = 0 has gradient 0
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_sparse_lead_block_and_zero_entries(compiled, reml, monkeypatch):
+    # 1500 x 600 levels: the lead-rest block is stored sparse; theta_c = 0 has gradient 0.
+    # compiled: the lead term's Gram matrix by the compiled rank update
+    if compiled and not kernels.available():
+        pytest.skip("numba is not installed")
     data = frame(20_000, (1500, 600, 20), seed=4)
-    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False).record.problem
+    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=reml).record.problem
+    monkeypatch.setattr(kernels, "MIN_WORK", 0 if compiled else 10**18)
     factor = BlockedCholesky(problem.cp)
+    assert (factor.lead_rest_gram(np.ones(1500), np.ones(factor.q_rest)) is not None) \
+        is compiled
     theta = np.array([0.8, 0.5, 0.0])
-    value, grad = blocked_gradient.objective_and_gradient(factor, theta, False)
+    value, grad = blocked_gradient.objective_and_gradient(factor, theta, reml)
     dense_value, dense_grad = objective_and_gradient(problem.cp, factor.theta_slices, theta,
-                                                     False)
+                                                     reml)
     assert value == pytest.approx(dense_value, rel=1e-12)
     np.testing.assert_allclose(grad, dense_grad, rtol=1e-9, atol=1e-7)
     assert grad[2] == 0.0

@@ -75,13 +75,14 @@ def objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
 
 
 def _inverse(lower: np.ndarray) -> np.ndarray:
-    """The lower triangle of S^-1 (zeros above) from S's lower Cholesky factor."""
+    """S^-1 in the lower triangle from S's lower Cholesky factor; the strict upper
+    triangle holds whatever the factor's did (the traces read only the lower one)."""
     if lower.shape[0] == 0:
         return np.zeros((0, 0))
     inv, info = linalg.lapack.dpotri(lower, lower=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"dpotri failed with info {info}")
-    return np.tril(inv)
+    return inv
 
 
 def _rest_scale(factor: BlockedCholesky, theta: np.ndarray, size: int) -> np.ndarray:
@@ -105,37 +106,40 @@ def _traces(factor: BlockedCholesky, theta: np.ndarray, s_inv: np.ndarray,
     for i, off in zip(cp.order[1:], cp.rest_offsets):
         traces[i] = diag[off:off + cp.terms[i].q].sum()
     weight = theta[lead] / omega  # lambda_1 / omega per lead level
-    gram = _lead_gram(factor, weight, len(scale))
-    gram *= scale[:, None]
-    gram *= scale[None, :]
-    # tr(S^-1 K) over S^-1's lower triangle: off-diagonal entries count twice
+    gram = _lead_gram(factor, weight, scale)
+    # tr(S^-1 K) over the lower triangles (K's strict upper one is zero, so S^-1's is
+    # never read): off-diagonal entries count twice
     both = 2.0 * float(np.vdot(s_inv, gram)) - float(np.dot(diag, np.diagonal(gram)))
     traces[lead] = float(np.sum(1.0 / omega)) + both
     return traces
 
 
-def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, size: int) -> np.ndarray:
-    """K0 = A_v1 diag(weight^2) A_1v over the first ``size`` rest rows (unscaled)."""
+def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The lower triangle of K = Lambda_v A_v1 diag(weight^2) A_1v Lambda_v over the
+    first ``len(scale)`` rest rows (``scale``: Lambda_v's diagonal there); zeros above."""
     cp = factor.cp
     qr = cp.q_rest
+    size = len(scale)
     gram = np.zeros((size, size))
     hx = cp.ax1 * weight[None, :]
     if qr:
+        krr = factor.lead_rest_gram(weight, scale[:qr])
         if sp.issparse(cp.ar1):
             hr = sp.csr_matrix((cp.ar1.data * weight[cp.ar1_level], cp.ar1.indices,
                                 cp.ar1.indptr), shape=cp.ar1.shape)
-            krr = (hr @ hr.T).toarray()
-            kxr = np.asarray((hr @ hx.T).T)
+            if krr is None:
+                krr = np.tril((hr @ hr.T).toarray() * np.outer(scale[:qr], scale[:qr]))
+            kxr = np.asarray((hr @ hx.T).T) if size > qr else None
         else:
             hr = cp.ar1 * weight[None, :]
-            krr = hr @ hr.T
-            kxr = hx @ hr.T
+            if krr is None:
+                krr = np.tril((hr @ hr.T) * np.outer(scale[:qr], scale[:qr]))
+            kxr = hx @ hr.T if size > qr else None
         gram[:qr, :qr] = krr
-        if size > qr:
-            gram[qr:, :qr] = kxr
-            gram[:qr, qr:] = kxr.T
+        if kxr is not None:
+            gram[qr:, :qr] = kxr * scale[None, :qr]
     if size > qr:
-        gram[qr:, qr:] = hx @ hx.T
+        gram[qr:, qr:] = np.tril(hx @ hx.T)
     return gram
 
 

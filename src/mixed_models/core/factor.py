@@ -228,6 +228,27 @@ class BlockedCholesky:
             gdata = np.einsum("bs,bst->bt", data, c[cp.ar1_level]).ravel()
         return sp.csr_matrix((gdata, ar1.indices, ar1.indptr), shape=ar1.shape)
 
+    def lead_rest_gram(self, weight: np.ndarray, scale: np.ndarray) -> np.ndarray | None:
+        """s_i s_k (A_r1 diag(weight^2) A_1r)[i, k] over the rest random effects, in the
+        lower triangle (the strict upper one is zero), written by the compiled rank
+        update; None when this factor does not use it (then scipy's product serves).
+        ``weight``: one per lead level; ``scale``: s, one per rest random effect."""
+        plan = self._kernel
+        if plan is None:
+            return None
+        ar1 = self.cp.ar1
+        h = sp.csr_matrix((ar1.data * weight[self.cp.ar1_level], ar1.indices, ar1.indptr),
+                          shape=ar1.shape)
+        pattern = plan["csc"]
+        h_csc = sp.csc_matrix((h.data[plan["to_csc"]], pattern.indices, pattern.indptr),
+                              shape=pattern.shape)
+        qr = self.q_rest
+        out = np.zeros((qr, qr))
+        kernels.downdate_lower(out, out, scale, h, h_csc)  # -s s H H' + I, lower
+        out[np.arange(qr), np.arange(qr)] -= 1.0
+        np.negative(out, out=out)
+        return out
+
     def _scale_rest(self, schur: np.ndarray, lams: list[np.ndarray]) -> None:
         """schur <- Lambda_v' schur Lambda_v, term by term (X and y rows are unscaled)."""
         m = schur.shape[0]

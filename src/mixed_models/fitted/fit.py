@@ -19,6 +19,7 @@ import numpy as np
 
 from mixed_models.control import Control, fit_arguments
 from mixed_models.core.fit import FitSettings, fit_theta
+from mixed_models.core.gradient import MAX_POLISHED
 from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.core.threads import blas_threads_for
@@ -68,13 +69,17 @@ def fit_problem(problem: MixedProblem, structure: Structure, control: Control,
 
 
 def _blas_threads(problem: MixedProblem) -> AbstractContextManager[None]:
-    """One BLAS thread for the whole fit of a small formula model: OpenBLAS threads
-    even a 2 x 2 triangular solve, and on a busy machine its spinning threads make each
-    such call cost milliseconds."""
+    """BLAS threads for the whole fit (the blocks inside it then switch nothing), chosen
+    by the largest dense matrix the fit factors: the dense system of a small model, else
+    the rest block of the blocked factor (the lead term's block is factored level by
+    level). One thread for small models: OpenBLAS threads even a 2 x 2 triangular
+    solve, and on a busy machine its spinning threads make each such call cost
+    milliseconds."""
     if not isinstance(problem, LmmProblem):
         return nullcontext()
     cp = problem.internal.cp
-    return blas_threads_for(cp.lead.q + cp.avv.shape[0], tiny=0)
+    dense = cp.lead.q + cp.avv.shape[0]
+    return blas_threads_for(dense if dense <= MAX_POLISHED else cp.avv.shape[0], tiny=0)
 
 
 def fit_recorded(problem: MixedProblem, structure: Structure, control: Control,
