@@ -52,9 +52,9 @@ POLISH_SHARE = 0.5
 # A Newton decrement below this (or 1e-10 of the objective) confirms the optimum.
 NEWTON_CONFIRMS = 1e-6
 # A gradient through the blocked factor costs several objective evaluations (an inverse
-# of the rest block): it pays where BOBYQA needs many evaluations, from two terms on
-# (about a third of BOBYQA's evaluations on crossed random intercepts).
-MIN_GRADIENT_THETA = 2
+# of the rest block): it pays where BOBYQA needs many evaluations, from three terms on
+# (with two, it needs a third of BOBYQA's evaluations and takes as long).
+MIN_GRADIENT_THETA = 3
 # The finite-difference Newton check costs about 2 k^2 evaluations: up to this many.
 MAX_CHECKED_THETA = 20
 
