@@ -47,7 +47,7 @@ def _not_available(name: str) -> ModelError:
 class GLMM(GlmmInferenceView, EcosystemView):
     """A fitted generalized linear mixed model.
 
-    Build one with :meth:`GLMM.from_formula`. The estimates are properties (``fix_ef``,
+    Build one with :meth:`GLMM.from_formula` or :meth:`GLMM.from_frame`. The estimates are properties (``fix_ef``,
     ``ran_ef``: conditional modes, ``theta``, ``deviance``, ``dispersion``...) and the
     tables methods (``fix_ef_summary()`` with Wald z tests, ``var_corr()``,
     ``ran_ef_table()`` with conditional SDs, ``overdispersion()``...); ``record`` is the
@@ -55,7 +55,10 @@ class GLMM(GlmmInferenceView, EcosystemView):
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        raise ModelError("build a GLMM with GLMM.from_formula(formula, data, family=...)")
+        raise ModelError("build a GLMM with GLMM.from_formula(formula, data, family=...) or "
+                         "GLMM.from_frame(response=, fixed_effects=, random_effects=, "
+                         "grouping=, data=, family=...); a GLMM given as raw matrices "
+                         "(x=, y=, zt=, lambdat=) is not available yet")
 
     @classmethod
     def from_formula(cls, formula: str, data: object, family: object = "binomial",
@@ -108,6 +111,28 @@ class GLMM(GlmmInferenceView, EcosystemView):
         return cls.from_record(fit_glmm_formula(
             formula, data, family=family, link=link, n_agq=n_agq, weights=weights,
             offset=offset, na_action=na_action, start_point=start_point, control=control))
+
+    @classmethod
+    def from_frame(cls, *, response: str, fixed_effects: object, random_effects: object,
+                   grouping: object, data: object, family: object = "binomial",
+                   link: str | None = None, n_agq: int = 1, covariance: object = None,
+                   **options: object) -> GLMM:
+        """Fit a GLMM given as lists of column names (the gem's ``from_daru``).
+
+        The lists are :meth:`mixed_models.LMM.from_frame`'s: ``fixed_effects=["intercept",
+        "period"]``, ``random_effects=[["intercept"]]``, ``grouping=["herd"]`` is
+        ``response ~ 1 + period + (1 | herd)``. ``response`` is one column: 0/1,
+        booleans, a two-level factor, counts, or a binomial proportion with the numbers
+        of trials in ``weights=``. The fit is the one :meth:`from_formula` makes of the
+        equivalent formula (``model.formula``) with ``family``, ``link``, ``n_agq`` and
+        its keyword ``options``.
+        """
+        from mixed_models.formula.frame import frame_formula
+
+        formula = frame_formula(response, fixed_effects, random_effects, grouping,
+                                covariance)  # type: ignore[arg-type]
+        return cls.from_formula(formula, data, family=family, link=link, n_agq=n_agq,
+                                **options)  # type: ignore[arg-type]
 
     # --- what a GLMM is --------------------------------------------------------------------
 
