@@ -27,6 +27,7 @@ import pandas as pd
 
 from mixed_models.core.lazy import lazy_module
 from mixed_models.design.columns import refuse_duplicates
+from mixed_models.design.arithmetic import arithmetic_values
 from mixed_models.design.frame import missing_column_error
 from mixed_models.design.names import gem_name, split_interaction
 from mixed_models.errors import DataError, FormulaError
@@ -235,13 +236,27 @@ def _gem(internal: str, reverse: dict[str, str]) -> str:
     return ":".join(parts)
 
 
+def expression_values(text: str, data: pd.DataFrame, formula: str, offset: int) -> np.ndarray:
+    """The expression of an ``offset()`` or a ``cbind()`` argument (``text``, a piece of
+    ``formula`` starting at ``offset``) on the rows of ``data``, as an n x k array.
+    Plain arithmetic of numeric columns is evaluated directly (:mod:`.arithmetic`),
+    anything else by formulaic; both check the piece first."""
+    piece = check_offset(text, formula, offset)
+    for name, position in piece.columns:
+        if name not in data.columns:
+            raise missing_column_error(name, [str(c) for c in data.columns], formula, position)
+    values = arithmetic_values(text, data)
+    if values is not None:
+        return values[:, None]
+    return np.asarray(evaluate_piece(text, data, formula, offset, as_offset=True), dtype=float)
+
+
 def offset_values(parsed_offsets: Iterable[Any], data: pd.DataFrame,
                   formula: str) -> np.ndarray | None:
     """The sum of the formula's ``offset()`` expressions on the rows of ``data``."""
     total = None
     for term in parsed_offsets:
-        values = evaluate_piece(term.expr, data, formula, term.expr_offset, as_offset=True)
-        array = np.asarray(values, dtype=float)
+        array = expression_values(term.expr, data, formula, term.expr_offset)
         if array.ndim != 2 or array.shape[1] != 1:
             raise FormulaError("offset() must give one numeric value per row; "
                                f"'{term.expr}' gives {array.shape[1]} columns", formula,

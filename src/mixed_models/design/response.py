@@ -29,7 +29,7 @@ from mixed_models.design.columns import (
     describe,
     first_value,
 )
-from mixed_models.design.evaluation import evaluate_piece, is_plain
+from mixed_models.design.evaluation import evaluate_piece, expression_values, is_plain
 from mixed_models.errors import DataError, DataWarning, ModelError
 from mixed_models.formula.calls import Cbind
 from mixed_models.formula.response import response_piece
@@ -167,8 +167,8 @@ def _from_cbind(tree: Cbind, data: pd.DataFrame, formula: str,
     """Counts of successes and failures: their proportion and their total."""
     counts = []
     for text, offset, what in zip(tree.texts, tree.offsets, ("successes", "failures")):
-        values = evaluate_piece(text, data, formula, offset, as_offset=True)
-        counts.append(_counts(np.asarray(values, dtype=float), text, what, rows))
+        counts.append(_counts(expression_values(text, data, formula, offset), text, what,
+                              rows))
     successes, failures = counts
     _warn_fractional(np.where(_fractional(successes), successes, failures),
                      f"successes or failures of cbind({', '.join(tree.texts)})", rows)
