@@ -7,7 +7,10 @@ the cross-products that involve y are recomputed (``LmmProblem.with_response``).
 
 Refits start from the fit's theta (a warm start: small models then need a few Newton
 steps) and skip the polish of a fit's derivative-free path: its changes are far below
-the spread of the replicates (docs/performance.md has the measurements).
+the spread of the replicates (docs/performance.md has the measurements). With the
+default statistics, the replicates of a single-term model are fitted all at once
+(:mod:`.bootstrap_batched`: the same responses, optima at least as low); the few it
+leaves (a variance at zero) go through the path above.
 
 User callbacks (``what_to_collect``, ``how_to_simulate``) receive the public model
 (``view`` of the record, an ``LMM`` when called through one); the defaults read the
@@ -39,9 +42,13 @@ from mixed_models.errors import (
     ModelError,
 )
 from mixed_models.fitted.fit import fit_problem
-from mixed_models.inference.bootstrap_runner import Seed, replicate_seeds, run_replicates
+from mixed_models.inference.bootstrap_batched import batched_records, eligible, variance_values
+from mixed_models.inference.bootstrap_runner import (
+    Seed, replicate_seeds, resolve_n_jobs, run_replicates,
+)
 from mixed_models.inference.refit import with_response
 from mixed_models.inference.simulate import simulate_response
+from mixed_models.progress import wants_bar
 
 Collector = Callable[[FittedModel], Any]
 Simulator = Callable[[FittedModel, np.random.Generator], np.ndarray]
@@ -49,6 +56,9 @@ Simulator = Callable[[FittedModel, np.random.Generator], np.ndarray]
 # A refit that fails for numeric reasons becomes a row of NaN; anything else (a bug in
 # a user's callable) propagates.
 _REFIT_FAILURES = (MixedModelsError, ArithmeticError, np.linalg.LinAlgError)
+# Replicates left by the batched fit are refitted in processes from this many on (fewer
+# cost less than starting the processes).
+_SINGLE_IN_PROCESSES = 200
 # Replicate statistics within this relative distance of the observed one count as ties.
 _TIE_TOL = 1e-8
 
@@ -91,31 +101,8 @@ def variance_parameters(model: FittedModel) -> dict[str, float]:
     ``sigma``. Values are those of ``var_corr()``.
     """
     model = as_record(model)
-    sds: dict[str, dict[str, float]] = {}
-    cors: dict[tuple[str, str, str], float] = {}
-    # var_corr()'s rows, computed without building its table (once per replicate)
-    for block, cov in zip(model.structure.blocks(), _term_covariances(model)):
-        sd = np.sqrt(np.diag(cov))
-        columns = block.columns
-        for i, column in enumerate(columns):
-            sds.setdefault(block.group, {})[column] = float(sd[i])
-            for j in range(i + 1, len(columns)):
-                if block.linked[i, j]:
-                    denom = sd[i] * sd[j]
-                    cors[(block.group, column, columns[j])] = \
-                        float(cov[i, j] / denom) if denom > 0 else np.nan
-    sigma = float(model.sigma)
-    out = {}
-    for group, columns in sds.items():
-        names = list(columns)
-        for i, column in enumerate(names):
-            out[f"sd_{column}|{group}"] = columns[column]
-            for later in names[i + 1:]:
-                if (group, column, later) in cors:
-                    out[f"cor_{later}.{column}|{group}"] = cors[(group, column, later)]
-    if not _scale_free(model):
-        out["sigma"] = sigma
-    return out
+    return variance_values(model.structure.blocks(), _term_covariances(model),
+                           None if _scale_free(model) else float(model.sigma))
 
 
 def _term_covariances(model: FittedModel) -> list[np.ndarray]:
@@ -260,13 +247,34 @@ def bootstrap(model: FittedModel, nsim: int, *, seed: Seed = None,
     model.structure.require_rows("the parametric bootstrap")
     task = _BootstrapTask(model, _viewed(what_to_collect, default_collect, view),
                           _viewed(how_to_simulate, default_simulate(model), view))
-    records = run_replicates(task, seeds, n_jobs=n_jobs, progress=progress)
+    if what_to_collect is None and how_to_simulate is None and eligible(model):
+        records = _batched_then_single(task, model, seeds, n_jobs, progress)
+    else:
+        records = run_replicates(task, seeds, n_jobs=n_jobs, progress=progress)
     failures = {i: r.message for i, r in enumerate(records) if isinstance(r, Failure)}
     table = pd.DataFrame([{} if isinstance(r, Failure) else r for r in records],
                          index=pd.RangeIndex(nsim, name="replicate"), dtype=float)
     _warn_failures(failures, nsim)
     table.attrs.update(seed=entropy, failures=failures)
     return table
+
+
+def _batched_then_single(task: _BootstrapTask, model: FittedModel,
+                         seeds: list[np.random.SeedSequence], n_jobs: int | None,
+                         progress: bool | None) -> list[Any]:
+    """Every replicate fitted in one batch; those it leaves (a variance at zero) refitted
+    one by one, in processes when they are many. ``n_jobs`` and ``progress`` are checked
+    as the per-replicate path checks them, whether or not it runs."""
+    resolve_n_jobs(n_jobs, len(seeds))
+    wants_bar("auto" if progress is None else progress)
+    records: list[Any] = list(batched_records(model, seeds))
+    left = [i for i, r in enumerate(records) if r is None]
+    if left:
+        jobs = n_jobs if len(left) >= _SINGLE_IN_PROCESSES else 1
+        for i, r in zip(left, run_replicates(task, [seeds[i] for i in left], n_jobs=jobs,
+                                             progress=progress)):
+            records[i] = r
+    return records
 
 
 def default_simulate(model: FittedModel) -> Simulator:
