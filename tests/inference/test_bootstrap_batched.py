@@ -1,6 +1,6 @@
 """The batched bootstrap of single-term models against the replicate-by-replicate path:
-the same columns, objectives never higher, the same statistics to the precision of the
-single fits; and which models it takes."""
+the same columns and responses, objectives never higher (at a zero variance too), the
+same statistics to the precision of the single fits; and which models it takes."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_the_batch_agrees_with_the_single_fits(pair):
     assert ((batched - single).abs() / spread).max().max() < 1e-3
 
 
-def test_boundary_replicates_are_left_to_the_single_fits():
+def test_replicates_at_a_zero_variance_are_fitted_on_the_boundary():
     # eight groups and a small group variance: some replicates' variance is zero
     rng = np.random.default_rng(5)
     g = np.repeat(np.arange(8), 6)
@@ -64,15 +64,20 @@ def test_boundary_replicates_are_left_to_the_single_fits():
         warnings.simplefilter("ignore")
         model = LMM.from_formula("y ~ x + (1 | g)", data)
     _, seeds = replicate_seeds(3, 60)
-    records = batched_records(model.record, seeds)
-    left = [r is None for r in records]
-    assert 0 < sum(left) < 60
+    records = pd.DataFrame(batched_records(model.record, seeds))
+    zero = records["sd_intercept|g"] == 0.0
+    assert 5 <= zero.sum() < 60
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = model.bootstrap(60, seed=3, n_jobs=1)
-    assert not table.isna().any().any()
-    # a boundary replicate's variance is zero, as its single fit says
-    assert (table["sd_intercept|g"][left] < 1e-3 * table["sigma"][left]).mean() > 0.5
+        single = pd.DataFrame([engine.refit_response(model.record, y).deviance
+                               for y in _responses(model, seeds)], columns=["deviance"])
+    assert (records["deviance"] - single["deviance"]).max() <= 1e-9
+
+
+def _responses(model, seeds):
+    from mixed_models.inference.simulate import simulate_response
+
+    return [simulate_response(model.record, np.random.default_rng(s)) for s in seeds]
 
 
 @pytest.mark.parametrize("formula, options, expected", [
@@ -83,3 +88,18 @@ def test_boundary_replicates_are_left_to_the_single_fits():
 ])
 def test_which_models_the_batch_takes(formula, options, expected):
     assert eligible(_fit(formula, True, **options).record) is expected
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ Days + (Days | Subject)",
+                                     "Reaction ~ Days + (1 | Subject)"])
+def test_the_responses_are_the_single_paths_draws(formula):
+    from mixed_models.inference.bootstrap_batched import simulated_responses
+    from mixed_models.inference.simulate import simulate_response
+
+    model = _fit(formula, True).record
+    _, seeds = replicate_seeds(4, 5)
+    together = simulated_responses(model, seeds)
+    for r, seed in enumerate(seeds):
+        np.testing.assert_allclose(together[:, r],
+                                   simulate_response(model, np.random.default_rng(seed)),
+                                   rtol=1e-13, atol=1e-10)

@@ -38,8 +38,10 @@ LAST_STEP = 1e-9
 STEP = 2e-4
 HALVINGS = 12
 # A diagonal entry of lambda below this is a variance at (or heading for) zero: that
-# response is fitted alone, where the bounds are handled.
+# response is fitted again with the column held at zero.
 INTERIOR = 1e-3
+# The step off a zero column, and the relative eigenvalue taken as zero curvature there.
+ZERO_STEP, ZERO_CURVATURE = 1e-3, 1e-6
 
 
 @dataclass(frozen=True)
@@ -186,31 +188,66 @@ def forward_solve(lower: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def newton(model: BatchedModel, data: Responses, start: np.ndarray) -> BatchedFit:
-    """Newton's method for every response from ``start`` (k,), on central differences."""
-    count = data.yy.shape[0]
+    """Newton's method for every response from ``start`` (k,), on central differences.
+
+    A response whose iterations head for a zero variance is fitted again with that
+    column of lambda held at zero, and done when the objective rises off the column
+    both ways (:func:`_rises_off`): an optimum on the boundary.
+    """
+    count, k = data.yy.shape[0], len(start)
     theta = np.tile(np.asarray(start, dtype=float), (count, 1))
+    theta, value, done = _iterate(model, data, theta, np.ones(k, dtype=bool))
+    theta = _positive_columns(model, theta)
+    small = theta[:, model.diagonal] <= INTERIOR
+    done &= ~small.any(axis=1)
+    for pattern in np.unique(small[small.any(axis=1)], axis=0):
+        rows = np.flatnonzero(np.all(small == pattern, axis=1) & np.isfinite(value))
+        zeroed = np.isin(model.cols, model.cols[model.diagonal][pattern])
+        held = theta[rows].copy()
+        held[:, zeroed] = 0.0
+        sub = _subset(data, rows)
+        held, held_value, converged = _iterate(model, sub, held, ~zeroed)
+        held = _positive_columns(model, held)
+        ok = converged & np.isfinite(held_value) \
+            & np.all(held[:, model.diagonal & ~zeroed] > INTERIOR, axis=1)
+        ok[ok] = _rises_off(model, _subset(sub, np.flatnonzero(ok)), held[ok],
+                            held_value[ok], zeroed)
+        theta[rows[ok]], value[rows[ok]], done[rows[ok]] = held[ok], held_value[ok], True
+    value, beta, sigma2 = objective(model, data, theta, with_estimates=True)
+    return BatchedFit(theta, value, beta, sigma2, done)
+
+
+def _iterate(model: BatchedModel, data: Responses, theta: np.ndarray, free: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Modified Newton over the ``free`` entries of every response's theta (the others
+    stay as they are); returns theta, the objective and which converged."""
+    count = len(theta)
+    theta = theta.copy()
     value = objective(model, data, theta)
     active = np.isfinite(value)
     done = np.zeros(count, dtype=bool)
+    index = np.flatnonzero(free)
+    if len(index) == 0:  # every column held at zero: nothing to move
+        return theta, value, active
     for _ in range(MAX_ITERATIONS):
         if not np.any(active):
             break
         idx = np.flatnonzero(active)
-        grad, hess = _derivatives(model, _subset(data, idx), theta[idx], value[idx])
+        grad, hess = _derivatives(model, _subset(data, idx), theta[idx], value[idx], index)
         ok = np.isfinite(hess).all(axis=(1, 2)) & np.isfinite(grad).all(axis=1)
         active[idx[~ok]] = False  # left to the single fits
         idx, grad, hess = idx[ok], grad[ok], hess[ok]
         if len(idx) == 0:
             continue
-        # modified Newton: eigenvalues by their size, so that every step descends where
-        # a Hessian is not positive definite (far from the optimum, or near a saddle)
+        # eigenvalues by their size, so that every step descends where a Hessian is not
+        # positive definite (far from the optimum, or near a saddle)
         values, vectors = np.linalg.eigh(hess)
         convex = values[:, 0] > 0
         floor = 1e-8 * np.maximum(np.abs(values).max(axis=1, keepdims=True), 1.0)
-        size = np.maximum(np.abs(values), floor)
-        along = np.einsum("rki,rk->ri", vectors, grad) / size
-        step = -np.einsum("rki,ri->rk", vectors, along)
-        decrement = -0.5 * np.einsum("rk,rk->r", grad, step)
+        along = np.einsum("rki,rk->ri", vectors, grad) / np.maximum(np.abs(values), floor)
+        step = np.zeros((len(idx), theta.shape[1]))
+        step[:, index] = -np.einsum("rki,ri->rk", vectors, along)
+        decrement = -0.5 * np.einsum("rk,rk->r", grad, step[:, index])
         # a step predicting less than LAST_STEP is the last: Newton's next decrement would
         # be about its square
         finished = (decrement < LAST_STEP) & convex
@@ -225,10 +262,33 @@ def newton(model: BatchedModel, data: Responses, start: np.ndarray) -> BatchedFi
         theta[moving], value[moving], stuck = _line_search(
             model, data, theta[moving], value[moving], step[~finished], moving)
         active[moving[stuck]] = False  # no step lowers it: left to the single fits
-    theta = _positive_columns(model, theta)
-    done &= np.all(theta[:, model.diagonal] > INTERIOR, axis=1) & np.isfinite(value)
-    value, beta, sigma2 = objective(model, data, theta, with_estimates=True)
-    return BatchedFit(theta, value, beta, sigma2, done)
+    return theta, value, done & np.isfinite(value)
+
+
+def _rises_off(model: BatchedModel, data: Responses, theta: np.ndarray, value: np.ndarray,
+               zeroed: np.ndarray) -> np.ndarray:
+    """Whether each response's objective rises when its zeroed lambda columns move. It
+    is even in a zero column, f(c) = f(0) + c'Hc / 2 + ..., so H's second differences
+    from one side decide: H positive semi-definite (to its rounding) is a minimum."""
+    entries = np.flatnonzero(zeroed)
+    h = ZERO_STEP
+    single = np.empty((len(theta), len(entries)))
+    hess = np.empty((len(theta), len(entries), len(entries)))
+    for a, i in enumerate(entries):
+        shifted = theta.copy()
+        shifted[:, i] = h
+        single[:, a] = objective(model, data, shifted)
+        hess[:, a, a] = 2.0 * (single[:, a] - value) / h ** 2
+    for a, i in enumerate(entries):
+        for b in range(a):
+            shifted = theta.copy()
+            shifted[:, i], shifted[:, entries[b]] = h, h
+            both = objective(model, data, shifted)
+            hess[:, a, b] = hess[:, b, a] = (both - single[:, a] - single[:, b] + value) / h ** 2
+    if not np.all(np.isfinite(hess)):
+        return np.all(np.isfinite(hess), axis=(1, 2)) & False
+    lowest = np.linalg.eigvalsh(hess)[:, 0]
+    return lowest > -ZERO_CURVATURE * np.maximum(np.abs(hess).max(axis=(1, 2)), 1.0)
 
 
 def _positive_columns(model: BatchedModel, theta: np.ndarray) -> np.ndarray:
@@ -248,30 +308,30 @@ def _subset(data: Responses, idx: np.ndarray) -> Responses:
 
 
 def _derivatives(model: BatchedModel, data: Responses, theta: np.ndarray,
-                 value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient (central differences) and Hessian of every response's objective: the
-    diagonal from the same points, the off-diagonal entries from one more point each
-    (forward, an O(h) error that only slows the last Newton steps a little): 1 + k(k+3)/2
-    batched evaluations in all."""
-    count, k = theta.shape
-    h = STEP * np.maximum(np.abs(theta), 0.1)
+                 value: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (central differences) and Hessian of every response's objective over
+    the entries ``index``: the diagonal from the same points, the off-diagonal entries
+    from one more point each (forward, an O(h) error that only slows the last Newton
+    steps a little): 1 + k(k+3)/2 batched evaluations for k entries."""
+    count, k = len(theta), len(index)
+    h = STEP * np.maximum(np.abs(theta[:, index]), 0.1)
     grad = np.empty((count, k))
     hess = np.empty((count, k, k))
     plus = np.empty((count, k))
-    for i in range(k):
-        e = np.zeros((count, k))
-        e[:, i] = h[:, i]
-        plus[:, i] = objective(model, data, theta + e)
+    for a, i in enumerate(index):
+        e = np.zeros_like(theta)
+        e[:, i] = h[:, a]
+        plus[:, a] = objective(model, data, theta + e)
         minus = objective(model, data, theta - e)
-        grad[:, i] = (plus[:, i] - minus) / (2 * h[:, i])
-        hess[:, i, i] = (plus[:, i] - 2 * value + minus) / h[:, i] ** 2
-    for i in range(k):
-        for j in range(i):
-            e = np.zeros((count, k))
-            e[:, i], e[:, j] = h[:, i], h[:, j]
+        grad[:, a] = (plus[:, a] - minus) / (2 * h[:, a])
+        hess[:, a, a] = (plus[:, a] - 2 * value + minus) / h[:, a] ** 2
+    for a, i in enumerate(index):
+        for b in range(a):
+            e = np.zeros_like(theta)
+            e[:, i], e[:, index[b]] = h[:, a], h[:, b]
             both = objective(model, data, theta + e)
-            hess[:, i, j] = hess[:, j, i] = \
-                (both - plus[:, i] - plus[:, j] + value) / (h[:, i] * h[:, j])
+            hess[:, a, b] = hess[:, b, a] = \
+                (both - plus[:, a] - plus[:, b] + value) / (h[:, a] * h[:, b])
     return grad, hess
 
 

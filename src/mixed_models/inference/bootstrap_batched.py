@@ -1,7 +1,8 @@
 """The parametric bootstrap of a single-term LMM, every replicate fitted at once.
 
-:func:`batched_records` draws each replicate's response exactly as the per-replicate
-path does (the same generator per replicate, :func:`simulate_response`), fits all of
+:func:`batched_records` draws each replicate's response as the per-replicate path does
+(the same generator per replicate and the same draws as
+:func:`~mixed_models.inference.simulate.simulate_response`), fits all of
 them together (:mod:`mixed_models.core.batched`) and collects what
 :func:`~mixed_models.inference.bootstrap.default_collect` would collect from each refit:
 the fixed effects, the SDs and correlations, sigma and the objective. A replicate the
@@ -22,7 +23,6 @@ from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.problem import LmmProblem, terms_zt
 from mixed_models.fitted import results
 from mixed_models.fitted.record import FittedModel
-from mixed_models.inference.simulate import simulate_response
 
 
 def eligible(model: FittedModel) -> bool:
@@ -43,10 +43,7 @@ def batched_records(model: FittedModel, seeds: list[np.random.SeedSequence]
     """Per replicate, the default statistics of its refit, or None where the batch did
     not confirm the optimum (see the module's notes)."""
     problem = model.problem
-    responses = np.column_stack([simulate_response(model, np.random.default_rng(seed))
-                                 for seed in seeds])
-    if problem.offset is not None:
-        responses = responses - problem.offset[:, None]
+    responses = simulated_responses(model, seeds)
     shift, data = batched_responses(problem, responses)
     fit = batched.newton(batched_model(problem), data, np.asarray(model.theta, dtype=float))
     names = list(results.fix_ef(model))
@@ -63,6 +60,25 @@ def batched_records(model: FittedModel, seeds: list[np.random.SeedSequence]
         record["deviance"] = float(fit.objective[r])
         out.append(record)
     return out
+
+
+def simulated_responses(model: FittedModel, seeds: list[np.random.SeedSequence]
+                        ) -> np.ndarray:
+    """:func:`simulate_response` of every seed minus the offset, as columns (n x R):
+    each replicate's generator draws its random effects, then its residuals, as there;
+    the products with Z and X are made once for all replicates."""
+    problem = model.problem
+    term = problem.terms[0]
+    lam = problem.factor.lambdas(model.theta)[0]
+    generators = [np.random.default_rng(seed) for seed in seeds]
+    draws = [(g.standard_normal((term.n_levels, lam.shape[1])), g.standard_normal(problem.n_obs))
+             for g in generators]
+    effects = np.stack([u for u, _ in draws]) @ lam.T  # (R, levels, S)
+    noise = np.stack([e for _, e in draws], axis=1)    # (n, R)
+    known = term.codes >= 0
+    random = np.zeros_like(noise)
+    random[known] = np.einsum("ns,rns->nr", term.z[known], effects[:, term.codes[known]])
+    return (problem.x @ model.estimates.beta)[:, None] + model.sigma * (random + noise)
 
 
 def batched_model(problem: LmmProblem) -> batched.BatchedModel:
