@@ -24,8 +24,8 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "test", "tidy", "glance", "all_fit", "write_rows",
-    "convergence_check", "plot_diagnostics",
+    "anova", "ran_ef_p", "drop_fix_ef", "drop_ran_ef", "test", "all_fit", "write_rows",
+    "plot_diagnostics",
 )
 
 
@@ -41,7 +41,8 @@ def _not_available(name: str) -> ModelError:
                       "yet; what is: the estimates, summary(), Wald, profile and "
                       "bootstrap intervals, likelihood_ratio_test(), predict(), simulate(), "
                       "refit(y=), fitted values, residuals_of(type), quantile_residuals(), "
-                      "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log)")
+                      "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log), "
+                      "tidy(), glance(), convergence_check()")
 
 
 class GLMM(GlmmInferenceView, EcosystemView):
@@ -243,6 +244,15 @@ class GLMM(GlmmInferenceView, EcosystemView):
         """Wald z table of the fixed effects: ``coef, sd, z_score, WaldZ_p_value``."""
         _wald_only("fix_ef_summary", "ddf", ddf)
         return super().fix_ef_summary("wald")
+
+    def tidy(self, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
+             conf_level: float = 0.95, ddf: str = "wald") -> pd.DataFrame:
+        """broom.mixed's ``tidy`` of a glmer fit: Wald z tests of the fixed effects, the
+        random-effect SDs and correlations (the residual SD only for families with a
+        scale: Gamma, inverse Gaussian), conditional modes with ``"ran_vals"``. See
+        :func:`mixed_models.inference.tidy.tidy`."""
+        _wald_only("tidy", "ddf", ddf)
+        return super().tidy(effects, conf_int, conf_level, "wald")
 
     def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
                  seed: Any = None) -> dict[str, float] | float:

@@ -1,5 +1,6 @@
 """The inference of a generalized linear mixed model: simulation, refits, predictions,
-the parametric bootstrap, profile intervals and likelihood-ratio tests.
+the parametric bootstrap, profile intervals, likelihood-ratio tests and the derivatives
+at the optimum.
 
 A mixin of :class:`~mixed_models.GLMM`: each method checks its arguments and calls the
 free function of :mod:`mixed_models.inference` or :mod:`mixed_models.prediction`
@@ -8,13 +9,16 @@ free function of :mod:`mixed_models.inference` or :mod:`mixed_models.prediction`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mixed_models import _validate as check
 from mixed_models.api.base import FittedView
 from mixed_models.errors import DataTypeError, ModelError
+
+if TYPE_CHECKING:
+    from mixed_models.core.convergence import Derivatives
 
 
 class GlmmInferenceView(FittedView):
@@ -75,6 +79,24 @@ class GlmmInferenceView(FittedView):
         return glmm_likelihood_ratio_test(model1.record, model2.record, method, nsim, seed)
 
     # --- profiles ----------------------------------------------------------------------
+
+    def convergence_check(self) -> Derivatives:
+        """The derivatives of the objective (-2 log-likelihood) over theta and beta at the
+        estimate, from the Newton check that confirmed it (lme4's ``optinfo$derivs``):
+        the gradient (a parameter on its bound: the one-sided slope), the Hessian (NaN
+        rows and columns for parameters on their bound), which parameters are free, and
+        the Newton decrement, the decrease a Newton step still promises. An ``n_agq=0``
+        fit is not checked: a ModelError."""
+        from mixed_models.core.convergence import Derivatives
+
+        check = getattr(self._record.problem.fit, "check", None)
+        if check is None:
+            raise ModelError("convergence_check() is not available for this GLMM: an "
+                             "n_agq=0 fit is not checked by Newton steps; refit with "
+                             "n_agq=1 (Laplace) for its derivatives")
+        return Derivatives(np.array(check.gradient, dtype=float),
+                           np.array(check.hessian, dtype=float),
+                           np.array(check.free, dtype=bool), float(check.predicted_decrease))
 
     def profile(self, which: list[str] | str | None = None,
                 alphamax: float = 0.01) -> Any:

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from mixed_models.errors import InvalidArgumentError
+from mixed_models.fitted.glmm_results import residuals_of
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.results import fix_ef, ran_ef_table, term_covariances
 
@@ -55,10 +56,20 @@ def _ran_pars(fit: FittedModel) -> pd.DataFrame:
                     denom = sd[i] * sd[j]
                     rows.append((block.group, f"cor__{name}.{columns[j]}",
                                  cov[i, j] / denom if denom > 0 else np.nan))
-    rows.append(("Residual", "sd__Observation", fit.sigma))
+    if has_residual_sd(fit):
+        rows.append(("Residual", "sd__Observation", fit.sigma))
     frame = pd.DataFrame(rows, columns=["group", "term", "estimate"])
     frame.insert(0, "effect", "ran_pars")
     return frame
+
+
+def has_residual_sd(fit: FittedModel) -> bool:
+    """Whether the model has a residual SD among its parameters: an LMM's sigma, a Gamma
+    or inverse Gaussian GLMM's dispersion; not a binomial, Poisson or negative binomial
+    GLMM's (its sigma is 1 by definition)."""
+    if not fit.is_generalized:
+        return True
+    return bool(fit.family.has_dispersion) and fit.family.name != "negative.binomial"
 
 
 def _ran_vals(fit: FittedModel, conf_level: float) -> pd.DataFrame:
@@ -81,10 +92,13 @@ def _ran_vals(fit: FittedModel, conf_level: float) -> pd.DataFrame:
 def tidy(model: object, effects: Sequence[str] = ("fixed", "ran_pars"), conf_int: bool = False,
          conf_level: float = 0.95, ddf: str = "satterthwaite") -> pd.DataFrame:
     """broom.mixed's ``tidy``: one row per fixed effect (t tests with ``ddf``: also
-    ``"kenward-roger"`` or ``"wald"``), random-effect SD or correlation, and (with
-    ``"ran_vals"``) conditional mode with its conditional SD and normal interval.
+    ``"kenward-roger"`` or ``"wald"``; a GLMM's are Wald z tests whatever ``ddf``),
+    random-effect SD or correlation (then the residual SD where the model has one), and
+    (with ``"ran_vals"``) conditional mode with its conditional SD and normal interval.
     ``conf_low, conf_high`` only with ``conf_int``; ``level`` only with ran_vals."""
     fit = as_record(model)
+    if fit.is_generalized:
+        ddf = "wald"
     effects = [effects] if isinstance(effects, str) else list(effects)
     unknown = [e for e in effects if e not in EFFECTS]
     if unknown or not effects:
@@ -107,13 +121,17 @@ def tidy(model: object, effects: Sequence[str] = ("fixed", "ran_pars"), conf_int
 
 def glance(model: object) -> pd.DataFrame:
     """broom.mixed's ``glance``: ``nobs, sigma, logLik, AIC, BIC``, the criterion
-    (``REML_criterion`` for a REML fit, ``deviance`` for an ML fit) and ``df_residual``
+    (``REML_criterion`` for a REML fit, ``deviance`` for an ML fit; for a GLMM lme4's
+    ``deviance()``, the sum of the squared deviance residuals) and ``df_residual``
     (observations minus all parameters, lme4's ``df.residual``)."""
     fit = as_record(model)
     criterion = "REML_criterion" if fit.reml else "deviance"
+    value = fit.deviance
+    if fit.is_generalized:
+        value = float(np.sum(residuals_of(fit, "deviance") ** 2))
     return pd.DataFrame({"nobs": [fit.n_obs], "sigma": [fit.sigma],
                          "logLik": [fit.log_likelihood], "AIC": [fit.aic], "BIC": [fit.bic],
-                         criterion: [fit.deviance],
+                         criterion: [value],
                          "df_residual": [fit.n_obs - fit.n_parameters]})
 
 
