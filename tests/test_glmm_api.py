@@ -207,13 +207,12 @@ def test_the_record_is_generalized(binomial):
 
 @pytest.mark.parametrize("call", [
     lambda m: m.anova(),
-    lambda m: m.drop_fix_ef("period"), lambda m: m.test("period_lvl_2 = 0"),
+    lambda m: m.test("period_lvl_2 = 0"),
     lambda m: m.tidy(ddf="kenward-roger"), lambda m: m.all_fit(),
     lambda m: m.plot_diagnostics(),
     lambda m: m.fix_ef_summary(ddf="satterthwaite"), lambda m: m.fix_ef_conf_int(method="all"),
     lambda m: m.fix_ef_p("lrt", "period"),
     lambda m: m.summary(ddf="kenward-roger"),
-    lambda m: m.ran_ef_p("intercept", "herd"),
 ])
 def test_unavailable_inference_raises_and_says_so(binomial, call):
     with pytest.raises(ModelError, match="not available for generalized"):

@@ -14,6 +14,7 @@ from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError, ModelError, NotFoundError
 from mixed_models.fitted.fit import fit_formula, fit_recorded
+from mixed_models.fitted.glmm_fit import fit_glmm_formula, refit_glmm_response
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.structure import Structure
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
@@ -97,16 +98,26 @@ def refit_ml(model: FittedModel) -> FittedModel:
 
 
 def refit_formula(model: FittedModel, formula: str) -> FittedModel:
-    """Fit ``formula`` on the model's rows, weights, offset and response."""
+    """Fit ``formula`` on the model's rows, weights, offset and response (a GLMM with its
+    family, link and ``n_agq``; a negative binomial's shape estimated again when it was
+    estimated)."""
     frame = model.structure.require_design("a refit with another formula").frame
-    new = fit_formula(
-        formula, frame.data, reml=model.reml, weights=frame.weights, offset=frame.offset,
-        control=model.control, sigma=model.problem.sigma)
+    if model.is_generalized:
+        problem = model.problem
+        family = "negative_binomial" if problem.shape_estimated else model.family
+        new = fit_glmm_formula(formula, frame.data, family=family, n_agq=problem.n_agq,
+                               weights=frame.weights, offset=frame.offset,
+                               control=model.control)
+    else:
+        new = fit_formula(
+            formula, frame.data, reml=model.reml, weights=frame.weights, offset=frame.offset,
+            control=model.control, sigma=model.problem.sigma)
     if new.n_obs != model.n_obs:
         raise ModelError(f"the reduced formula uses {new.n_obs} of the model's "
                          f"{model.n_obs} rows; cannot compare the fits")
     if not np.array_equal(new.problem.y, model.problem.y):  # after refit(y=...)
-        new = _refit_response(new, model.problem.y)
+        new = refit_glmm_response(new, model.problem.y) if model.is_generalized \
+            else _refit_response(new, model.problem.y)
     return new
 
 

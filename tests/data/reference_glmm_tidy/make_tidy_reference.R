@@ -20,3 +20,16 @@ out <- lapply(fits, function(m) {
                      par = c(getME(m, "theta"), fixef(m))))
 })
 writeLines(toJSON(out, digits = NA, na = "null", pretty = TRUE), "tidy_glance.json")
+
+# lme4's likelihood-ratio test of a random intercept (anova of the nested glmer fits),
+# for GLMM.ran_ef_p and drop_ran_ef
+grouse <- read.csv(file.path(data_dir, "grouseticks_scaled.csv"))
+for (v in c("YEAR", "BROOD", "INDEX", "LOCATION")) grouse[[v]] <- factor(grouse[[v]])
+full <- glmer(TICKS ~ YEAR + sHEIGHT + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION), grouse,
+              family = poisson)
+reduced <- glmer(TICKS ~ YEAR + sHEIGHT + (1 | BROOD) + (1 | INDEX), grouse, family = poisson)
+test <- anova(reduced, full)
+writeLines(toJSON(list(deviance_full = -2 * as.numeric(logLik(full)),
+                       deviance_reduced = -2 * as.numeric(logLik(reduced)),
+                       chisq = test$Chisq[2], df = test$Df[2], p_value = test[["Pr(>Chisq)"]][2]),
+                  digits = NA, auto_unbox = TRUE, pretty = TRUE), "grouseticks_lrt.json")
