@@ -24,7 +24,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "test", "all_fit", "write_rows", "plot_diagnostics",
+    "anova", "all_fit", "write_rows", "plot_diagnostics",
 )
 
 
@@ -42,7 +42,7 @@ def _not_available(name: str) -> ModelError:
                       "refit(y=), fitted values, residuals_of(type), quantile_residuals(), "
                       "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log), "
                       "tidy(), glance(), convergence_check(), drop_fix_ef(), drop_ran_ef(), "
-                      "ran_ef_p()")
+                      "ran_ef_p(), test()")
 
 
 class GLMM(GlmmInferenceView, EcosystemView):
@@ -253,6 +253,13 @@ class GLMM(GlmmInferenceView, EcosystemView):
         :func:`mixed_models.inference.tidy.tidy`."""
         _wald_only("tidy", "ddf", ddf)
         return super().tidy(effects, conf_int, conf_level, "wald")
+
+    def test(self, hypothesis: object, rhs: object = 0.0, ddf: str = "wald") -> pd.DataFrame:
+        """Wald chi-square test of a general linear hypothesis L beta = rhs (a matrix, or
+        equations such as ``"period_lvl_2 = period_lvl_3"``): ``Chisq, df, p_value``.
+        See :func:`mixed_models.inference.hypothesis.wald_chi2`."""
+        _wald_only("test", "ddf", ddf)
+        return super().test(hypothesis, rhs, "wald")
 
     def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
                  seed: Any = None) -> dict[str, float] | float:

@@ -137,12 +137,15 @@ def linear_hypothesis(model: object, hypothesis: object, rhs: object = 0.0,
     """F test of L beta = rhs: a one-row table ``F_value, num_df, den_df, p_value``
     indexed by the hypothesis. With a nonzero right-hand side the df are those of L beta
     (they do not depend on rhs) and F is ((L beta - rhs) / se)^2 for one row, the Wald
-    quadratic form over q for several rows (Satterthwaite only)."""
+    quadratic form over q for several rows (Satterthwaite only). A GLMM's test is the
+    Wald chi-square test (:func:`wald_chi2`), whatever ``ddf``."""
     from scipy import stats
 
     from mixed_models.inference.anova import check_ddf, contrast_f_test
 
     fit = as_record(model)
+    if fit.is_generalized:
+        return wald_chi2(fit, hypothesis, rhs)
     method = check_ddf(ddf)
     lmat, right, label = hypothesis_matrix(fit, hypothesis, rhs)
     result = contrast_f_test(fit, lmat, method)
@@ -169,3 +172,23 @@ def _shifted_f(fit: FittedModel, lmat: np.ndarray, right: np.ndarray, method: st
                                    f"ddf='satterthwaite', got {method!r}")
     diff = lmat @ fit.estimates.beta - right
     return float(diff @ np.linalg.pinv(lmat @ fix_ef_cov(fit) @ lmat.T) @ diff) / q
+
+
+def wald_chi2(model: object, hypothesis: object, rhs: object = 0.0) -> pd.DataFrame:
+    """Wald chi-square test of L beta = rhs (car's ``linearHypothesis`` of a glmer fit):
+    a one-row table ``Chisq, df, p_value`` indexed by the hypothesis, with the quadratic
+    form (L beta - rhs)' (L V L')^-1 (L beta - rhs) over the Wald covariance V of beta
+    and df the rank of L."""
+    from scipy import stats
+
+    from mixed_models.fitted.results import fix_ef_cov
+
+    fit = as_record(model)
+    lmat, right, label = hypothesis_matrix(fit, hypothesis, rhs)
+    diff = lmat @ fit.estimates.beta - right
+    middle = lmat @ fix_ef_cov(fit) @ lmat.T
+    df = int(np.linalg.matrix_rank(middle))
+    chisq = float(diff @ np.linalg.pinv(middle) @ diff)
+    p_value = float(stats.chi2.sf(chisq, df))
+    return pd.DataFrame({"Chisq": [chisq], "df": [df], "p_value": [p_value]},
+                        index=pd.Index([label]))
