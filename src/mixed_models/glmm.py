@@ -24,7 +24,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "anova", "all_fit", "write_rows", "plot_diagnostics",
+    "anova", "all_fit", "write_rows",
 )
 
 
@@ -37,12 +37,9 @@ def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
 
 def _not_available(name: str) -> ModelError:
     return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
-                      "yet; what is: the estimates, summary(), Wald, profile and "
-                      "bootstrap intervals, likelihood_ratio_test(), predict(), simulate(), "
-                      "refit(y=), fitted values, residuals_of(type), quantile_residuals(), "
-                      "emmeans(), contrasts(), r2(), icc() (binomial logit, Poisson log), "
-                      "tidy(), glance(), convergence_check(), drop_fix_ef(), drop_ran_ef(), "
-                      "ran_ef_p(), test()")
+                      "yet; a GLMM has its estimates, summary(), Wald, profile and bootstrap "
+                      "intervals, Wald and likelihood-ratio tests, refits, predictions and "
+                      "residual diagnostics (docs/lme4_names.md, GLMM section, lists them)")
 
 
 class GLMM(GlmmInferenceView, EcosystemView):
@@ -325,6 +322,14 @@ class GLMM(GlmmInferenceView, EcosystemView):
         rng = np.random.default_rng(check_seed(seed, generators=True))
         simulated = simulate_responses(self._record, nsim, rng, use_ran_ef)
         return quantile_residuals(self._record, simulated, rng)
+
+    def plot_diagnostics(self, fig: Any = None, nsim: int = 250, seed: Any = None) -> Any:
+        """The diagnostic panel (needs matplotlib), a Figure: see
+        :func:`mixed_models.plotting.glmm_diagnostics.glmm_diagnostic_panel`, with
+        :meth:`quantile_residuals` of ``nsim`` simulations seeded by ``seed``."""
+        from mixed_models.plotting.glmm_diagnostics import glmm_diagnostic_panel
+
+        return glmm_diagnostic_panel(self._record, self.quantile_residuals(nsim, seed), fig)
 
     def binned_residuals(self, bins: int | None = None) -> pd.DataFrame:
         """Gelman and Hill's binned residuals of a binary GLMM as a table (see

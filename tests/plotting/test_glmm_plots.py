@@ -79,3 +79,18 @@ def test_binned_plot_draws_the_bins_table(binary):
     np.testing.assert_allclose(bands[0], table["band"])
     np.testing.assert_allclose(bands[1], -table["band"])
     assert f"{int(table['inside'].sum())} of 12 bins" in ax.get_title()
+
+
+@pytest.mark.parametrize("model, fourth", [("ticks", "Pearson residuals"),
+                                           ("binary", "Binned residuals")])
+def test_the_diagnostic_panel_has_four_plots(request, model, fourth):
+    fit = request.getfixturevalue(model)
+    fig = fit.plot_diagnostics(nsim=50, seed=1)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 4
+    assert titles[0] == "Pearson residuals vs linear predictor"
+    assert titles[1].startswith("Uniform Q-Q plot (KS p = ")
+    assert titles[3].startswith(fourth)
+    # the Q-Q plot draws the quantile residuals of that seed
+    drawn = np.sort(fig.axes[1].collections[0].get_offsets()[:, 1])
+    np.testing.assert_allclose(drawn, np.sort(fit.quantile_residuals(50, 1).residuals))

@@ -23,6 +23,13 @@ def default_bins(n: int) -> int:
     return max(1, min(n, int(round(n / 10))))
 
 
+def is_binary(record: object) -> bool:
+    """Whether a fitted model is a binomial GLMM of one trial per row (0/1 responses)."""
+    fit = as_record(record)
+    return bool(fit.is_generalized and fit.family.name == "binomial"
+                and np.allclose(fit.problem.core.weights, 1.0))
+
+
 def binned_residuals(record: object, bins: int | None = None) -> pd.DataFrame:
     """The bins table of a binomial GLMM's response residuals.
 
@@ -43,7 +50,7 @@ def binned_residuals(record: object, bins: int | None = None) -> pd.DataFrame:
     if not fit.is_generalized or fit.family.name != "binomial":
         raise ModelError("binned_residuals is for binomial GLMMs (binary responses), got "
                          f"{'a linear mixed model' if not fit.is_generalized else fit.family.name}")
-    if not np.allclose(fit.problem.core.weights, 1.0):
+    if not is_binary(fit):
         raise ModelError("binned_residuals is for binary (0/1) responses; this binomial "
                          "model has several trials per row: check its Pearson residuals "
                          "or quantile_residuals instead")

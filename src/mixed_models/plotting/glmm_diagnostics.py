@@ -17,7 +17,7 @@ import numpy as np
 
 from mixed_models.fitted.glmm_results import linear_predictor_values, residual_values
 from mixed_models.fitted.record import as_record
-from mixed_models.inference.binned_residuals import binned_residuals
+from mixed_models.inference.binned_residuals import binned_residuals, is_binary
 from mixed_models.inference.quantile_residuals import QuantileResiduals
 from mixed_models.plotting._backend import axes_or_new, figure_or_new
 from mixed_models.plotting.diagnostics import GUIDE, POINT
@@ -92,3 +92,30 @@ def pearson_vs_linear_predictor(model: Any, ax: Any = None) -> Any:
     ax.set(xlabel="Linear predictor", ylabel="Pearson residuals",
            title="Pearson residuals vs linear predictor")
     return ax
+
+
+def pearson_histogram(model: Any, ax: Any = None) -> Any:
+    """Histogram of the Pearson residuals."""
+    ax = axes_or_new(ax)
+    ax.hist(residual_values(as_record(model), "pearson"), bins="auto", color="#4c72b0",
+            alpha=0.8)
+    ax.set(xlabel="Pearson residuals", ylabel="Count", title="Pearson residuals")
+    return ax
+
+
+def glmm_diagnostic_panel(model: Any, residuals: QuantileResiduals, fig: Any = None) -> Any:
+    """A GLMM's four diagnostic plots: Pearson residuals against the linear predictor,
+    the quantile residuals' uniform Q-Q plot and their plot against the predicted
+    values, and the binned residuals of a binary model (else the Pearson residuals'
+    histogram); returns the Figure."""
+    fig = figure_or_new(fig, (10.0, 8.0))
+    axes = fig.subplots(2, 2)
+    pearson_vs_linear_predictor(model, ax=axes[0, 0])
+    quantile_qq_plot(residuals, ax=axes[0, 1])
+    quantile_residuals_vs_predicted(residuals, ax=axes[1, 0])
+    if is_binary(model):
+        binned_residual_plot(model, ax=axes[1, 1])
+    else:
+        pearson_histogram(model, ax=axes[1, 1])
+    fig.tight_layout()
+    return fig
