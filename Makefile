@@ -22,6 +22,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@echo "Installing mixed_models (editable) with the test and plot extras into $(VENV):"
 	@echo "the dependencies plus pytest, hypothesis, polars, pyarrow, numba, build, matplotlib..."
 	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
+	@echo "Compiling the numba kernels for small models (once, under a minute)..."
+	$(BIN)/python -c "import mixed_models; mixed_models.compile_kernels()"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -39,6 +41,7 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	$(BENCH_VENV)/bin/python -c "import mixed_models; mixed_models.compile_kernels()"
 	touch $@
 
 bench: $(BENCH_VENV)/.installed

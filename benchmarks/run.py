@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -87,6 +88,10 @@ def main() -> None:
     peers = [p for p in args.peers.split(",") if p]
     per_pass = args.timeout * (1 + len(peers))
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
+    # the numba kernels are compiled once per installation (make does it; an edited
+    # source needs it again), never inside a timed fit
+    subprocess.run([sys.executable, "-c", "import mixed_models; mixed_models.compile_kernels()"],
+                   check=True, cwd=Path(__file__).resolve().parent)
     records = []
     whole_run = busy_load(per_pass * len(chosen), args.busy_load) if args.busy == "on" \
         else nullcontext()

@@ -30,4 +30,18 @@ def compare(*models: object, names: list[str] | None = None) -> object:
     return _compare(*models, names=names)
 
 
-__all__ = ["GLMM", "LMM", "__version__", "compare", *_FAMILIES]
+def compile_kernels() -> bool:
+    """Compile the optional numba kernels for small models into numba's disk cache.
+
+    With numba installed (the ``fast`` extra), small models (sleepstudy and the like)
+    are fitted with compiled code once this has run for the installation: compiling
+    takes numba tens of seconds, so a fit never starts it by itself and uses numpy
+    until then. Run it once after installing (``make`` does); it only loads the
+    kernels when they are compiled already. Returns False when numba is not installed.
+    """
+    from mixed_models.core.kernels import compile_small_kernels
+
+    return compile_small_kernels()
+
+
+__all__ = ["GLMM", "LMM", "__version__", "compare", "compile_kernels", *_FAMILIES]

@@ -3,12 +3,14 @@ derivative-free path finds, and the response swap of bootstrap refits."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
 from core_terms import problem_arrays, random_term
 
-from mixed_models.core import dense_newton
+from mixed_models.core import dense_newton, kernels
 from mixed_models.core.dense_newton import DenseEvaluator, evaluator_for, newton_result
 from mixed_models.core.optimize import OptimizerSettings
 from mixed_models.core.problem import LmmProblem
@@ -84,3 +86,49 @@ def test_response_swap_equals_a_fresh_evaluator(reml):
         b, gb = fresh(theta)
         assert a == pytest.approx(b, rel=1e-13) and np.allclose(ga, gb, rtol=1e-10, atol=1e-10)
     assert evaluator_for(refit) is swapped
+
+
+def _numpy_only(fun: DenseEvaluator) -> DenseEvaluator:
+    """The evaluator without its compiled kernel (numpy's dense evaluation)."""
+    plain = copy.copy(fun)
+    plain.blocks = None
+    return plain
+
+
+@pytest.fixture(scope="module")
+def compiled() -> None:
+    """The small-model kernels, compiled here when the installation step did not."""
+    if not kernels.compile_small_kernels():
+        pytest.skip("numba is not installed")
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_compiled_blocks_equal_the_dense_evaluation(kind, reml, compiled):
+    problem = _problem(kind, reml)
+    fun = DenseEvaluator(problem.cp, problem.theta_slices, reml)
+    plain = _numpy_only(fun)
+    for theta in _thetas(problem, np.random.default_rng(11)):
+        value, grad = fun(theta)
+        expected, expected_grad = plain(theta)
+        assert value == pytest.approx(expected, rel=1e-12)
+        assert np.allclose(grad, expected_grad, rtol=1e-9, atol=1e-9 * max(1.0, abs(value)))
+    bad = problem.start()
+    bad[problem.diagonal_mask()] = np.nan  # outside the positive definite region
+    value, grad = fun(bad)
+    assert value == np.inf and np.all(np.isnan(grad))
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_compiled_newton_takes_the_python_steps(kind, reml, compiled):
+    problem = _problem(kind, reml)
+    fun = DenseEvaluator(problem.cp, problem.theta_slices, reml)
+    diagonal = problem.diagonal_mask()
+    compiled = dense_newton.newton_fit(fun, problem.start(), diagonal)
+    python = dense_newton.newton_fit(_numpy_only(fun), problem.start(), diagonal)
+    assert compiled.converged == python.converged
+    assert abs(compiled.evaluations - python.evaluations) <= 2
+    assert compiled.objective == pytest.approx(python.objective, rel=1e-13, abs=1e-10)
+    assert np.allclose(compiled.theta, python.theta, rtol=1e-7, atol=1e-8)
+    assert fun.calls == compiled.evaluations

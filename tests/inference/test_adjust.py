@@ -16,7 +16,7 @@ from scipy import stats
 
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.inference.adjust import ADJUSTMENTS, adjusted_p
-from mixed_models.inference.adjust_mvt import MaxAbsT, emmeans_df
+from mixed_models.inference.adjust_mvt import MaxAbsT, emmeans_df, mvt_p
 from mixed_models.inference.emmeans import contrasts
 
 FILE = Path(__file__).parents[1] / "data" / "reference_adjust" / "adjustments.json"
@@ -115,3 +115,22 @@ def test_a_single_contrast_is_not_adjusted(adjust: str) -> None:
 def test_fdr_names_its_method() -> None:
     with pytest.raises(InvalidArgumentError, match="'bh'"):
         contrasts(fit("alien_reml"), "Species", adjust="fdr")
+
+
+def test_mvt_does_not_move_with_the_rounding_of_the_correlation() -> None:
+    # pairwise contrasts of 6 balanced means: a rank-5 correlation with a repeated
+    # eigenvalue, whose eigenvectors rounding may rotate
+    pairs = [(a, b) for a in range(6) for b in range(a + 1, 6)]
+    contrast = np.zeros((len(pairs), 6))
+    for i, (a, b) in enumerate(pairs):
+        contrast[i, a], contrast[i, b] = 1.0, -1.0
+    cov = contrast @ contrast.T
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    t = np.linspace(0.5, 3.5, len(pairs))
+    df = np.full(len(pairs), 30.0)
+    noise = np.random.default_rng(0).normal(scale=1e-12, size=corr.shape)
+    moved = mvt_p(t, df, corr + (noise + noise.T) / 2)
+    np.testing.assert_allclose(moved, mvt_p(t, df, corr), atol=1e-10)
+    tukey = stats.studentized_range.sf(t * np.sqrt(2), 6, 30.0)
+    np.testing.assert_allclose(moved, tukey, atol=2e-4)  # the same family, exactly

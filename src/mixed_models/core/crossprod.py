@@ -111,6 +111,11 @@ class CrossProducts:
         return sum(t.q for t in self.rest)
 
 
+#: Up to this many columns-times-columns products, Z'[X y] and Z'Z are summed by
+#: bincounts; beyond, by a sparse product.
+MAX_BINCOUNTS = 64
+
+
 def factorization_order(terms: list[TermData]) -> list[int]:
     """Terms sorted by number of random effects, largest first (stable)."""
     return sorted(range(len(terms)), key=lambda i: -terms[i].q)
@@ -122,6 +127,34 @@ def _sparse_z(term: TermData, zw: np.ndarray) -> sp.csr_matrix:
     cols = (term.codes[:, None] * size + np.arange(size)).ravel()
     rows = np.repeat(np.arange(n), size)
     return sp.csr_matrix((zw.ravel(), (rows, cols)), shape=(n, term.q))
+
+
+def _z_times(term: TermData, zw: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Z' [X y] of one term (q x m): by bincounts over the rows when the term has few
+    columns times [X y]'s (a sparse product's set-up costs more on small data)."""
+    size, m = zw.shape[1], xy.shape[1]
+    if size * m > MAX_BINCOUNTS:
+        return _sparse_z(term, zw).T @ xy
+    out = np.empty((term.q, m))
+    for s in range(size):
+        for j in range(m):
+            out[s::size, j] = np.bincount(term.codes, zw[:, s] * xy[:, j], term.n_levels)
+    return out
+
+
+def _z_cross(t: TermData, w: np.ndarray, u: TermData, v: np.ndarray) -> np.ndarray:
+    """Z_t' Z_u as a dense block (q_t x q_u), by bincounts of the level pairs."""
+    st, su = w.shape[1], v.shape[1]
+    if st * su > MAX_BINCOUNTS:
+        return (_sparse_z(t, w).T @ _sparse_z(u, v)).toarray()
+    out = np.empty((t.q, u.q))
+    pair = t.codes.astype(np.int64) * u.n_levels + u.codes
+    cells = t.n_levels * u.n_levels
+    for a in range(st):
+        for b in range(su):
+            table = np.bincount(pair, w[:, a] * v[:, b], cells)
+            out[a::st, b::su] = table.reshape(t.n_levels, u.n_levels)
+    return out
 
 
 class CrossProductAccumulator:
@@ -174,21 +207,19 @@ class CrossProductAccumulator:
         for s in range(lead.size):
             for t in range(lead.size):
                 self.a11[:, s, t] += np.bincount(lead.codes, zl[:, s] * zl[:, t], lead.n_levels)
-        z_lead = _sparse_z(lead, zl)
-        self.ax1 += (z_lead.T @ xy).T
+        self.ax1 += _z_times(lead, zl, xy).T
         self._add_rest(chunk_terms, zw, xy, lead, zl)
 
     def _add_rest(self, chunk_terms, zw, xy, lead, zl) -> None:
         qr = self.q_rest
         rest = [(chunk_terms[i], zw[i], off) for i, off in zip(self.order[1:], self.rest_offsets)]
-        zr = [_sparse_z(t, w) for t, w, _ in rest]
         self.avv[qr:, qr:] += xy.T @ xy
-        for (t, _, off), zi in zip(rest, zr):
-            block = (zi.T @ xy).T
+        for t, w, off in rest:
+            block = _z_times(t, w, xy).T
             self.avv[qr:, off:off + t.q] += block
             self.avv[off:off + t.q, qr:] += block.T
-            for (u, _, off2), zj in zip(rest, zr):
-                self.avv[off:off + t.q, off2:off2 + u.q] += (zi.T @ zj).toarray()
+            for u, v, off2 in rest:
+                self.avv[off:off + t.q, off2:off2 + u.q] += _z_cross(t, w, u, v)
         for t, w, off in rest:
             for s in range(t.size):
                 rows = off + t.codes * t.size + s
@@ -245,6 +276,11 @@ class CrossProductAccumulator:
         for s in range(size):
             data[:, s] = np.bincount(inverse, vals[:, s], len(keys))
         rows, levels = keys // nlev, (keys % nlev).astype(np.intp)
+        if self.q_rest * lead.q <= _DENSE_ENTRIES:
+            dense = np.zeros((self.q_rest, lead.q))
+            for s in range(size):
+                dense[rows, levels * size + s] = data[:, s]
+            return dense, levels
         indptr = np.searchsorted(rows, np.arange(self.q_rest + 1))
         indices = (levels[:, None] * size + np.arange(size)).ravel()
         block = sp.csr_matrix((data.ravel(), indices, np.asarray(indptr) * size),

@@ -5,7 +5,9 @@ For a model whose whole system [Z X y]' W [Z X y] is a small dense matrix (sleep
 (:mod:`mixed_models.core.gradient`'s formulas) costs a few dense products and one
 Cholesky factor. :class:`DenseEvaluator` precomputes everything that does not depend on
 theta (the dense system, where each theta entry sits in Lambda, where the gradient's
-traces are read), so that an evaluation is a handful of whole-array calls.
+traces are read), so that an evaluation is a handful of whole-array calls; with the
+numba kernels compiled (:mod:`mixed_models.core.kernels`), evaluations and iterations
+are compiled code on the lead term's blocks.
 
 :func:`newton_fit` minimizes with Newton steps, projected on the bounds (0 below the
 diagonal entries of lambda) and backtracked until the objective decreases enough. The
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.gradient import dense_system, ineligible, layout
 from mixed_models.core.lazy import lazy_module
@@ -84,11 +87,19 @@ class DenseEvaluator:
         self.inflate = np.arange(self.q) * (size + 1)
         n, p = cp.n_obs, cp.n_fixed
         self.nu = n - p if reml else n
-        self.weight = self.nu - 1 if reml else self.nu
+        self.weight = float(self.nu - 1 if reml else self.nu)
         self.constant = self.nu * (1 + np.log(2 * np.pi / self.nu)) - cp.sum_log_weights
         self.calls = 0
         self.optimum: tuple[np.ndarray, np.ndarray] | None = None
         self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
+        self.lead_size, self.q_rest = cp.lead.size, cp.q_rest
+        self.blocks = self._blocks() if kernels.block_available() else None
+
+    def _blocks(self) -> tuple:
+        """The compiled kernel's arrays (the lead term's blocks, the dense tail)."""
+        q1 = self.q - self.q_rest
+        return kernels.block_arrays(self.a, q1, self.lead_size, self.rows, self.cols,
+                                    self.group)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -108,12 +119,18 @@ class DenseEvaluator:
         last = np.concatenate([cp.ax1[-1], cp.avv[-1]])
         new.a[-1, :] = last
         new.a[:, -1] = last
+        if self.blocks is not None:
+            new.blocks = new._blocks()
         return new
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(objective, gradient) at theta; (inf, NaN) where the system is not positive
         definite."""
         self.calls += 1
+        if self.blocks is not None:
+            value, grad = kernels.block_objective(theta, self.blocks, self.q_rest, self.reml,
+                                                  self.weight, self.constant)
+            return float(value), grad
         lam = self.base.copy()
         lam.flat[self.lam_index] = theta[self.group]
         b = lam.T @ self.a
@@ -138,19 +155,12 @@ class DenseEvaluator:
             traces = solved[:, :-1].ravel()[self.trace_index]
         else:
             solved, info = self._potrs(chol[:k, :k], b[:k], lower=1)
-            v, _ = self._potrs(chol, _unit(self.size, 1.0), lower=1)
-            v *= r2
+            v, _ = self._potrs(chol, np.eye(1, self.size, self.size - 1)[0] * r2, lower=1)
             traces = solved.ravel()[self.trace_index]
         vb = v @ b
         per_entry = traces + (self.weight / r2) * vb[self.rows] * v[self.cols]
         grad = 2.0 * np.bincount(self.group, per_entry, self.n_theta)
         return float(value), grad
-
-
-def _unit(size: int, value: float) -> np.ndarray:
-    out = np.zeros(size)
-    out[-1] = value
-    return out
 
 
 @dataclass
@@ -191,6 +201,9 @@ def newton_fit(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
     at its word (refits whose spread dwarfs the difference). Past ``max_evaluations``
     the result is not converged.
     """
+    if fun.blocks is not None:
+        return _compiled_newton(fun, start, diagonal, max_steps, hessian, confirm,
+                                max_evaluations)
     theta = np.where(diagonal, np.maximum(start, 0.0), start).astype(float)
     calls0 = fun.calls
     f, g = fun(theta)
@@ -233,6 +246,19 @@ def newton_fit(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
         hess = _bfgs_update(hess, trial - theta, g_trial - g) if full and not slow else None
         theta, f, g, fresh, previous = trial, f_trial, g_trial, False, decrement
     return NewtonResult(theta, f, g, decrement, fun.calls - calls0, bool(converged),
+                        hess if fresh else None)
+
+
+def _compiled_newton(fun: DenseEvaluator, start: np.ndarray, diagonal: np.ndarray,
+                     max_steps: int, hessian: np.ndarray | None, confirm: bool,
+                     max_evaluations: int) -> NewtonResult:
+    """:func:`newton_fit`'s iterations, compiled with the evaluator's block kernel."""
+    rules = (max_steps, DECREMENT_TOL, NOISE_DECREMENT, HESSIAN_STEP, MAX_HALVINGS)
+    theta, f, g, decrement, calls, converged, hess, fresh = kernels.block_newton(
+        start, diagonal, hessian, confirm, max_evaluations, rules, fun.blocks, fun.q_rest,
+        fun.reml, fun.weight, fun.constant)
+    fun.calls += calls
+    return NewtonResult(theta, float(f), g, float(decrement), int(calls), bool(converged),
                         hess if fresh else None)
 
 

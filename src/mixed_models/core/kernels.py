@@ -1,14 +1,18 @@
-"""Compiled kernel for the one step numpy/scipy cannot do fast: a sparse rank update.
+"""Compiled kernels for the steps numpy/scipy cannot do fast.
 
-Eliminating the lead term subtracts G G' from the rest block, where G = A_r1 C is sparse
-(one column per lead random effect). scipy forms G G' as a sparse matrix and then
-densifies it, and a dense BLAS product (syrk) wastes work on the zeros; on large crossed
-designs both dominate an evaluation (docs/performance.md). The kernel below writes the
-product straight into the lower triangle of the dense block, row by row (each row's
-partial sums stay in cache), in parallel over rows.
+* The sparse rank update: eliminating the lead term subtracts G G' from the rest block,
+  where G = A_r1 C is sparse (one column per lead random effect). scipy forms G G' as a
+  sparse matrix and then densifies it, and a dense BLAS product (syrk) wastes work on the
+  zeros; on large crossed designs both dominate an evaluation (docs/performance.md). The
+  kernel writes the product straight into the lower triangle of the dense block, row by
+  row (each row's partial sums stay in cache), in parallel over rows.
+* The objective and gradient of a small model, block by block
+  (:func:`block_objective`): an evaluation of sleepstudy is a few microseconds of
+  arithmetic, where whole-array numpy calls on the dense system cost tens.
 
 numba is optional (the ``fast`` extra): without it :func:`available` is False and the
-factor uses scipy's product. The kernel is compiled on first use and cached on disk.
+callers use numpy/scipy. The kernels are compiled on first use and cached on disk
+(:mod:`mixed_models.core.numba_kernels`).
 """
 
 from __future__ import annotations
@@ -42,38 +46,97 @@ def available() -> bool:
 
 
 @cache
+def block_available() -> bool:
+    """True when the small-model kernels are compiled in numba's disk cache.
+
+    Compiling them takes numba tens of seconds on a small machine, far more than the
+    fits they speed up: a process never compiles them on its own, but loads them
+    when :func:`compile_small_kernels` (``mixed_models.compile_kernels()``, run by the
+    Makefile's install steps) has compiled them for this installation; until then the
+    fits use numpy's dense evaluation.
+    """
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        if not all(_in_disk_cache(f) for f in _small_kernels()):
+            return False
+        _run_small_kernels()  # loads them from the cache
+    except Exception as error:  # a cache numba cannot load here: fall back, and say so
+        warnings.warn(f"the compiled small-model kernels are unavailable ({error}); using "
+                      "numpy's dense evaluation", RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+def compile_small_kernels() -> bool:
+    """Compile the small-model kernels into numba's disk cache (or load them from it);
+    False when numba is not installed."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    _run_small_kernels()
+    block_available.cache_clear()
+    return block_available()
+
+
+def _small_kernels() -> tuple:
+    from mixed_models.core import numba_kernels, numba_newton
+    return numba_kernels.block_objective, numba_newton.block_newton
+
+
+def _in_disk_cache(dispatcher) -> bool:
+    """Whether numba's disk cache holds a version of ``dispatcher`` for this source
+    (read through numba's cache object; a layout numba changed counts as absent)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:
+        return False
+
+
+def _run_small_kernels() -> None:
+    """One objective and one Newton fit of a one-level problem (this compiles the
+    kernels, or loads them)."""
+    a = np.eye(2)
+    index = np.array([0])
+    arrays = block_arrays(a, 1, 1, index, index, index)
+    block_objective(np.ones(1), arrays, 0, True, 0.0, 0.0)
+    block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
+                 arrays, 0, True, 0.0, 0.0)
+
+
+@cache
 def _compiled():
-    import numba
+    from mixed_models.core import numba_kernels
+    return numba_kernels.downdate_lower
 
-    @numba.njit(cache=True, nogil=True)
-    def downdate_row(i, out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
-        acc = np.zeros(i + 1)
-        for a in range(rp[i], rp[i + 1]):
-            j = rj[a]
-            g = rv[a]
-            for b in range(cp[j], cp[j + 1]):
-                k = ci[b]
-                if k > i:
-                    break
-                acc[k] += g * cv[b]
-        si = scale[i]
-        for k in range(i + 1):
-            out[i, k] = si * scale[k] * (base[i, k] - acc[k])
-        out[i, i] += 1.0
 
-    @numba.njit(parallel=True, cache=True, nogil=True)
-    def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
-        # out[i, k] = scale_i scale_k (base[i, k] - sum_j G[i, j] G[k, j]) + (i == k)
-        # for k <= i; G given both as CSR (rp, rj, rv) and CSC (cp, ci, cv), with
-        # row indices sorted within each column. Row i costs about i / m of the last
-        # row, so rows are dealt in pairs (t, m - 1 - t) to balance the threads.
-        m = scale.shape[0]  # the rows of G; rows of out beyond them are not touched
-        for t in numba.prange((m + 1) // 2):
-            downdate_row(t, out, base, scale, rp, rj, rv, cp, ci, cv)
-            if m - 1 - t != t:
-                downdate_row(m - 1 - t, out, base, scale, rp, rj, rv, cp, ci, cv)
+@cache
+def _block_kernel():
+    from mixed_models.core import numba_kernels
+    return numba_kernels.block_objective
 
-    return downdate_lower
+
+@cache
+def _newton_kernel():
+    from mixed_models.core import numba_newton
+    return numba_newton.block_newton
+
+
+def block_newton(start: np.ndarray, diagonal: np.ndarray, hessian: np.ndarray | None,
+                 confirm: bool, max_evaluations: int, rules: tuple, arrays: tuple,
+                 q_rest: int, reml: bool, weight: float, constant: float) -> tuple:
+    """Compiled Newton's method on :func:`block_objective` (see
+    :mod:`mixed_models.core.numba_newton`); ``rules`` are (max_steps, decrement
+    tolerance, noise decrement, Hessian step, halvings)."""
+    k = len(start)
+    known = hessian is not None
+    hess = np.array(hessian, dtype=float) if known else np.zeros((k, k))
+    return _newton_kernel()(np.asarray(start, dtype=float), np.asarray(diagonal, dtype=bool),
+                            hess, known, confirm, max_evaluations, *rules, *arrays, q_rest,
+                            reml, weight, constant)
 
 
 def downdate_lower(out: np.ndarray, base: np.ndarray, scale: np.ndarray, g_csr, g_csc) -> None:
@@ -86,3 +149,29 @@ def downdate_lower(out: np.ndarray, base: np.ndarray, scale: np.ndarray, g_csr, 
     """
     _compiled()(out, base, scale, g_csr.indptr, g_csr.indices, g_csr.data,
                 g_csc.indptr, g_csc.indices, g_csc.data)
+
+
+def block_objective(theta: np.ndarray, arrays: tuple, q_rest: int, reml: bool, weight: float,
+                    constant: float) -> tuple[float, np.ndarray]:
+    """The profiled objective and its gradient, block by block (see
+    :mod:`mixed_models.core.numba_kernels`); ``arrays`` are the blocks and index arrays
+    the dense evaluator prepares."""
+    return _block_kernel()(theta, *arrays, q_rest, reml, weight, constant)
+
+
+def block_arrays(a: np.ndarray, q1: int, size: int, rows: np.ndarray, cols: np.ndarray,
+                 group: np.ndarray) -> tuple:
+    """The arrays :func:`block_objective` reads, from the dense system ``a`` whose
+    leading ``q1`` rows are the lead term's levels (``size`` columns each) and from the
+    positions (``rows``, ``cols``) in lambda~ of the theta entries ``group``."""
+    n_levels, t = q1 // size, a.shape[0] - q1
+    lead = a[:q1, :q1].reshape(n_levels, size, n_levels, size)
+    a1 = np.ascontiguousarray(lead[np.arange(n_levels), :, np.arange(n_levels), :])
+    at1 = np.ascontiguousarray(a[q1:, :q1].reshape(t, n_levels, size).transpose(1, 0, 2))
+    att = np.ascontiguousarray(a[q1:, q1:])
+    first = rows < size  # the lead term's entries at its first level
+    tail = rows >= q1
+    index = [np.ascontiguousarray(x, dtype=np.intp) for x in (
+        rows[first], cols[first], group[first],
+        rows[tail] - q1, cols[tail] - q1, group[tail])]
+    return (a1, at1, att, *index)

@@ -43,10 +43,17 @@ def emmeans_df(df: float) -> float:
 
 
 def _factor(corr: np.ndarray) -> np.ndarray:
-    """A with A A' = corr, one column per positive eigenvalue."""
+    """A with A A' = corr, one column per positive eigenvalue, lower trapezoidal with
+    a non-negative diagonal: the eigenvectors of a repeated eigenvalue (pairwise
+    contrasts of balanced means) are any rotation within their space, and the quasi-
+    random directions are not rotation invariant, so the rotation is fixed (by a QR
+    factorization) for the estimate not to move with the rounding of ``corr``."""
     values, vectors = np.linalg.eigh((corr + corr.T) / 2.0)
     keep = values > RANK_TOL * max(values.max(), 1.0)
-    return vectors[:, keep] * np.sqrt(values[keep])
+    b = vectors[:, keep] * np.sqrt(values[keep])
+    _, r = np.linalg.qr(b.T)
+    signs = np.where(np.diag(r) < 0.0, -1.0, 1.0)
+    return r.T * signs
 
 
 def _directions(r: int) -> list[np.ndarray]:

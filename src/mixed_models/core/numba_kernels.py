@@ -1,0 +1,243 @@
+"""The compiled kernels (numba), imported only by :mod:`mixed_models.core.kernels` once
+numba is known to be installed.
+
+The functions live at module level so that numba's on-disk cache finds them again in
+the next process (functions made inside another function are compiled anew each time).
+
+* :func:`downdate_lower`: the sparse rank update of the blocked factor's rest block.
+* :func:`block_objective`: the profiled objective of a small model and its exact
+  gradient over theta, on a system whose lead term is block diagonal (one S x S block
+  per level) and whose tail (the other terms, X and y) is dense. The arithmetic is the
+  dense evaluator's (:mod:`mixed_models.core.dense_newton`), with the inverse of the
+  system taken block by block:
+
+      Omega = [[D, C'], [C, T]],  D = diag(M_l),  M_l = lam' A_l lam + I,
+      C_l = lam_t' A_tl lam,     S = T - sum_l C_l M_l^-1 C_l' = R R',
+
+  log |Omega| = sum_l log |M_l| + log |S|, and the diagonal blocks of Omega^-1 B
+  (B = lam~' A) that the gradient's traces read follow from M_l^-1, H_l = M_l^-1 C_l'
+  and S^-1. The ML objective differentiates log |Omega_zz| instead: the same formulas
+  with S's leading block (the rest terms' rows) in place of S.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _downdate_row(i, out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
+    acc = np.zeros(i + 1)
+    for a in range(rp[i], rp[i + 1]):
+        j = rj[a]
+        g = rv[a]
+        for b in range(cp[j], cp[j + 1]):
+            k = ci[b]
+            if k > i:
+                break
+            acc[k] += g * cv[b]
+    si = scale[i]
+    for k in range(i + 1):
+        out[i, k] = si * scale[k] * (base[i, k] - acc[k])
+    out[i, i] += 1.0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
+    """out[i, k] = scale_i scale_k (base[i, k] - sum_j G[i, j] G[k, j]) + (i == k) for
+    k <= i; G given both as CSR (rp, rj, rv) and CSC (cp, ci, cv), row indices sorted
+    within each column. Row i costs about i / m of the last row, so rows are dealt in
+    pairs (t, m - 1 - t) to balance the threads."""
+    m = scale.shape[0]  # the rows of G; rows of out beyond them are not touched
+    for t in numba.prange((m + 1) // 2):
+        _downdate_row(t, out, base, scale, rp, rj, rv, cp, ci, cv)
+        if m - 1 - t != t:
+            _downdate_row(m - 1 - t, out, base, scale, rp, rj, rv, cp, ci, cv)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cholesky(a, out, n):  # pragma: no cover
+    """Lower Cholesky factor of a's leading n x n block into out; False when it is not
+    positive definite."""
+    for j in range(n):
+        pivot = a[j, j]
+        for k in range(j):
+            pivot -= out[j, k] * out[j, k]
+        if not pivot > 0.0:
+            return False
+        d = np.sqrt(pivot)
+        out[j, j] = d
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for k in range(j):
+                s -= out[i, k] * out[j, k]
+            out[i, j] = s / d
+        for i in range(j):
+            out[i, j] = 0.0
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve(chol, b, n, m):  # pragma: no cover
+    """b[:n, :m] <- (L L')^-1 b[:n, :m] in place, L the leading n x n block of chol."""
+    for c in range(m):
+        for i in range(n):
+            s = b[i, c]
+            for k in range(i):
+                s -= chol[i, k] * b[k, c]
+            b[i, c] = s / chol[i, i]
+        for i in range(n - 1, -1, -1):
+            s = b[i, c]
+            for k in range(i + 1, n):
+                s -= chol[k, i] * b[k, c]
+            b[i, c] = s / chol[i, i]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gemm(a, ta, b, tb, out, n, m, p, alpha, beta):  # pragma: no cover
+    """out[:n, :p] <- beta out + alpha op(a) op(b), op(a) the n x m block of a (of a'
+    when ``ta``), op(b) the m x p block of b (b' when ``tb``). Loops: BLAS's per-call
+    cost dwarfs products of a few rows; the transposes are flags so that every array
+    stays C-ordered (one compiled version)."""
+    for i in range(n):
+        for j in range(p):
+            out[i, j] = 0.0 if beta == 0.0 else beta * out[i, j]  # garbage * 0 is NaN
+        for k in range(m):
+            x = alpha * (a[k, i] if ta else a[i, k])
+            if x != 0.0:
+                for j in range(p):
+                    out[i, j] += x * (b[j, k] if tb else b[k, j])
+
+
+@numba.njit(cache=True, nogil=True)
+def _gemv(a, ta, x, out, n, m, alpha, beta):  # pragma: no cover
+    """out[:n] <- beta out + alpha op(a) x, op(a) the n x m block of a (a' when ``ta``)."""
+    for i in range(n):
+        s = 0.0
+        for k in range(m):
+            s += (a[k, i] if ta else a[i, k]) * x[k]
+        out[i] = alpha * s if beta == 0.0 else beta * out[i] + alpha * s
+
+
+@numba.njit(cache=True, nogil=True)
+def _factor_levels(lam1, lamt, a1, at1, chol, h, b1, bt, schur, m, p):  # pragma: no cover
+    """Per level: chol_l of M_l, H_l = M_l^-1 C_l', B1_l = lam' A_l, Bt_l = lam_t' A_tl;
+    subtracts sum_l C_l H_l from ``schur``; returns sum_l log |M_l| (NaN when an M_l is
+    not positive definite)."""
+    n_levels, size = a1.shape[0], a1.shape[1]
+    t = lamt.shape[0]
+    logdet = 0.0
+    for lv in range(n_levels):
+        _gemm(lam1, True, a1[lv], False, b1[lv], size, size, size, 1.0, 0.0)
+        _gemm(b1[lv], False, lam1, False, m, size, size, size, 1.0, 0.0)
+        for i in range(size):
+            m[i, i] += 1.0
+        if not _cholesky(m, chol[lv], size):
+            return np.nan
+        for i in range(size):
+            logdet += 2.0 * np.log(chol[lv, i, i])
+        _gemm(lamt, True, at1[lv], False, bt[lv], t, t, size, 1.0, 0.0)
+        _gemm(bt[lv], False, lam1, False, p, t, size, size, 1.0, 0.0)  # C_l
+        for i in range(size):
+            for j in range(t):
+                h[lv, i, j] = p[j, i]
+        _solve(chol[lv], h[lv], size, t)
+        _gemm(p, False, h[lv], False, schur, t, size, t, -1.0, 1.0)
+    return logdet
+
+
+@numba.njit(cache=True, nogil=True)
+def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c, tail_g,
+                    q_rest, reml, weight, constant):  # pragma: no cover
+    """(objective, gradient) of the dense evaluator at theta; (inf, NaN) where the
+    system is not positive definite.
+
+    a1 (levels, S, S): the lead term's blocks; at1 (levels, t, S): the tail's rows
+    against each level's columns; att (t, t): the tail block (rest terms, X, y).
+    lead_*: per theta entry of the lead term, its (row, col) in lam and its theta
+    index; tail_*: per entry of the rest terms' lambda in the tail, the same.
+    """
+    n_levels, size = a1.shape[0], a1.shape[1]
+    t = att.shape[0]
+    grad = np.zeros(theta.shape[0])
+    lam1 = np.zeros((size, size))
+    for e in range(lead_r.shape[0]):
+        lam1[lead_r[e], lead_c[e]] = theta[lead_g[e]]
+    lamt = np.zeros((t, t))
+    for i in range(q_rest, t):
+        lamt[i, i] = 1.0
+    for e in range(tail_r.shape[0]):
+        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    chol = np.zeros((n_levels, size, size))
+    h = np.empty((n_levels, size, t))
+    b1 = np.empty((n_levels, size, size))
+    bt = np.empty((n_levels, t, size))
+    btt = np.empty((t, t))
+    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
+    s = np.empty((t, t))
+    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
+    for i in range(q_rest):
+        s[i, i] += 1.0
+    logdet = _factor_levels(lam1, lamt, a1, at1, chol, h, b1, bt, s,
+                            np.empty((size, size)), np.empty((t, size)))
+    r = np.zeros((t, t))
+    if np.isnan(logdet) or not _cholesky(s, r, t):
+        for i in range(grad.shape[0]):
+            grad[i] = np.nan
+        return np.inf, grad
+    k = t if reml else q_rest
+    for i in range(k):
+        logdet += 2.0 * np.log(r[i, i])
+    r2 = r[t - 1, t - 1] ** 2
+    value = logdet + weight * np.log(r2) + constant
+    # Q = S_k^-1 (the leading k x k block's inverse), v = Omega^-1 e_y r^2
+    q = np.zeros((max(k, 1), max(k, 1)))
+    for i in range(k):
+        q[i, i] = 1.0
+    _solve(r, q, k, k)
+    vt = np.zeros((t, 1))
+    vt[t - 1, 0] = r2
+    _solve(r, vt, t, 1)
+    v_t = vt[:, 0].copy()
+    wt = np.empty(t)
+    _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
+    coef = weight / r2
+    vb_tail = np.empty(t)
+    _gemv(att, False, wt, vb_tail, t, t, 1.0, 0.0)
+    kmat = np.zeros((max(k, 1), t))  # sum_l H_l[:, :k]' lam' A_lt
+    g_l = np.empty((size, max(k, 1)))
+    v_l, w_l, vb_l = np.empty(size), np.empty(size), np.empty(size)
+    trace = np.empty((size, size))
+    inner = np.empty((max(k, 1), size))
+    e_l = np.empty((size, t))
+    for lv in range(n_levels):
+        _gemv(h[lv], False, v_t, v_l, size, t, -1.0, 0.0)
+        _gemv(lam1, False, v_l, w_l, size, size, 1.0, 0.0)
+        _gemv(a1[lv], False, w_l, vb_l, size, size, 1.0, 0.0)
+        _gemv(at1[lv], True, wt, vb_l, size, t, 1.0, 1.0)
+        _gemv(at1[lv], False, w_l, vb_tail, t, size, 1.0, 1.0)
+        # diagonal block of Omega^-1 B: M_l^-1 B1_l + G_l (H_l' B1_l - Bt_l)
+        trace[:, :] = b1[lv]
+        _solve(chol[lv], trace, size, size)
+        if k > 0:
+            _gemm(h[lv], False, q, False, g_l, size, k, k, 1.0, 0.0)
+            inner[:k, :] = bt[lv][:k, :]
+            _gemm(h[lv], True, b1[lv], False, inner, k, size, size, 1.0, -1.0)
+            _gemm(g_l, False, inner, False, trace, size, k, size, 1.0, 1.0)
+            if q_rest > 0:
+                _gemm(lam1, True, at1[lv], True, e_l, size, size, t, 1.0, 0.0)
+                _gemm(h[lv], True, e_l, False, kmat, k, size, t, 1.0, 1.0)
+        for e in range(lead_r.shape[0]):
+            rr, cc = lead_r[e], lead_c[e]
+            grad[lead_g[e]] += 2.0 * (trace[cc, rr] + coef * vb_l[rr] * v_l[cc])
+    if tail_r.shape[0] > 0:
+        for i in range(k):
+            for j in range(t):
+                kmat[i, j] = btt[i, j] - kmat[i, j]
+        tail_trace = np.empty((max(k, 1), t))
+        _gemm(q, False, kmat, False, tail_trace, k, k, t, 1.0, 0.0)
+        for e in range(tail_r.shape[0]):
+            rr, cc = tail_r[e], tail_c[e]
+            grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])
+    return value, grad
