@@ -31,6 +31,9 @@ def _fit_mixed_models(case, frame):
     from mixed_models.core import kernels
     if kernels.available():  # compiled once per installation (cached on disk), not per fit
         kernels._compiled()
+    # the steady state of a session that fits many models: it loads the compiled small-
+    # model kernels once numpy has cost as much (a one-off fit never does: first_fit)
+    kernels.use_small_kernels()
     model = LMM.from_formula(case.formula, frame, reml=case.reml)
     return model.deviance, model.optimization_result.evaluations
 

@@ -11,7 +11,8 @@ import pytest
 from core_terms import problem_arrays, random_term
 
 from mixed_models.core import dense_newton, kernels
-from mixed_models.core.dense_newton import DenseEvaluator, evaluator_for, newton_result
+from mixed_models.core.dense_evaluator import DenseEvaluator
+from mixed_models.core.dense_newton import evaluator_for, newton_result
 from mixed_models.core.optimize import OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 
@@ -132,3 +133,14 @@ def test_compiled_newton_takes_the_python_steps(kind, reml, compiled):
     assert compiled.objective == pytest.approx(python.objective, rel=1e-13, abs=1e-10)
     assert np.allclose(compiled.theta, python.theta, rtol=1e-7, atol=1e-8)
     assert fun.calls == compiled.evaluations
+
+
+def test_a_process_loads_the_kernels_once_numpy_has_cost_as_much(compiled, monkeypatch):
+    problem = _problem("scalar", True)
+    monkeypatch.setattr(kernels, "_numpy_seconds", [0.0])
+    first = DenseEvaluator(problem.cp, problem.theta_slices, True)
+    assert first.blocks is None  # a few fits never load numba
+    while kernels._numpy_seconds[0] < kernels.LOAD_AFTER:
+        dense_newton.newton_fit(first, problem.start(), problem.diagonal_mask())
+    later = DenseEvaluator(problem.cp, problem.theta_slices, True)
+    assert later.blocks is not None and kernels.block_wanted()

@@ -15,7 +15,7 @@ import numpy as np
 
 from mixed_models import _validate as check
 from mixed_models.api.base import FittedView
-from mixed_models.errors import DataTypeError, ModelError
+from mixed_models.errors import DataTypeError, InvalidArgumentError, ModelError
 
 if TYPE_CHECKING:
     from mixed_models.core.convergence import Derivatives
@@ -52,6 +52,24 @@ class GlmmInferenceView(FittedView):
                              "observation used); for new data fit "
                              "GLMM.from_formula(formula, newdata, family=...)")
         return self.from_record(refit_response(self._record, y))
+
+    # --- tests ------------------------------------------------------------------------
+
+    def anova(self, ddf: str = "wald") -> Any:
+        """Type III Wald chi-square tests of the fixed-effects terms (car's
+        ``Anova(m, type = 3)`` of a glmer fit under sum-to-zero contrasts): a table
+        indexed by term with ``Chisq, df, p_value``; factors and interactions are tested
+        jointly, the intercept is not. See
+        :func:`mixed_models.inference.anova.wald_anova`."""
+        from mixed_models.inference.anova import wald_anova
+
+        if ddf != "wald":
+            if not isinstance(ddf, str):
+                raise InvalidArgumentError(f"ddf must be 'wald' for a GLMM, got {ddf!r}")
+            raise ModelError(f"anova(ddf={ddf!r}) is not available for generalized linear "
+                             "mixed models (GLMM): their type III tests are Wald chi-square "
+                             "tests (ddf='wald')")
+        return wald_anova(self._record)
 
     # --- likelihood ratio tests ---------------------------------------------------------
 

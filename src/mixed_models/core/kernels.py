@@ -45,15 +45,43 @@ def available() -> bool:
     return True
 
 
+#: Seconds of small-model Newton iterations in numpy after which a process loads the
+#: compiled kernels: loading them (numba's import and its disk cache) costs about this
+#: much, so a process that fits a few models never pays it, and one that fits many
+#: pays it once it has spent as much without them (at most twice the better choice).
+LOAD_AFTER = 0.5
+_numpy_seconds = [0.0]
+
+
+def spent_in_numpy(seconds: float) -> None:
+    """Count ``seconds`` of small-model iterations done without the compiled kernels."""
+    _numpy_seconds[0] += seconds
+
+
+def block_wanted() -> bool:
+    """Whether small models use the compiled kernels now: they are available and this
+    process has spent LOAD_AFTER seconds without them (or asked for them with
+    :func:`use_small_kernels`)."""
+    return _numpy_seconds[0] >= LOAD_AFTER and block_available()
+
+
+def use_small_kernels() -> bool:
+    """Load the compiled small-model kernels now (when available) and use them in this
+    process from here on; False when they are not compiled or numba is missing."""
+    _numpy_seconds[0] = max(_numpy_seconds[0], LOAD_AFTER)
+    return block_available()
+
+
 @cache
 def block_available() -> bool:
     """True when the small-model kernels are compiled in numba's disk cache.
 
     Compiling them takes numba tens of seconds on a small machine, far more than the
     fits they speed up: a process never compiles them on its own, but loads them
-    when :func:`compile_small_kernels` (``mixed_models.compile_kernels()``, run by the
-    Makefile's install steps) has compiled them for this installation; until then the
-    fits use numpy's dense evaluation.
+    (see :func:`block_wanted`) when :func:`compile_small_kernels`
+    (``mixed_models.compile_kernels()``, run by the Makefile's install steps) has
+    compiled them for this installation; until then the fits use numpy's dense
+    evaluation.
     """
     try:
         import numba  # noqa: F401
@@ -79,7 +107,7 @@ def compile_small_kernels() -> bool:
         return False
     _run_small_kernels()
     block_available.cache_clear()
-    return block_available()
+    return use_small_kernels()
 
 
 def _small_kernels() -> tuple:

@@ -1,4 +1,6 @@
-"""The type III ANOVA table of the fixed-effects terms (lmerTest's ``anova(m, type=3)``)."""
+"""The type III ANOVA table of the fixed-effects terms: F tests for linear mixed models
+(lmerTest's ``anova(m, type=3)``), Wald chi-square tests for generalized ones (car's
+``Anova(m, type=3)`` of a glmer fit)."""
 
 from __future__ import annotations
 
@@ -59,4 +61,42 @@ def anova(model: FittedModel, ddf: str = "satterthwaite") -> pd.DataFrame:
                                    columns=["F_value", "num_df", "den_df", "p_value"])
     table.index.name = "term"
     table.attrs.update(ddf=method, type="III")
+    return table
+
+
+def wald_chisq(diff: np.ndarray, middle: np.ndarray) -> tuple[float, int, float]:
+    """The Wald chi-square d' M^+ d of the estimates' departure ``diff`` with covariance
+    ``middle``, its df (the rank of ``middle``) and p-value."""
+    from scipy import stats
+
+    df = int(np.linalg.matrix_rank(middle))
+    chisq = float(diff @ np.linalg.pinv(middle) @ diff)
+    return chisq, df, float(stats.chi2.sf(chisq, df))
+
+
+def wald_anova(model: FittedModel) -> pd.DataFrame:
+    """Type III Wald chi-square tests of the fixed-effects terms of a GLMM.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by term, columns ``Chisq, df, p_value``: each term's contrasts (those of
+        :func:`anova`, which do not depend on the coding of the factors) tested jointly
+        against the Wald covariance of beta, as car's ``Anova(m, type = 3)`` tests them
+        under sum-to-zero contrasts. The intercept is not tested. ``attrs`` records
+        ``test="wald_chisq"`` and ``type="III"``.
+    """
+    from mixed_models.fitted.results import fix_ef_cov
+
+    model = as_record(model)
+    beta, cov = model.estimates.beta, fix_ef_cov(model)
+    rows = {}
+    for label, contrasts in term_contrasts(model).items():
+        if contrasts.shape[0] == 0:
+            rows[label] = (np.nan, 0, np.nan)
+            continue
+        rows[label] = wald_chisq(contrasts @ beta, contrasts @ cov @ contrasts.T)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["Chisq", "df", "p_value"])
+    table.index.name = "term"
+    table.attrs.update(test="wald_chisq", type="III")
     return table

@@ -179,16 +179,12 @@ def wald_chi2(model: object, hypothesis: object, rhs: object = 0.0) -> pd.DataFr
     a one-row table ``Chisq, df, p_value`` indexed by the hypothesis, with the quadratic
     form (L beta - rhs)' (L V L')^-1 (L beta - rhs) over the Wald covariance V of beta
     and df the rank of L."""
-    from scipy import stats
-
     from mixed_models.fitted.results import fix_ef_cov
+    from mixed_models.inference.anova import wald_chisq
 
     fit = as_record(model)
     lmat, right, label = hypothesis_matrix(fit, hypothesis, rhs)
     diff = lmat @ fit.estimates.beta - right
-    middle = lmat @ fix_ef_cov(fit) @ lmat.T
-    df = int(np.linalg.matrix_rank(middle))
-    chisq = float(diff @ np.linalg.pinv(middle) @ diff)
-    p_value = float(stats.chi2.sf(chisq, df))
+    chisq, df, p_value = wald_chisq(diff, lmat @ fix_ef_cov(fit) @ lmat.T)
     return pd.DataFrame({"Chisq": [chisq], "df": [df], "p_value": [p_value]},
                         index=pd.Index([label]))

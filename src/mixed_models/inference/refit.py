@@ -14,7 +14,6 @@ from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
 from mixed_models.errors import DataError, ModelError, NotFoundError
 from mixed_models.fitted.fit import fit_formula, fit_recorded
-from mixed_models.fitted.glmm_fit import fit_glmm_formula, refit_glmm_response
 from mixed_models.fitted.record import FittedModel, as_record
 from mixed_models.fitted.structure import Structure
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
@@ -103,6 +102,9 @@ def refit_formula(model: FittedModel, formula: str) -> FittedModel:
     estimated)."""
     frame = model.structure.require_design("a refit with another formula").frame
     if model.is_generalized:
+        # the GLMM fit loads scipy.special and nlopt's GLM core: only for GLMMs
+        from mixed_models.fitted.glmm_fit import fit_glmm_formula, refit_glmm_response
+
         problem = model.problem
         family = "negative_binomial" if problem.shape_estimated else model.family
         new = fit_glmm_formula(formula, frame.data, family=family, n_agq=problem.n_agq,

@@ -11,12 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 _EPS = np.finfo(float).eps
 _LOGIT_THRESH = 30.0
-_PROBIT_THRESH = -stats.norm.ppf(_EPS)
-_CAUCHIT_THRESH = -stats.cauchy.ppf(_EPS)
+_PROBIT_THRESH = -float(special.ndtri(_EPS))
+_CAUCHIT_THRESH = float(1.0 / np.tan(np.pi * _EPS))  # minus the Cauchy eps-quantile
 
 
 class Link(ABC):
