@@ -208,7 +208,7 @@ def test_the_record_is_generalized(binomial):
 @pytest.mark.parametrize("call", [
     lambda m: m.anova(ddf="satterthwaite"),
     lambda m: m.test("period_lvl_2 = 0", ddf="satterthwaite"),
-    lambda m: m.tidy(ddf="kenward-roger"), lambda m: m.all_fit(),
+    lambda m: m.tidy(ddf="kenward-roger"), lambda m: m.write_rows("x.csv"),
     lambda m: m.fix_ef_summary(ddf="satterthwaite"), lambda m: m.fix_ef_conf_int(method="all"),
     lambda m: m.fix_ef_p("lrt", "period"),
     lambda m: m.summary(ddf="kenward-roger"),

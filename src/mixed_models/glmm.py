@@ -24,7 +24,7 @@ from mixed_models.errors import InvalidArgumentError, ModelError
 
 # Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
 UNAVAILABLE = (
-    "all_fit", "write_rows",
+    "write_rows",
 )
 
 

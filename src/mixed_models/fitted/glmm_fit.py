@@ -127,24 +127,37 @@ def refit_glmm_response(record: FittedModel, y: np.ndarray) -> FittedModel:
                             f"{problem.n_obs} observations (one value per observation used)")
 
     def build() -> FittedModel:
-        core = problem.core.with_response(y)
         settings = GlmmSettings(max_evaluations=record.control.max_evaluations)
         fit = problem.fit
-        if problem.shape_estimated:
-            nb = fit_negative_binomial(core, settings, core.family.link.name)
-            final = core.with_family(NegativeBinomial(nb.shape, core.family.link.name))
-            new = _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True,
-                           nb.evaluations)
-        else:
-            new_fit = fit_glmm(core, problem.n_agq, settings, theta0=fit.theta, beta0=fit.beta)
-            vcov = beta_covariance(new_fit) if new_fit.check is not None \
-                else beta_covariance_given_theta(core, new_fit)
-            new = _adapter(core, new_fit, problem.n_agq, vcov, new_fit.confirmed, False)
+        new = _refit_core(problem, problem.core.with_response(y), settings, fit.theta, fit.beta)
         return _record(new, record.structure.with_response(y), record.control, fit.theta)
 
     with recorded_warnings() as messages:
         new_record = build()
     return replace(new_record, warnings=tuple(messages))
+
+
+def refit_glmm_settings(record: FittedModel, settings: GlmmSettings) -> FittedModel:
+    """The fitted GLMM ``record`` fitted again from the default start with other fit
+    ``settings`` (the routes of ``all_fit``); its warnings are raised, not recorded."""
+    problem: GlmmRecordProblem = record.problem
+    new = _refit_core(problem, problem.core, settings, None, None)
+    return _record(new, record.structure, record.control, None)
+
+
+def _refit_core(problem: GlmmRecordProblem, core: GlmmProblem, settings: GlmmSettings,
+                theta0: np.ndarray | None, beta0: np.ndarray | None) -> GlmmRecordProblem:
+    """``core`` (the record's problem or one with another response) fitted with the
+    record's family, n_agq and shape estimation."""
+    if problem.shape_estimated:
+        nb = fit_negative_binomial(core, settings, core.family.link.name)
+        final = core.with_family(NegativeBinomial(nb.shape, core.family.link.name))
+        return _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True,
+                        nb.evaluations)
+    new_fit = fit_glmm(core, problem.n_agq, settings, theta0=theta0, beta0=beta0)
+    vcov = beta_covariance(new_fit) if new_fit.check is not None \
+        else beta_covariance_given_theta(core, new_fit)
+    return _adapter(core, new_fit, problem.n_agq, vcov, new_fit.confirmed, False)
 
 
 def _fit_core(core: GlmmProblem, family: Family | None, nb_link: str | None, n_agq: int,
