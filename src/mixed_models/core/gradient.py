@@ -96,7 +96,8 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     q = size - cp.avv.shape[0] + cp.q_rest
     lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]
     b = _scale_rows(cp, offsets, lams, a)  # L~' A, block by block
-    m = _scale_rows(cp, offsets, lams, b.T).T  # L~' A L~
+    bt = np.ascontiguousarray(b.T)  # transposed once: the traces read it too
+    m = _scale_rows(cp, offsets, lams, bt).T  # L~' A L~
     m[np.arange(q), np.arange(q)] += 1.0
     chol, info = linalg.lapack.dpotrf(m, lower=1, clean=1)
     if info != 0:
@@ -113,7 +114,7 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     nu = n - p if reml else n
     value = 2 * (diag.sum() if reml else diag[:q].sum()) + (nu - 1 if reml else nu) * np.log(r2)
     weight = nu - 1 if reml else nu
-    traces = _level_traces(cp, offsets, inverse, np.ascontiguousarray(b.T[:, :k]))
+    traces = _level_traces(cp, offsets, inverse, bt[:, :k])
     rows = np.concatenate([r for r, _ in positions])
     cols = np.concatenate([c for _, c in positions])
     group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])

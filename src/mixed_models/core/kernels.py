@@ -105,7 +105,12 @@ def compile_small_kernels() -> bool:
         import numba  # noqa: F401
     except ImportError:
         return False
-    _run_small_kernels()
+    try:
+        _run_small_kernels()
+    except Exception as error:  # a numba that cannot build here: the fits use numpy
+        warnings.warn(f"numba could not compile the small-model kernels ({error}); small "
+                      "models are fitted with numpy", RuntimeWarning, stacklevel=2)
+        return False
     block_available.cache_clear()
     return use_small_kernels()
 
