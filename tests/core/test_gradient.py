@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from core_terms import problem_arrays
 
+from mixed_models.core import gradient
 from mixed_models.core.gradient import dense_system, objective_and_gradient, quasi_newton
 from mixed_models.core.problem import LmmProblem
 
@@ -84,3 +85,27 @@ def test_a_descent_off_zero_diagonal_entries_is_seen(maximal, zeroed, descends):
     assert np.any(at_zero)  # the optimum has zero variances of its own
     fun, _ = objective_with_gradient(problem)
     assert descends_off_zeros(problem, fun, theta, at_zero) is descends
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", ["scalar", "vector", "crossed_dense", "nested"])
+def test_the_blockwise_gradient_is_the_dense_one(kind, reml, monkeypatch):
+    problem = LmmProblem(*problem_arrays(kind, np.random.default_rng(2)), reml=reml,
+                         reparametrize=False)
+    a = dense_system(problem.cp)
+    rng = np.random.default_rng(8)
+    for scale in (0.3, 1.0, 3.0):
+        theta = rng.uniform(0.2, 1.5, problem.n_theta) * scale
+        off = ~problem.diagonal_mask()
+        theta[off] = rng.normal(scale=0.5 * scale, size=off.sum())
+        monkeypatch.setattr(gradient, "_by_blocks", lambda cp: False)
+        dense = objective_and_gradient(problem.cp, problem.theta_slices, theta, reml, a)
+        monkeypatch.setattr(gradient, "_by_blocks", lambda cp: True)
+        blocks = objective_and_gradient(problem.cp, problem.theta_slices, theta, reml, a)
+        assert blocks[0] == pytest.approx(dense[0], rel=1e-12)
+        np.testing.assert_allclose(blocks[1], dense[1], rtol=1e-9,
+                                   atol=1e-9 * max(1.0, abs(dense[0])))
+    theta = problem.start()
+    theta[problem.diagonal_mask()] = -np.inf  # not positive definite
+    value, grad = objective_and_gradient(problem.cp, problem.theta_slices, theta, reml, a)
+    assert value == np.inf and np.all(np.isnan(grad))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from mixed_models.core.block_gradient import block_objective_and_gradient, split_system
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.lazy import lazy_module
@@ -25,6 +26,8 @@ sp = lazy_module("scipy.sparse")
 linalg = lazy_module("scipy.linalg")
 
 MAX_DENSE = 3000
+# Lead-term random effects from which the gradient is evaluated block by block.
+MIN_BLOCKWISE = 100
 # The polish after BOBYQA: dense rows up to which a gradient costs milliseconds.
 MAX_POLISHED = 600
 # ... and up to how many theta entries a zero variance triggers a second fit from the start
@@ -92,6 +95,8 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     """
     a = dense_system(cp) if a is None else a
     offsets, positions = layout(cp, theta_slices)
+    if _by_blocks(cp):
+        return _blockwise(cp, theta_slices, theta, reml, a, offsets)
     size = a.shape[0]
     q = size - cp.avv.shape[0] + cp.q_rest
     lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]
@@ -123,6 +128,45 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
                                                       len(positions))
     value += nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
     return float(value), grad
+
+
+def _by_blocks(cp: CrossProducts) -> bool:
+    """Whether the block-by-block evaluation is the faster (measured, one BLAS thread):
+    the lead term holds at least as many random effects as the rest of the system and
+    at least MIN_BLOCKWISE (kb07's maximal model: 3.5 instead of 5.5 ms); on smaller
+    systems the batched calls' overhead outweighs the saving."""
+    return cp.lead.n_levels > 1 and cp.lead.q >= max(cp.avv.shape[0], MIN_BLOCKWISE)
+
+
+def _blockwise(cp: CrossProducts, theta_slices: list[slice], theta: np.ndarray, reml: bool,
+               a: np.ndarray, offsets: dict) -> tuple[float, np.ndarray]:
+    """:func:`objective_and_gradient` by :mod:`mixed_models.core.block_gradient`."""
+    lead_i, q1 = cp.order[0], cp.lead.q
+    t = a.shape[0] - q1
+    lamt = np.eye(t)
+    lamt[:cp.q_rest, :cp.q_rest] = 0.0
+    lead_entries, tail = None, []
+    for i, (term, s) in enumerate(zip(cp.terms, theta_slices)):
+        cov, index = term.covariance, np.arange(s.start, s.stop)
+        if i == lead_i:
+            lead_entries = (cov.rows, cov.cols, index)
+            continue
+        lam = cov.lam(theta[s])
+        first = offsets[i] - q1 + np.arange(term.n_levels)[:, None] * term.size
+        for start in first[:, 0]:
+            lamt[start:start + term.size, start:start + term.size] = lam
+        tail.append(((first + cov.rows).ravel(), (first + cov.cols).ravel(),
+                     np.tile(index, term.n_levels)))
+    tail_entries = tuple(np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+                         for parts in zip(*tail)) if tail else (np.zeros(0, dtype=np.intp),) * 3
+    n, p = cp.n_obs, cp.n_fixed
+    nu = n - p if reml else n
+    constant = nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
+    blocks = split_system(a, q1, cp.lead.size)
+    lam1 = cp.lead.covariance.lam(theta[theta_slices[lead_i]])
+    return block_objective_and_gradient(blocks, lam1, lamt, cp.q_rest, reml,
+                                        float(nu - 1 if reml else nu), constant, lead_entries,
+                                        tail_entries, len(theta))
 
 
 def _symmetric_inverse(chol: np.ndarray) -> np.ndarray:
