@@ -286,7 +286,7 @@ def _rises_off(model: BatchedModel, data: Responses, theta: np.ndarray, value: n
             both = objective(model, data, shifted)
             hess[:, a, b] = hess[:, b, a] = (both - single[:, a] - single[:, b] + value) / h ** 2
     if not np.all(np.isfinite(hess)):
-        return np.all(np.isfinite(hess), axis=(1, 2)) & False
+        return np.zeros(len(theta), dtype=bool)  # undecided: every one to the single fits
     lowest = np.linalg.eigvalsh(hess)[:, 0]
     return lowest > -ZERO_CURVATURE * np.maximum(np.abs(hess).max(axis=(1, 2)), 1.0)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
-from mixed_models.core.gradient import dense_system, layout
+from mixed_models.core.gradient import dense_system, layout, profiled_constants
 from mixed_models.core.lazy import lazy_module
 
 lapack = lazy_module("scipy.linalg.lapack")
@@ -57,10 +57,7 @@ class DenseEvaluator:
         tail = np.arange(self.q, size)
         self.base[tail, tail] = 1.0
         self.inflate = np.arange(self.q) * (size + 1)
-        n, p = cp.n_obs, cp.n_fixed
-        self.nu = n - p if reml else n
-        self.weight = float(self.nu - 1 if reml else self.nu)
-        self.constant = self.nu * (1 + np.log(2 * np.pi / self.nu)) - cp.sum_log_weights
+        self.weight, self.constant = profiled_constants(cp, reml)
         self.calls = 0
         self.optimum: tuple[np.ndarray, np.ndarray] | None = None
         self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs

@@ -107,7 +107,6 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     chol, info = linalg.lapack.dpotrf(m, lower=1, clean=1)
     if info != 0:
         return np.inf, np.full(len(theta), np.nan)
-    n, p = cp.n_obs, cp.n_fixed
     diag = np.log(np.diag(chol))
     r2 = np.exp(2 * diag[-1])
     unit_y = np.zeros(size)
@@ -116,9 +115,8 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     # REML differentiates log det M, ML log det M_zz, whose factor is chol's leading block
     k = size if reml else q
     inverse = _symmetric_inverse(chol[:k, :k])
-    nu = n - p if reml else n
-    value = 2 * (diag.sum() if reml else diag[:q].sum()) + (nu - 1 if reml else nu) * np.log(r2)
-    weight = nu - 1 if reml else nu
+    weight, constant = profiled_constants(cp, reml)
+    value = 2 * (diag.sum() if reml else diag[:q].sum()) + weight * np.log(r2)
     traces = _level_traces(cp, offsets, inverse, bt[:, :k])
     rows = np.concatenate([r for r, _ in positions])
     cols = np.concatenate([c for _, c in positions])
@@ -126,8 +124,15 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
     vb = v @ b
     grad = 2 * traces + 2 * weight / r2 * np.bincount(group, vb[rows] * v[cols],
                                                       len(positions))
-    value += nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
+    value += constant
     return float(value), grad
+
+
+def profiled_constants(cp: CrossProducts, reml: bool) -> tuple[float, float]:
+    """The weight of log r^2 in the profiled objective (n - p - 1 for REML, n for ML)
+    and its constant term nu (1 + log(2 pi / nu)) - sum(log weights), nu = n - p or n."""
+    nu = cp.n_obs - cp.n_fixed if reml else cp.n_obs
+    return float(nu - 1 if reml else nu), nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
 
 
 def _by_blocks(cp: CrossProducts) -> bool:
@@ -157,16 +162,13 @@ def _blockwise(cp: CrossProducts, theta_slices: list[slice], theta: np.ndarray, 
             lamt[start:start + term.size, start:start + term.size] = lam
         tail.append(((first + cov.rows).ravel(), (first + cov.cols).ravel(),
                      np.tile(index, term.n_levels)))
-    tail_entries = tuple(np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
-                         for parts in zip(*tail)) if tail else (np.zeros(0, dtype=np.intp),) * 3
-    n, p = cp.n_obs, cp.n_fixed
-    nu = n - p if reml else n
-    constant = nu * (1 + np.log(2 * np.pi / nu)) - cp.sum_log_weights
+    tail_entries = tuple(np.concatenate(parts) for parts in zip(*tail)) if tail \
+        else (np.zeros(0, dtype=np.intp),) * 3
+    weight, constant = profiled_constants(cp, reml)
     blocks = split_system(a, q1, cp.lead.size)
     lam1 = cp.lead.covariance.lam(theta[theta_slices[lead_i]])
-    return block_objective_and_gradient(blocks, lam1, lamt, cp.q_rest, reml,
-                                        float(nu - 1 if reml else nu), constant, lead_entries,
-                                        tail_entries, len(theta))
+    return block_objective_and_gradient(blocks, lam1, lamt, cp.q_rest, reml, weight, constant,
+                                        lead_entries, tail_entries, len(theta))
 
 
 def _symmetric_inverse(chol: np.ndarray) -> np.ndarray:

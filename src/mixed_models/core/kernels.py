@@ -22,16 +22,24 @@ from functools import cache
 
 import numpy as np
 
+from mixed_models.core.block_gradient import split_system
+
 # Below this many multiply-adds scipy's product is as fast and numba need not be imported.
 MIN_WORK = 2_000_000
+
+
+def _numba_installed() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @cache
 def available() -> bool:
     """True when numba imports and compiles the kernel (else scipy's product is used)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
+    if not _numba_installed():
         return False
     try:  # compile (or load from the disk cache) now, on a 1 x 1 problem
         one, idx = np.ones(1), np.array([0, 1], dtype=np.int32)
@@ -83,9 +91,7 @@ def block_available() -> bool:
     compiled them for this installation; until then the fits use numpy's dense
     evaluation.
     """
-    try:
-        import numba  # noqa: F401
-    except ImportError:
+    if not _numba_installed():
         return False
     try:
         if not all(_in_disk_cache(f) for f in _small_kernels()):
@@ -101,9 +107,7 @@ def block_available() -> bool:
 def compile_small_kernels() -> bool:
     """Compile the small-model kernels into numba's disk cache (or load them from it);
     False when numba is not installed."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
+    if not _numba_installed():
         return False
     try:
         _run_small_kernels()
@@ -116,8 +120,7 @@ def compile_small_kernels() -> bool:
 
 
 def _small_kernels() -> tuple:
-    from mixed_models.core import numba_kernels, numba_newton
-    return numba_kernels.block_objective, numba_newton.block_newton
+    return _block_kernel(), _newton_kernel()
 
 
 def _in_disk_cache(dispatcher) -> bool:
@@ -197,11 +200,7 @@ def block_arrays(a: np.ndarray, q1: int, size: int, rows: np.ndarray, cols: np.n
     """The arrays :func:`block_objective` reads, from the dense system ``a`` whose
     leading ``q1`` rows are the lead term's levels (``size`` columns each) and from the
     positions (``rows``, ``cols``) in lambda~ of the theta entries ``group``."""
-    n_levels, t = q1 // size, a.shape[0] - q1
-    lead = a[:q1, :q1].reshape(n_levels, size, n_levels, size)
-    a1 = np.ascontiguousarray(lead[np.arange(n_levels), :, np.arange(n_levels), :])
-    at1 = np.ascontiguousarray(a[q1:, :q1].reshape(t, n_levels, size).transpose(1, 0, 2))
-    att = np.ascontiguousarray(a[q1:, q1:])
+    a1, at1, att = (np.ascontiguousarray(x) for x in split_system(a, q1, size))
     first = rows < size  # the lead term's entries at its first level
     tail = rows >= q1
     index = [np.ascontiguousarray(x, dtype=np.intp) for x in (
