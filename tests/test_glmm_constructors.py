@@ -1,5 +1,5 @@
 """GLMM.from_frame (the gem's from_daru with a family) against the formula fit it stands
-for, and the error of the raw-matrix form, which a GLMM does not have yet."""
+for (the raw-matrix form: tests/test_glmm_raw.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mixed_models import GLMM
-from mixed_models.errors import DataError, ModelError
+from mixed_models.errors import DataError
 
 DATA = Path(__file__).parent / "data" / "reference_glmm" / "data"
 
@@ -59,9 +59,3 @@ def test_from_frame_checks_its_lists(cbpp):
         GLMM.from_frame(response="incidence", fixed_effects=["intercept"],
                         random_effects=[["intercept"], ["intercept"]], grouping=["herd"],
                         data=cbpp, family="poisson")
-
-
-def test_the_raw_matrix_form_says_what_to_use_instead():
-    with pytest.raises(ModelError, match="from_frame.*not available yet"):
-        GLMM(x=np.ones((3, 1)), y=np.ones(3), zt=np.eye(3), lambdat=lambda th: th[0] * np.eye(3),
-             start_point=[1.0])

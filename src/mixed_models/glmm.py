@@ -1,11 +1,10 @@
 """GLMM: a generalized linear mixed model (lme4's ``glmer`` and ``glmer.nb``) with the
 Ruby gem's vocabulary.
 
-Like :class:`~mixed_models.LMM`, the class is thin: :meth:`GLMM.from_formula` runs
-:func:`mixed_models.fitted.glmm_fit.fit_glmm_formula` and keeps the record it returns;
-values come from :mod:`mixed_models.fitted.results` (shared with LMMs) and
-:mod:`mixed_models.fitted.glmm_results`. Inference that is not yet available for
-generalized models raises a :class:`~mixed_models.errors.ModelError` naming the method.
+Like :class:`~mixed_models.LMM`, the class is thin: its constructors run a fit function
+of :mod:`mixed_models.fitted.glmm_fit` and keep the record it returns; values come from
+:mod:`mixed_models.fitted.results` (shared with LMMs) and
+:mod:`mixed_models.fitted.glmm_results`.
 """
 
 from __future__ import annotations
@@ -17,16 +16,11 @@ import numpy as np
 import pandas as pd
 
 from mixed_models.api.ecosystem import EcosystemView
-from mixed_models.api.glmm_inference import GlmmInferenceView
+from mixed_models.api.glmm_inference import (
+    GlmmInferenceView, interval_method, not_available, wald_only,
+)
 from mixed_models._validate import check_level
 from mixed_models.control import Control
-from mixed_models.errors import InvalidArgumentError, ModelError
-
-# Methods of the LMM's API that a GLMM does not have yet: each raises a ModelError.
-UNAVAILABLE = (
-    "write_rows",
-)
-
 
 def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
     """Per-row values as a Series labelled by the input frame's index (as the LMM's)."""
@@ -35,28 +29,57 @@ def _labelled(model: GLMM, values: np.ndarray, name: str) -> pd.Series:
     return per_row(model.record, values, name)
 
 
-def _not_available(name: str) -> ModelError:
-    return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
-                      "yet; a GLMM has its estimates, summary(), Wald, profile and bootstrap "
-                      "intervals, Wald and likelihood-ratio tests, refits, predictions and "
-                      "residual diagnostics (docs/lme4_names.md, GLMM section, lists them)")
-
-
 class GLMM(GlmmInferenceView, EcosystemView):
     """A fitted generalized linear mixed model.
 
-    Build one with :meth:`GLMM.from_formula` or :meth:`GLMM.from_frame`. The estimates are properties (``fix_ef``,
+    Build one with :meth:`GLMM.from_formula`, :meth:`GLMM.from_frame` or ``GLMM(x=, y=,
+    zt=, lambdat=...)`` (raw matrices). The estimates are properties (``fix_ef``,
     ``ran_ef``: conditional modes, ``theta``, ``deviance``, ``dispersion``...) and the
     tables methods (``fix_ef_summary()`` with Wald z tests, ``var_corr()``,
     ``ran_ef_table()`` with conditional SDs, ``overdispersion()``...); ``record`` is the
     fitted-model record (``record.is_generalized`` is True).
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise ModelError("build a GLMM with GLMM.from_formula(formula, data, family=...) or "
-                         "GLMM.from_frame(response=, fixed_effects=, random_effects=, "
-                         "grouping=, data=, family=...); a GLMM given as raw matrices "
-                         "(x=, y=, zt=, lambdat=) is not available yet")
+    def __init__(self, *, x: object, y: object, zt: object,
+                 lambdat: Callable[[np.ndarray], object], start_point: object,
+                 family: object = "binomial", link: str | None = None, n_agq: int = 1,
+                 x_col_names: list[str] | None = None, z_col_names: list[str] | None = None,
+                 weights: object = None, offset: object = None, lower_bound: object = None,
+                 upper_bound: object = None, control: Control | None = None) -> None:
+        """Fit a GLMM given as matrices (the raw form of :class:`~mixed_models.LMM`).
+
+        g(E[y | b]) = offset + X beta + Z b with b = Lambda u, u ~ N(0, I).
+
+        Parameters
+        ----------
+        x, y, zt
+            n x p fixed-effects matrix (full column rank), the response (n,) and the
+            q x n transpose of the random-effects matrix (dense or scipy.sparse). A
+            binomial response is 0/1, or proportions with the numbers of trials in
+            ``weights``.
+        lambdat
+            theta -> Lambda' (k x q), dense or sparse, of any pattern, e.g.
+            ``lambda th: th[0] * chol(K).T``. The system is factored densely (up to
+            8,000 random effects).
+        start_point, lower_bound, upper_bound
+            Starting theta and its bounds (default none). Entries bounded below by 0 are
+            scale parameters.
+        family, link, n_agq, weights, offset, control
+            As in :meth:`from_formula`, but n_agq 0 or 1 only and a negative binomial's
+            shape fixed (``NegativeBinomial(shape)``).
+        x_col_names, z_col_names
+            Names of the fixed and random effects (default ``x0..``, ``z0..``).
+
+        The fit uses BOBYQA and Newton steps on differences of the objective (no
+        analytic gradient), confirmed as a formula model's is.
+        """
+        from mixed_models.fitted.glmm_fit import fit_glmm_raw
+
+        self._record = fit_glmm_raw(
+            x=x, y=y, zt=zt, lambdat=lambdat, start_point=start_point, family=family,
+            link=link, n_agq=n_agq, x_col_names=x_col_names, z_col_names=z_col_names,
+            weights=weights, offset=offset, lower_bound=lower_bound,
+            upper_bound=upper_bound, control=control)
 
     @classmethod
     def from_formula(cls, formula: str, data: object, family: object = "binomial",
@@ -239,7 +262,7 @@ class GLMM(GlmmInferenceView, EcosystemView):
 
     def fix_ef_summary(self, ddf: str = "wald") -> pd.DataFrame:
         """Wald z table of the fixed effects: ``coef, sd, z_score, WaldZ_p_value``."""
-        _wald_only("fix_ef_summary", "ddf", ddf)
+        wald_only("fix_ef_summary", "ddf", ddf)
         return super().fix_ef_summary("wald")
 
     def tidy(self, effects: Any = ("fixed", "ran_pars"), conf_int: bool = False,
@@ -248,26 +271,26 @@ class GLMM(GlmmInferenceView, EcosystemView):
         random-effect SDs and correlations (the residual SD only for families with a
         scale: Gamma, inverse Gaussian), conditional modes with ``"ran_vals"``. See
         :func:`mixed_models.inference.tidy.tidy`."""
-        _wald_only("tidy", "ddf", ddf)
+        wald_only("tidy", "ddf", ddf)
         return super().tidy(effects, conf_int, conf_level, "wald")
 
     def test(self, hypothesis: object, rhs: object = 0.0, ddf: str = "wald") -> pd.DataFrame:
         """Wald chi-square test of a general linear hypothesis L beta = rhs (a matrix, or
         equations such as ``"period_lvl_2 = period_lvl_3"``): ``Chisq, df, p_value``.
         See :func:`mixed_models.inference.hypothesis.wald_chi2`."""
-        _wald_only("test", "ddf", ddf)
+        wald_only("test", "ddf", ddf)
         return super().test(hypothesis, rhs, "wald")
 
     def fix_ef_p(self, method: str = "wald", variable: str | None = None, nsim: int = 1000,
                  seed: Any = None) -> dict[str, float] | float:
         """Wald z p-values of the fixed effects (``method="wald"`` only, for now)."""
-        _wald_only("fix_ef_p", "method", method)
+        wald_only("fix_ef_p", "method", method)
         return super().fix_ef_p("wald", variable, nsim, seed)
 
     def fix_ef_test(self, method: str = "wald", variable: str | None = None,
                     nsim: int = 1000, seed: Any = None) -> pd.DataFrame:
         """Wald z tests as a table ``statistic, df, p_value`` (``method="wald"`` only)."""
-        _wald_only("fix_ef_test", "method", method)
+        wald_only("fix_ef_test", "method", method)
         return super().fix_ef_test("wald", variable, nsim, seed)
 
     def fix_ef_conf_int(self, level: float = 0.95, method: str = "wald",
@@ -275,7 +298,7 @@ class GLMM(GlmmInferenceView, EcosystemView):
                         seed: Any = None) -> pd.DataFrame:
         """Intervals of the fixed effects: ``method="wald"``, ``"profile"`` (of the
         Laplace or AGQ deviance) or ``"bootstrap"`` (parametric, of type ``boottype``)."""
-        _glmm_interval_method("fix_ef_conf_int", method)
+        interval_method("fix_ef_conf_int", method)
         if method == "profile":
             from mixed_models.inference.glmm_profile import glmm_profile_intervals
 
@@ -288,7 +311,7 @@ class GLMM(GlmmInferenceView, EcosystemView):
         """Intervals of the random-effect SDs and correlations (and sigma for Gamma and
         inverse Gaussian), then the fixed effects: ``method="profile"`` (lme4's
         ``confint``), ``"bootstrap"`` (parametric) or ``"wald"`` (fixed effects only)."""
-        _glmm_interval_method("conf_int", method)
+        interval_method("conf_int", method)
         if method == "profile":
             from mixed_models.inference.glmm_profile import glmm_profile_intervals
 
@@ -354,6 +377,11 @@ class GLMM(GlmmInferenceView, EcosystemView):
 
         return binned_residual_plot(self._record, ax=ax, bins=bins)
 
+    def write_rows(self, *args: object, **kwargs: object) -> Any:
+        """Not available: a GLMM is fitted from rows in memory (there is no streamed
+        GLMM whose per-row values would be written chunk by chunk). Raises a ModelError."""
+        raise not_available("write_rows")
+
     # --- presentation ----------------------------------------------------------------------
 
     def summary(self, ddf: str | None = None) -> Any:
@@ -363,37 +391,9 @@ class GLMM(GlmmInferenceView, EcosystemView):
         from mixed_models.display.glmm_summary import summarize_glmm
 
         if ddf is not None:
-            _wald_only("summary", "ddf", ddf)
+            wald_only("summary", "ddf", ddf)
         return summarize_glmm(self._record)
 
     def __repr__(self) -> str:
         return (f"<GLMM {self.formula!r} {self.family}({self.link}): {self.n_obs} obs, "
                 f"-2 log-likelihood {self.deviance:.4f}>")
-
-
-def _wald_only(name: str, argument: str, value: object) -> None:
-    if value != "wald":
-        if isinstance(value, str):
-            raise _not_available(f"{name}({argument}={value!r})")
-        raise InvalidArgumentError(f"{argument} must be 'wald' for a GLMM, got {value!r}")
-
-
-def _glmm_interval_method(name: str, method: object) -> None:
-    if method not in ("wald", "profile", "bootstrap"):
-        if isinstance(method, str):
-            raise _not_available(f"{name}(method={method!r})")
-        raise InvalidArgumentError(f"method must be 'wald', 'profile' or 'bootstrap', "
-                                   f"got {method!r}")
-
-
-def _stub(name: str) -> Callable[..., Any]:
-    def method(*args: object, **kwargs: object) -> Any:
-        raise _not_available(name)
-
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = "Not available for generalized models yet: raises a ModelError."
-    return method
-
-
-for _name in UNAVAILABLE:
-    setattr(GLMM, _name, _stub(_name))

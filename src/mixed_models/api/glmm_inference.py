@@ -161,3 +161,28 @@ def _check_glmms(*models: object) -> None:
         if not isinstance(model, FittedView):
             raise DataTypeError(f"model{i} must be a fitted GLMM, got "
                                 f"{check.shown(model)} ({type(model).__name__})")
+
+
+def not_available(name: str) -> ModelError:
+    """The error of a method a GLMM does not have (yet)."""
+    return ModelError(f"{name} is not available for generalized linear mixed models (GLMM) "
+                      "yet; a GLMM has its estimates, summary(), Wald, profile and bootstrap "
+                      "intervals, Wald and likelihood-ratio tests, refits, predictions and "
+                      "residual diagnostics (docs/lme4_names.md, GLMM section, lists them)")
+
+
+def wald_only(name: str, argument: str, value: object) -> None:
+    """Refuse any ``argument`` of method ``name`` other than "wald"."""
+    if value != "wald":
+        if isinstance(value, str):
+            raise not_available(f"{name}({argument}={value!r})")
+        raise InvalidArgumentError(f"{argument} must be 'wald' for a GLMM, got {value!r}")
+
+
+def interval_method(name: str, method: object) -> None:
+    """Refuse interval methods other than Wald, profile and bootstrap."""
+    if method not in ("wald", "profile", "bootstrap"):
+        if isinstance(method, str):
+            raise not_available(f"{name}(method={method!r})")
+        raise InvalidArgumentError(f"method must be 'wald', 'profile' or 'bootstrap', "
+                                   f"got {method!r}")

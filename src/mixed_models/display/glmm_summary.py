@@ -72,6 +72,8 @@ def summarize_glmm(model: object) -> GlmmSummary:
 
 def _prior_weights_given(fit: FittedModel) -> bool:
     """Whether the user gave weights (a cbind() response's trials are not prior weights)."""
+    if not fit.problem.has_terms:
+        return fit.problem.weights is not None
     design = fit.structure.require_design("the summary")
     return design.frame.weights is not None
 

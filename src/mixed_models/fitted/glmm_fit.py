@@ -22,6 +22,7 @@ from mixed_models.core.glm import (
     beta_covariance_given_theta, fit_glmm, make_family,
 )
 from mixed_models.core.glm.agq import check_agq
+from mixed_models.core.glm.general import GeneralGlmmProblem
 from mixed_models.core.glm.nbinom import NegativeBinomialFit, fit_negative_binomial
 from mixed_models.core.optimize import OptimizationResult
 from mixed_models.core.threads import blas_threads_for
@@ -30,9 +31,10 @@ from mixed_models.errors import (
     ConvergenceWarning, DataError, DataTypeError, InvalidArgumentError, ModelError, SingularFitWarning,
 )
 from mixed_models.fitted.fit import recorded_warnings
-from mixed_models.fitted.glmm_problem import GlmmRecordProblem
+from mixed_models.fitted.glmm_problem import GeneralGlmmRecordProblem, GlmmRecordProblem
+from mixed_models.fitted.raw import raw_arrays
 from mixed_models.fitted.record import SINGULAR_TOL, FittedModel
-from mixed_models.fitted.structure import FormulaStructure
+from mixed_models.fitted.structure import FormulaStructure, RawStructure
 from mixed_models.formula import parse_formula
 
 #: The family names ``GLMM.from_formula`` takes (or a Family object).
@@ -116,6 +118,44 @@ def fit_glmm_formula(formula: str, data: object, *, family: object = "binomial",
     return replace(record, warnings=tuple(messages))
 
 
+def fit_glmm_raw(*, x: object, y: object, zt: object, lambdat: object, start_point: object,
+                 family: object = "binomial", link: object = None, n_agq: object = 1,
+                 x_col_names: list[str] | None = None, z_col_names: list[str] | None = None,
+                 weights: object = None, offset: object = None, lower_bound: object = None,
+                 upper_bound: object = None, control: object = None) -> FittedModel:
+    """Fit a GLMM given as matrices (see ``GLMM(x=, y=, zt=, lambdat=...)``)."""
+    def build() -> FittedModel:
+        family_, _ = resolve_family(family, link)
+        if family_ is None:
+            raise ModelError("a GLMM given as raw matrices cannot estimate a negative "
+                             "binomial's shape; fix it with NegativeBinomial(shape) or use "
+                             "GLMM.from_formula")
+        agq = check_n_agq(n_agq)
+        if agq > 1:
+            raise ModelError(f"n_agq={agq}: adaptive quadrature needs a single scalar grouped "
+                             "term (a formula model); a raw-matrix GLMM takes n_agq 0 or 1")
+        control_ = glmm_control(control)
+        a = raw_arrays(x, y, zt, lambdat, start_point, x_col_names=x_col_names,
+                       z_col_names=z_col_names, weights=weights, offset=offset,
+                       lower_bound=lower_bound, upper_bound=upper_bound)
+        try:
+            core = GeneralGlmmProblem(a.x, a.zt, lambdat, a.start, a.y, family_, a.weights,
+                                      a.offset, a.lower, a.upper)
+        except ValueError as err:
+            raise DataError(str(err)) from None
+        with blas_threads_for(core.design.m, tiny=0):
+            try:
+                problem = _fit_core(core, family_, None, agq, a.start, control_)
+            except FloatingPointError as err:
+                raise ModelError(f"the GLMM cannot be fitted from start_point "
+                                 f"{a.start.tolist()}: {err}") from None
+        return _record(problem, a.structure, control_, a.start)
+
+    with recorded_warnings() as messages:
+        record = build()
+    return replace(record, warnings=tuple(messages))
+
+
 def refit_glmm_response(record: FittedModel, y: np.ndarray) -> FittedModel:
     """The fitted GLMM ``record`` refitted to a new response on the same rows (same
     design, family, weights, offset, n_agq and control), started from its estimates; a
@@ -191,8 +231,8 @@ def _adapter(core: GlmmProblem, fit: GlmmFit, n_agq: int, vcov: np.ndarray, conf
     weights = None if np.all(core.weights == 1.0) else core.weights
     offset = None if not np.any(core.offset) else core.offset
     fit.confirmed = confirmed
-    return GlmmRecordProblem(core, fit, n_agq, vcov, shape_estimated, weights, offset,
-                             evaluations)
+    cls = GeneralGlmmRecordProblem if isinstance(core, GeneralGlmmProblem) else GlmmRecordProblem
+    return cls(core, fit, n_agq, vcov, shape_estimated, weights, offset, evaluations)
 
 
 def _nb_covariance(nb: NegativeBinomialFit) -> np.ndarray:
@@ -209,7 +249,8 @@ def _nb_covariance(nb: NegativeBinomialFit) -> np.ndarray:
     return vcov[-p:, -p:]
 
 
-def _record(problem: GlmmRecordProblem, structure: FormulaStructure, control: Control,
+def _record(problem: GlmmRecordProblem, structure: FormulaStructure | RawStructure,
+            control: Control,
             start: np.ndarray | None) -> FittedModel:
     fit = problem.fit
     estimates = problem.estimates(fit.theta)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mixed_models.core.glm import Family, GlmmFit, GlmmProblem
 
 sp = lazy_module("scipy.sparse")
+linalg = lazy_module("scipy.linalg")
 
 
 class _Lambdas:
@@ -272,3 +273,65 @@ class GlmmRecordProblem:
     def with_response(self, y: np.ndarray) -> Any:
         raise ModelError("refitting a generalized model to a new response is not "
                          "available yet")
+
+
+class GeneralGlmmRecordProblem(GlmmRecordProblem):
+    """A fitted GLMM given as raw matrices: one block of random effects, the user's
+    function theta -> Lambda' and bounds (as the raw LMM's ``GeneralProblem``)."""
+
+    has_terms = False
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lambdat = self.core.lambdat
+
+    def diagonal_mask(self) -> np.ndarray:
+        """Entries bounded below by exactly 0 (treated as scale parameters)."""
+        return self.core.lower == 0.0
+
+    def lower_bounds(self) -> np.ndarray:
+        return self.core.lower.copy()
+
+    def upper_bounds(self) -> np.ndarray:
+        return self.core.upper.copy()
+
+    def singular(self, theta: np.ndarray, tol: float) -> bool:
+        """True when an entry bounded below by 0 ended below ``tol``."""
+        return bool(np.any(np.asarray(theta)[self.diagonal_mask()] < tol))
+
+    def estimates(self, theta: np.ndarray) -> Estimates:
+        """beta, u and b = Lambda u at the estimate (one block each)."""
+        self._check_theta(theta)
+        fit = self.fit
+        u = np.asarray(fit.state.u_rest, dtype=float)
+        b = self.core.lambdat_at(fit.theta).T @ u
+        return Estimates(np.asarray(fit.beta, dtype=float), [u[None, :]], [b[None, :]],
+                         self.pwrss(), self.beta_covariance / self.sigma2_value())
+
+    def _spherical(self) -> list[np.ndarray]:
+        return [np.asarray(self.fit.state.u_rest, dtype=float)[None, :]]
+
+    def conditional_covariances(self, theta: np.ndarray) -> list[np.ndarray]:
+        """[(1, q, q)]: Lambda (Lambda' Z' W Z Lambda + I)^-1 Lambda' at the modes."""
+        self._check_theta(theta)
+        factor = self.fit.state.factor
+        k = self.core.design.q_rest
+        half = linalg.solve_triangular(factor.l22[:k, :k], factor.lambdat, lower=True)
+        return [(half.T @ half)[None]]
+
+    def random_part(self, b: list[np.ndarray]) -> np.ndarray:
+        """Z b."""
+        return self.core.design.z @ np.asarray(b[0], dtype=float).ravel()
+
+    def sparse_zt(self) -> Any:
+        """Z' (q x n), the user's matrix."""
+        return self.core.design.zt
+
+    def sparse_lambdat(self, theta: np.ndarray) -> Any:
+        """Lambda' at theta, the user's function's value."""
+        return sp.csr_matrix(self.core.lambdat_at(theta))
+
+    def conditional_covariance_matrix(self, theta: np.ndarray) -> np.ndarray:
+        """Lambda (Lambda' Z' W Z Lambda + I)^-1 Lambda' (q x q) at the modes."""
+        return self.conditional_covariances(theta)[0][0]
+

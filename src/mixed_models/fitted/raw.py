@@ -6,6 +6,7 @@ model reports (:class:`~mixed_models.fitted.structure.RawStructure`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,13 +19,27 @@ from mixed_models.fitted.structure import RawStructure
 sp = lazy_module("scipy.sparse")
 
 
-def raw_problem(x: object, y: object, zt: object, lambdat: object, start_point: object, *,
-                x_col_names: Sequence[str] | None = None,
-                z_col_names: Sequence[str] | None = None, weights: object = None,
-                offset: object = None, reml: bool = True, lower_bound: object = None,
-                upper_bound: object = None, sigma: float | None = None,
-                ) -> tuple[GeneralProblem, RawStructure]:
-    """Check the matrices of a raw-matrix model and build its numeric problem."""
+@dataclass
+class RawArrays:
+    """The checked matrices of a raw-matrix model, with the names it reports."""
+
+    x: np.ndarray
+    y: np.ndarray
+    zt: sp.csr_matrix
+    start: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    structure: RawStructure
+
+
+def raw_arrays(x: object, y: object, zt: object, lambdat: object, start_point: object, *,
+               x_col_names: Sequence[str] | None = None,
+               z_col_names: Sequence[str] | None = None, weights: object = None,
+               offset: object = None, lower_bound: object = None,
+               upper_bound: object = None) -> RawArrays:
+    """Check the matrices, function, start and bounds of a raw-matrix model."""
     xm, x_names = _matrix(x, "x")
     yv = _vector(y, "y", xm.shape[0])
     ztm = _zt(zt, xm.shape[0])
@@ -37,19 +52,32 @@ def raw_problem(x: object, y: object, zt: object, lambdat: object, start_point: 
     _check_start(start, *bounds)
     w = None if weights is None else _vector(weights, "weights", len(yv))
     if w is not None and np.any(w <= 0):
-        raise DataError(f"weights must be positive precisions; {int(np.sum(w <= 0))} are <= 0")
+        raise DataError(f"weights must be positive; {int(np.sum(w <= 0))} are <= 0")
     off = _offset(offset, len(yv))
-    check_sigma(sigma)
     _check_rank(xm)
     _check_lambdat(lambdat, start, ztm.shape[0])
     names = RawStructure(_names(x_col_names or x_names, "x", xm.shape[1]),
-                    _names(z_col_names, "z", ztm.shape[0]), lambdat)
-    problem = GeneralProblem(xm, yv, ztm, lambdat, start, bounds[0], bounds[1], w, off,
-                             reml=reml, sigma=sigma)
-    if not np.isfinite(problem.objective(start)):
-        raise ModelError(f"the objective is not finite at start_point {start.tolist()}: "
+                         _names(z_col_names, "z", ztm.shape[0]), lambdat)
+    return RawArrays(xm, yv, ztm, start, bounds[0], bounds[1], w, off, names)
+
+
+def raw_problem(x: object, y: object, zt: object, lambdat: object, start_point: object, *,
+                x_col_names: Sequence[str] | None = None,
+                z_col_names: Sequence[str] | None = None, weights: object = None,
+                offset: object = None, reml: bool = True, lower_bound: object = None,
+                upper_bound: object = None, sigma: float | None = None,
+                ) -> tuple[GeneralProblem, RawStructure]:
+    """Check the matrices of a raw-matrix LMM and build its numeric problem."""
+    check_sigma(sigma)
+    a = raw_arrays(x, y, zt, lambdat, start_point, x_col_names=x_col_names,
+                   z_col_names=z_col_names, weights=weights, offset=offset,
+                   lower_bound=lower_bound, upper_bound=upper_bound)
+    problem = GeneralProblem(a.x, a.y, a.zt, lambdat, a.start, a.lower, a.upper, a.weights,
+                             a.offset, reml=reml, sigma=sigma)
+    if not np.isfinite(problem.objective(a.start)):
+        raise ModelError(f"the objective is not finite at start_point {a.start.tolist()}: "
                          "Lambda' Z'Z Lambda + I or X' V^-1 X is not positive definite there")
-    return problem, names
+    return problem, a.structure
 
 
 def _matrix(x: object, what: str) -> tuple[np.ndarray, list[str] | None]:

@@ -112,7 +112,7 @@ def newton_confirm(f: Callable[[np.ndarray], float], x: np.ndarray, lower: np.nd
     x = np.where(x - lower < _BOUND_GAP, lower, x)
     f0 = f(x)
     evaluations, steps, messages = 1, 0, []
-    hess = None
+    hess = last_free = None
     predicted = np.inf
     while True:
         gap = x - lower

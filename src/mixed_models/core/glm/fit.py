@@ -189,7 +189,7 @@ def _theta_step(theta: np.ndarray) -> np.ndarray:
 def has_gradient(problem: GlmmProblem, settings: GlmmSettings) -> bool:
     """True when the fit can use the analytic gradient (a family whose density term is
     the deviance plus a constant)."""
-    return settings.gradient and problem.saturated is not None
+    return settings.gradient and problem.analytic_gradient and problem.saturated is not None
 
 
 def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,

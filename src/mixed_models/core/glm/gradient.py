@@ -174,7 +174,7 @@ def _adjoint(problem: GlmmProblem, theta: np.ndarray, state: PirlsState, e: np.n
     r_rest = factor.rest_lam_t(r_rest)
     r_rest[:d.q_rest] += 2.0 * state.u_rest
     if not problem.family.is_canonical:
-        factor = GlmFactor(d, problem.lams(theta))
+        factor = problem.make_factor(theta)
         try:
             factor.update(*d.blocks(observed))
         except np.linalg.LinAlgError as exc:
@@ -202,6 +202,8 @@ def laplace_gradient(problem: GlmmProblem, theta: np.ndarray, state: PirlsState,
     (grad_theta, grad_beta)
         grad_beta is the derivative with beta held (zero up to rounding when ``joint``).
     """
+    if not problem.analytic_gradient:
+        raise GradientUnavailable("no analytic gradient for a model given as raw matrices")
     if problem.saturated is None:
         raise GradientUnavailable(f"no analytic gradient for the {problem.family.name} "
                                   "family (its density term is not the deviance)")

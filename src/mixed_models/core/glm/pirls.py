@@ -46,11 +46,27 @@ class GlmmProblem:
         Prior weights (the number of trials of a binomial proportion); None for ones.
     offset
         Added to the linear predictor; None for zeros.
+
+    Attributes
+    ----------
+    analytic_gradient
+        The Laplace objective's gradient is available (given a family that has one).
     """
+
+    analytic_gradient = True
 
     def __init__(self, terms: list[TermData], x: np.ndarray, y: np.ndarray, family: Family,
                  weights: np.ndarray | None = None, offset: np.ndarray | None = None):
         self.design = WeightedDesign(terms, x)
+        self.terms = terms
+        counts = [t.covariance.n_theta for t in terms]
+        self.theta_slices = [slice(a, a + c) for a, c in zip(np.cumsum([0] + counts), counts)]
+        self.n_theta = int(sum(counts))
+        self._set_response(y, family, weights, offset)
+
+    def _set_response(self, y: np.ndarray, family: Family, weights: np.ndarray | None,
+                      offset: np.ndarray | None) -> None:
+        """Check and keep the response, family, weights and offset (one per row of X)."""
         n = self.design.n
         self.y = np.asarray(y, dtype=float)
         self.family = family
@@ -59,18 +75,14 @@ class GlmmProblem:
         if self.y.shape != (n,) or self.weights.shape != (n,) or self.offset.shape != (n,):
             raise ValueError(f"y, weights and offset must have one value per row of X ({n})")
         family.check_response(self.y, self.weights)
-        self.terms = terms
-        counts = [t.covariance.n_theta for t in terms]
-        self.theta_slices = [slice(a, a + c) for a, c in zip(np.cumsum([0] + counts), counts)]
-        self.n_theta = int(sum(counts))
-        self.saturated = _saturated(family, self.y, self.weights)
+        self.saturated = saturated_m2_log_density(family, self.y, self.weights)
         self._deviance = family.deviance_function(self.y, self.weights)
 
     def with_family(self, family: Family) -> GlmmProblem:
         """The same arrays with another family (the design is shared, not copied)."""
         other = copy.copy(self)
         other.family = family
-        other.saturated = _saturated(family, self.y, self.weights)
+        other.saturated = saturated_m2_log_density(family, self.y, self.weights)
         other._deviance = family.deviance_function(self.y, self.weights)
         return other
 
@@ -82,13 +94,17 @@ class GlmmProblem:
         self.family.check_response(y, self.weights)
         other = copy.copy(self)
         other.y = y
-        other.saturated = _saturated(self.family, y, self.weights)
+        other.saturated = saturated_m2_log_density(self.family, y, self.weights)
         other._deviance = self.family.deviance_function(y, self.weights)
         return other
 
     @property
     def n_fixed(self) -> int:
         return self.design.p
+
+    def make_factor(self, theta: np.ndarray) -> GlmFactor:
+        """The (unfactored) PIRLS system's factor for ``theta``."""
+        return GlmFactor(self.design, self.lams(theta))
 
     def lams(self, theta: np.ndarray) -> list[np.ndarray]:
         """Each term's relative covariance factor for ``theta``."""
@@ -136,7 +152,10 @@ class GlmmProblem:
         return self.family.m2_log_density(self.y, mu, self.weights)
 
 
-def _saturated(family: Family, y: np.ndarray, weights: np.ndarray) -> float | None:
+def saturated_m2_log_density(family: Family, y: np.ndarray, weights: np.ndarray
+                             ) -> float | None:
+    """-2 log-density of the saturated model, None where the family has none in closed
+    form (its density term is then not the deviance plus a constant)."""
     try:
         return family.saturated_m2_log_density(y, weights)
     except ValueError:
@@ -232,7 +251,7 @@ def _pirls(problem, theta, beta, u_lead, u_rest, joint, tol, max_iter, max_halvi
            chord_steps):
     d = problem.design
     fam = problem.family
-    factor = GlmFactor(d, problem.lams(theta))
+    factor = problem.make_factor(theta)
     u_lead = np.zeros((d.lead.n_levels, d.lead.size)) if u_lead is None else u_lead.copy()
     u_rest = np.zeros(d.q_rest) if u_rest is None else u_rest.copy()
     beta = np.asarray(beta, dtype=float).copy()
