@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from glmm_panel import fit as panel_fit
 from glmm_panel import panel_data, reference
@@ -135,3 +137,30 @@ def test_raw_glmm_refuses_what_it_cannot_fit(cbpp, change, error, match):
     arrays, _ = cbpp
     with pytest.raises(error, match=match):
         GLMM(**{**arrays, **change})
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), levels=st.integers(4, 9),
+       family=st.sampled_from(["binomial", "poisson"]))
+def test_raw_random_intercepts_fit_what_the_formula_fits(seed, levels, family):
+    """For any data, Z' = the group indicators and Lambda' = theta I make the formula
+    model ``y ~ x + (1 | g)``: the same -2 log-likelihood and estimates."""
+    rng = np.random.default_rng(seed)
+    n = 12 * levels
+    group = np.repeat(np.arange(levels), 12)
+    xv = rng.standard_normal(n)
+    eta = 0.3 + 0.5 * xv + rng.normal(0.0, 0.8, levels)[group]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float) if family == "binomial" \
+        else rng.poisson(np.exp(eta)).astype(float)
+    frame = pd.DataFrame({"y": y, "x": xv, "g": [f"g{i}" for i in group]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        formula = GLMM.from_formula("y ~ x + (1 | g)", frame, family=family)
+        raw = GLMM(x=np.column_stack([np.ones(n), xv]), y=y,
+                   zt=_zt(group, np.ones((n, 1))),
+                   lambdat=lambda th: th[0] * sp.identity(levels), start_point=[1.0],
+                   lower_bound=[0.0], family=family)
+    assert raw.deviance == pytest.approx(formula.deviance, abs=1e-6)
+    np.testing.assert_allclose(list(raw.fix_ef.values()), list(formula.fix_ef.values()),
+                               atol=1e-3 * float(np.max(formula.fix_ef_summary()["sd"])))
