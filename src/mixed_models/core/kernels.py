@@ -18,6 +18,8 @@ callers use numpy/scipy. The kernels are compiled on first use and cached on dis
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import numpy as np
@@ -69,8 +71,26 @@ def spent_in_numpy(seconds: float) -> None:
 def block_wanted() -> bool:
     """Whether small models use the compiled kernels now: they are available and this
     process has spent LOAD_AFTER seconds without them (or asked for them with
-    :func:`use_small_kernels`)."""
+    :func:`use_small_kernels`), unless :func:`pinned` fixed the answer."""
+    if _pinned[0] is not None:
+        return _pinned[0] and block_available()
     return _numpy_seconds[0] >= LOAD_AFTER and block_available()
+
+
+_pinned: list[bool | None] = [None]
+
+
+@contextmanager
+def pinned(wanted: bool) -> Iterator[None]:
+    """Fix :func:`block_wanted`'s answer inside the block (the bootstrap pins it for a
+    run, so that every replicate, in whichever process, takes the same path: the
+    compiled and numpy evaluations agree only to rounding)."""
+    before = _pinned[0]
+    _pinned[0] = bool(wanted)
+    try:
+        yield
+    finally:
+        _pinned[0] = before
 
 
 def use_small_kernels() -> bool:
@@ -120,7 +140,9 @@ def compile_small_kernels() -> bool:
 
 
 def _small_kernels() -> tuple:
-    return _block_kernel(), _newton_kernel()
+    from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
+    return (_block_kernel(), _newton_kernel(), numba_glmm.pirls,
+            numba_glmm_gradient.gradient)
 
 
 def _in_disk_cache(dispatcher) -> bool:
@@ -141,6 +163,21 @@ def _run_small_kernels() -> None:
     block_objective(np.ones(1), arrays, 0, True, 0.0, 0.0)
     block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
                  arrays, 0, True, 0.0, 0.0)
+    _run_glmm_kernels()
+
+
+def _run_glmm_kernels() -> None:
+    """PIRLS and the gradient of a two-row binomial GLMM with two scalar terms."""
+    from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
+    one, two = np.ones(1), np.ones(2)
+    pos = np.array([[0, 0], [1, 1]], dtype=np.int64)
+    z, x = np.ones((2, 2)), np.ones((2, 1))
+    ptr, rows = np.array([0, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64)
+    y = np.array([0.0, 1.0])
+    out = numba_glmm.pirls(two, one, np.zeros(2), True, 0, y, two, np.zeros(2), x, pos, z, ptr,
+                           rows, 1, 1, y, 1.0 - y, 0.0, 1e-20, 50, 10)
+    numba_glmm_gradient.gradient(two, out[1], True, 0, y, two, x, pos, z, ptr, rows, 1, 1,
+                                 out[3], out[4], out[5], out[8], out[9])
 
 
 @cache

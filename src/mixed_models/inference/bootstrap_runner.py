@@ -11,6 +11,10 @@ few dozen times, not once per replicate; chunks come back as they finish (for th
 progress bar) and are put back in replicate order. The progress bar is
 :func:`mixed_models.progress.progress_bar`'s.
 
+A run takes one path through the numerics in every process: the compiled small-model
+kernels when the calling process uses them, numpy's otherwise (the two agree to rounding
+only).
+
 Each process runs BLAS on one thread: the replicates are the parallelism, and on
 matrices this small OpenBLAS's threads cost far more than they give (a 2 x 2 triangular
 solve takes milliseconds instead of microseconds with two threads on a 2-core machine).
@@ -29,6 +33,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mixed_models._validate import check_seed
+from mixed_models.core import kernels
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.progress import ProgressBar, ProgressChoice, progress_bar
 
@@ -94,21 +99,22 @@ def run_replicates(task: Task, seeds: list[np.random.SeedSequence], *,
     n_jobs = resolve_n_jobs(n_jobs, len(seeds))
     bar = progress_bar(len(seeds), progress="auto" if progress is None else progress,
                        desc=label)
+    compiled = kernels.block_wanted()
     try:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), kernels.pinned(compiled):
             if n_jobs == 1:
                 results = []
                 for seed in seeds:
                     results.append(task(np.random.default_rng(seed)))
                     bar.update(1)
                 return results
-            return _run_in_processes(task, seeds, n_jobs, bar)
+            return _run_in_processes(task, seeds, n_jobs, bar, compiled)
     finally:
         bar.close()
 
 
 def _run_in_processes(task: Task, seeds: list[np.random.SeedSequence], n_jobs: int,
-                      bar: ProgressBar) -> list[Any]:
+                      bar: ProgressBar, compiled: bool) -> list[Any]:
     from joblib import Parallel, delayed, parallel_config
 
     payload = _serialize(task)
@@ -120,7 +126,7 @@ def _run_in_processes(task: Task, seeds: list[np.random.SeedSequence], n_jobs: i
     with parallel_config(backend="loky", inner_max_num_threads=1):
         parts = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
                          pre_dispatch="all")(
-            delayed(_run_chunk)(token, payload, chunk) for chunk in chunks)
+            delayed(_run_chunk)(token, payload, chunk, compiled) for chunk in chunks)
         for part in parts:
             for index, value in part:
                 results[index] = value
@@ -150,11 +156,12 @@ def _serialize(task: Task) -> bytes:
 _TASK: tuple[str, Task] | None = None
 
 
-def _run_chunk(token: str, payload: bytes,
-               chunk: list[tuple[int, np.random.SeedSequence]]) -> list[tuple[int, Any]]:
+def _run_chunk(token: str, payload: bytes, chunk: list[tuple[int, np.random.SeedSequence]],
+               compiled: bool) -> list[tuple[int, Any]]:
     global _TASK
     if _TASK is None or _TASK[0] != token:
         threadpool_limits(limits=1)
         _TASK = (token, pickle.loads(payload))
     task = _TASK[1]
-    return [(index, task(np.random.default_rng(seed))) for index, seed in chunk]
+    with kernels.pinned(compiled):
+        return [(index, task(np.random.default_rng(seed))) for index, seed in chunk]

@@ -17,11 +17,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import nlopt
 import numpy as np
 
+from mixed_models.core import kernels
+from mixed_models.core.glm import compiled
 from mixed_models.core.glm.agq import AgqObjective, agq_deviance
 from mixed_models.core.glm.confirm import NewtonCheck, newton_confirm, newton_confirm_gradient
 from mixed_models.core.glm.descent import lbfgs
@@ -51,6 +55,9 @@ class GlmmSettings:
     gradient
         Use the analytic gradient where the family has one (binomial, Poisson, negative
         binomial; Laplace and nAGQ = 0); False forces the derivative-free path.
+    compiled
+        Use the compiled objectives (:mod:`core.glm.compiled`) where they cover the model
+        and are loaded; False keeps numpy's.
     """
 
     ftol_rel: float = 1e-12
@@ -63,6 +70,7 @@ class GlmmSettings:
     newton_first: bool = True
     newton_steps: int = 6
     gradient: bool = True
+    compiled: bool = True
 
 
 @dataclass
@@ -193,11 +201,12 @@ def has_gradient(problem: GlmmProblem, settings: GlmmSettings) -> bool:
 
 
 def fit_nagq0(problem: GlmmProblem, settings: GlmmSettings, beta0: np.ndarray,
-              theta0: np.ndarray | None = None,
-              final: bool = True) -> tuple[StageResult, JointObjective]:
-    """Stage 1: theta minimizing the objective at the joint modes of (u, beta)."""
+              theta0: np.ndarray | None = None, final: bool = True,
+              joint: Any = None) -> tuple[StageResult, Any]:
+    """Stage 1: theta minimizing the objective at the joint modes of (u, beta)
+    (``joint``: that objective, numpy's :class:`JointObjective` when None)."""
     theta0 = problem.theta_initial() if theta0 is None else np.asarray(theta0, dtype=float)
-    joint = JointObjective(problem, beta0)
+    joint = JointObjective(problem, beta0) if joint is None else joint
     lower = problem.theta_lower()
     result = None
     if has_gradient(problem, settings):
@@ -238,18 +247,37 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, settings: GlmmSettings | None
     theta0, beta0
         Starting values (default: theta 1/0, beta from the GLM fit).
     """
+    settings = settings or GlmmSettings()
+    covered = n_agq <= 1 and settings.compiled and compiled.covered(problem)
+    use = covered and kernels.block_wanted()
+    started = time.perf_counter()
     with blas_threads_for(problem.design.m):
-        return _fit_glmm(problem, n_agq, settings or GlmmSettings(), theta0, beta0)
+        fit = _fit_glmm(problem, n_agq, settings, theta0, beta0, use)
+    if covered and not use:  # numpy's time, toward loading the compiled kernels
+        kernels.spent_in_numpy(time.perf_counter() - started)
+    return fit
 
 
-def _fit_glmm(problem, n_agq, settings, theta0, beta0) -> GlmmFit:
+def _objectives(problem: GlmmProblem, n_agq: int, beta: np.ndarray, use_compiled: bool):
+    """The joint (nAGQ = 0) and final objectives: compiled, or numpy's."""
+    if use_compiled:
+        system = compiled.ScalarSystem(problem)
+        return compiled.CompiledJoint(system, beta), compiled.CompiledLaplace(system)
+    final = AgqObjective(problem, n_agq) if n_agq > 1 else LaplaceObjective(problem)
+    return JointObjective(problem, beta), final
+
+
+def _fit_glmm(problem, n_agq, settings, theta0, beta0, use_compiled) -> GlmmFit:
     if n_agq < 0:
         raise ValueError(f"n_agq must be 0, 1 (Laplace) or a number of nodes, got {n_agq}")
-    objective = AgqObjective(problem, n_agq) if n_agq > 1 else LaplaceObjective(problem)
     beta_start = glm_start(problem) if beta0 is None else np.asarray(beta0, dtype=float)
-    stage1, joint = fit_nagq0(problem, settings, beta_start, theta0, final=n_agq == 0)
+    joint, objective = _objectives(problem, n_agq, beta_start, use_compiled)
+    stage1, joint = fit_nagq0(problem, settings, beta_start, theta0, final=n_agq == 0,
+                              joint=joint)
     state = joint.state
     if n_agq == 0:
+        if not isinstance(state, PirlsState):  # the compiled state: the record wants numpy's
+            state = pirls(problem, stage1.x, state.beta, state.u_lead, state.u_rest, joint=True)
         value = laplace_deviance(problem, state)
         return GlmmFit(stage1.x, state.beta, value, value, 0, state, stage1, state.beta, None,
                        None, stage1.return_code > 0)

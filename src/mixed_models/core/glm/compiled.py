@@ -1,0 +1,209 @@
+"""The compiled objectives of GLMMs whose terms are all scalar, with a canonical link.
+
+:class:`ScalarSystem` holds the arrays the kernels of :mod:`numba_glmm` read;
+:class:`CompiledJoint` and :class:`CompiledLaplace` are the nAGQ = 0 and Laplace
+objectives of :mod:`laplace` evaluated by them (same values, same gradients, tested
+against numpy's). They are used when :func:`covered` says so and numba's kernels are loaded
+(:func:`mixed_models.core.kernels.block_wanted`): the family is binomial-logit or
+Poisson-log, every term is scalar, and the dense rest block is small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from mixed_models.core.glm.pirls import GlmmProblem
+
+FAMILIES = {("binomial", "logit"): 0, ("poisson", "log"): 1}
+#: Largest dense rest block (random effects of the other terms plus X's columns).
+MAX_REST = 400
+_TOL, _MAX_ITER, _HALVINGS = 1e-24, 100, 40
+
+
+def covered(problem: GlmmProblem) -> bool:
+    """Whether the compiled objectives cover ``problem`` (whether or not they are
+    loaded: :func:`mixed_models.core.kernels.block_wanted`)."""
+    fam = problem.family
+    if (fam.name, fam.link.name) not in FAMILIES or not problem.analytic_gradient:
+        return False
+    if problem.saturated is None or problem.design.m > MAX_REST:
+        return False
+    for term in problem.terms:
+        cov = term.covariance
+        if term.size != 1 or cov.n_theta != 1 or cov.lam(np.array([0.5]))[0, 0] != 0.5:
+            return False
+    return True
+
+
+@dataclass
+class _Factor:
+    """What the fit reads of a factor: the rest block's Cholesky factor and the design."""
+
+    design: object
+    l22: np.ndarray
+
+
+@dataclass
+class CompiledState:
+    """Conditional modes and what is computed at them (a PIRLS state's fields)."""
+
+    u: np.ndarray
+    beta: np.ndarray
+    eta: np.ndarray
+    mu: np.ndarray
+    w: np.ndarray
+    deviance: float
+    u_sq: float
+    l11: np.ndarray
+    factor: _Factor
+    iterations: int
+    n1: int
+
+    @property
+    def u_lead(self) -> np.ndarray:
+        return self.u[:self.n1].reshape(-1, 1)
+
+    @property
+    def u_rest(self) -> np.ndarray:
+        return self.u[self.n1:]
+
+
+class ScalarSystem:
+    """The arrays of ``problem`` in the kernels' layout (lead term first)."""
+
+    def __init__(self, problem: GlmmProblem):
+        d = problem.design
+        self.problem = problem
+        self.order = list(d.order)
+        terms = [problem.terms[i] for i in self.order]
+        self.n1, self.qr = d.lead.q, d.q_rest
+        offsets = [0] + [self.n1 + off for off in d.rest_offsets]
+        self.pos = np.ascontiguousarray(np.vstack([t.codes + o for t, o in zip(terms, offsets)]),
+                                        dtype=np.int64)
+        self.z = np.ascontiguousarray(np.vstack([t.z[:, 0] for t in terms]), dtype=float)
+        lead_codes = terms[0].codes
+        self.lead_rows = np.argsort(lead_codes, kind="stable").astype(np.int64)
+        self.lead_ptr = np.searchsorted(lead_codes[self.lead_rows],
+                                        np.arange(self.n1 + 1)).astype(np.int64)
+        self.x = np.array(d.x, dtype=float, order="C")
+        self.family = FAMILIES[(problem.family.name, problem.family.link.name)]
+        # own, writable, C-ordered copies: the kernels are compiled for that layout only
+        y, wt = np.array(problem.y, dtype=float), np.array(problem.weights, dtype=float)
+        self.y, self.wt, self.off = y, wt, np.array(problem.offset, dtype=float)
+        # the deviance as the kernels sum it: const - 2 sum(wy log mu + wn log(1 - mu))
+        # (binomial) or const - 2 sum(wy log mu - wt mu) (Poisson), as the family's
+        self.wy = wt * y
+        self.wn = wt * (1.0 - y) if self.family == 0 else wt
+        tail = special.xlogy(1.0 - y, 1.0 - y) if self.family == 0 else -y
+        self.const = 2.0 * float(np.sum(wt * (special.xlogy(y, y) + tail)))
+
+    def lams(self, theta: np.ndarray) -> np.ndarray:
+        """Each term's lambda (its theta), in the kernels' order."""
+        theta = np.asarray(theta, dtype=float)
+        return np.array([theta[self.problem.theta_slices[i].start] for i in self.order])
+
+    def modes(self, theta: np.ndarray, beta: np.ndarray, u: np.ndarray | None,
+              joint: bool) -> CompiledState | None:
+        """The PIRLS state at (theta, beta), None where there is no mode."""
+        from mixed_models.core.glm import numba_glmm
+
+        start = np.zeros(self.n1 + self.qr) if u is None else np.array(u, dtype=float)
+        out = numba_glmm.pirls(self.lams(theta), np.array(beta, dtype=float), start, bool(joint),
+                               self.family, self.y, self.wt, self.off, self.x, self.pos,
+                               self.z, self.lead_ptr, self.lead_rows, self.n1, self.qr,
+                               self.wy, self.wn, self.const, _TOL, _MAX_ITER, _HALVINGS)
+        status, u_, beta_, eta, mu, w, dev, u_sq, l11, l22, iterations = out
+        if status != 0:
+            return None
+        return CompiledState(u_, beta_, eta, mu, w, float(dev), float(u_sq), l11,
+                             _Factor(self.problem.design, l22), int(iterations), self.n1)
+
+    def value(self, state: CompiledState) -> float:
+        """The Laplace objective at the state."""
+        qr = self.qr
+        logdet = 2.0 * (float(np.sum(np.log(state.l11)))
+                        + float(np.sum(np.log(np.diag(state.factor.l22)[:qr]))))
+        return logdet + state.u_sq + state.deviance + self.problem.saturated
+
+    def gradient(self, theta: np.ndarray, state: CompiledState, joint: bool) -> np.ndarray:
+        """(d/dtheta in the caller's order, d/dbeta) at the state."""
+        from mixed_models.core.glm import numba_glmm_gradient
+
+        g = numba_glmm_gradient.gradient(
+            self.lams(theta), state.u, bool(joint), self.family, self.y, self.wt, self.x, self.pos,
+            self.z, self.lead_ptr, self.lead_rows, self.n1, self.qr, state.eta, state.mu,
+            state.w, state.l11, state.factor.l22)
+        nt = len(self.order)
+        out = np.empty(self.problem.n_theta + self.x.shape[1])
+        for k, i in enumerate(self.order):
+            out[self.problem.theta_slices[i].start] = g[k]
+        out[self.problem.n_theta:] = g[nt:]
+        return out
+
+
+class _CompiledObjective:
+    """The last state (the next evaluation's warm start) and a one-point cache."""
+
+    def __init__(self, system: ScalarSystem):
+        self.system = system
+        self.problem = system.problem
+        self.state: CompiledState | None = None
+        self.evaluations = 0
+        self._key: bytes | None = None
+        self._value = np.inf
+        self._at: CompiledState | None = None
+
+    def _evaluate(self, theta: np.ndarray, beta: np.ndarray, joint: bool) -> float:
+        key = np.concatenate([theta, beta if not joint else []]).tobytes()
+        if key == self._key:
+            return self._value
+        self.evaluations += 1
+        start = None if self.state is None else self.state.u
+        state = self.system.modes(theta, beta, start, joint)
+        self._key, self._at = key, state
+        if state is None:
+            self._value = np.inf
+        else:
+            self.state = state
+            self._value = self.system.value(state)
+        return self._value
+
+    def _gradient(self, theta: np.ndarray, value: float, joint: bool) -> np.ndarray:
+        n = self.problem.n_theta + self.problem.n_fixed
+        if not np.isfinite(value) or self._at is None:
+            return np.full(n, np.nan)
+        return self.system.gradient(theta, self._at, joint)
+
+
+class CompiledLaplace(_CompiledObjective):
+    """(theta, beta) -> the Laplace objective (:class:`laplace.LaplaceObjective`)."""
+
+    def __call__(self, theta: np.ndarray, beta: np.ndarray) -> float:
+        return self._evaluate(np.asarray(theta, dtype=float), np.asarray(beta, dtype=float),
+                              False)
+
+    def value_and_gradient(self, theta: np.ndarray, beta: np.ndarray
+                           ) -> tuple[float, np.ndarray]:
+        value = self(theta, beta)
+        return value, self._gradient(np.asarray(theta, dtype=float), value, False)
+
+
+class CompiledJoint(_CompiledObjective):
+    """theta -> the objective at the joint modes of (u, beta)
+    (:class:`laplace.JointObjective`)."""
+
+    def __init__(self, system: ScalarSystem, beta: np.ndarray):
+        super().__init__(system)
+        self.beta = np.asarray(beta, dtype=float)
+
+    def __call__(self, theta: np.ndarray) -> float:
+        beta = self.beta if self.state is None else self.state.beta
+        return self._evaluate(np.asarray(theta, dtype=float), beta, True)
+
+    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value = self(theta)
+        grad = self._gradient(np.asarray(theta, dtype=float), value, True)
+        return value, grad[:self.problem.n_theta]

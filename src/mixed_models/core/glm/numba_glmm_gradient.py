@@ -1,0 +1,129 @@
+"""Compiled gradient of the Laplace objective of a GLMM of scalar terms.
+
+:mod:`gradient`'s formulas for the case :mod:`numba_glmm` covers (scalar terms, canonical
+link): h_i = a_i' M^-1 a_i and c_i = M^-1 a_i from the blocks of M^-1 rows touch (the
+rest block's inverse, the lead-rest entries of each level's rows, the lead diagonal),
+one adjoint solve, then sums over the rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from mixed_models.core.glm.numba_glmm import EPS, LOGIT_THRESH, rhs, solve_system
+
+
+@njit(cache=True)
+def _rest_inverse(l22, qr):
+    """(L L')^-1 for L the random-effects part of the rest factor."""
+    if qr == 0:
+        return np.zeros((0, 0))
+    inv = np.linalg.inv(np.ascontiguousarray(l22[:qr, :qr]))
+    return np.dot(inv.T, inv)
+
+
+@njit(cache=True)
+def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows, n1, qr,
+             eta, mu, w, l11, l22):
+    """Gradient of the Laplace objective over (lambda per term, beta) at the modes
+    (``joint``: the nAGQ = 0 objective, beta at its joint mode)."""
+    n, p = x.shape
+    nt = pos.shape[0]
+    m = qr + p
+    zl = np.empty_like(z)
+    for t in range(nt):
+        for i in range(n):
+            zl[t, i] = z[t, i] * theta_lams[t]
+    s_, dw, obs = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        mi = mu[i]
+        if family == 0:
+            big = abs(eta[i]) > LOGIT_THRESH
+            d1 = EPS if big else mi * (1.0 - mi)
+            d2 = 0.0 if big else mi * (1.0 - mi) * (1.0 - 2.0 * mi)
+            vr = mi * (1.0 - mi)
+            dv = 1.0 - 2.0 * mi
+        else:
+            d1 = mi
+            d2 = mi if mi > EPS else 0.0
+            vr = mi
+            dv = 1.0
+        s_[i] = wt[i] * (y[i] - mi) * d1 / vr
+        dw[i] = wt[i] * (2.0 * d1 * d2 / vr - d1 ** 3 * dv / (vr * vr))
+        obs[i] = w[i] - wt[i] * (y[i] - mi) * (d2 / vr - d1 * d1 * dv / (vr * vr))
+    rinv = _rest_inverse(l22, qr)
+    # per row: h_i = a_i' M^-1 a_i and c_i = M^-1 a_i at the row's own levels
+    h = np.empty(n)
+    c = np.empty((nt, n))
+    scratch = np.zeros(max(qr, 1))
+    bl = np.zeros(max(qr, 1))
+    mark = np.zeros(max(qr, 1), np.int64)
+    touched = np.zeros(max(qr, 1), np.int64)
+    for lev in range(n1):
+        root = l11[lev]
+        count = 0
+        for r in range(lead_ptr[lev], lead_ptr[lev + 1]):
+            i = lead_rows[r]
+            a = w[i] * zl[0, i] / root
+            for t in range(1, nt):
+                k = pos[t, i] - n1
+                if mark[k] != lev + 1:
+                    mark[k] = lev + 1
+                    scratch[k] = 0.0
+                    touched[count] = k
+                    count += 1
+                scratch[k] += a * zl[t, i]
+        gpg = 0.0
+        for j1 in range(count):
+            k1 = touched[j1]
+            acc = 0.0
+            for j2 in range(count):
+                acc += scratch[touched[j2]] * rinv[touched[j2], k1]
+            bl[k1] = -acc / root
+            gpg += scratch[k1] * acc
+        a_ll = (1.0 + gpg) / (root * root)
+        for r in range(lead_ptr[lev], lead_ptr[lev + 1]):
+            i = lead_rows[r]
+            a0 = zl[0, i]
+            c0 = a_ll * a0
+            for t in range(1, nt):
+                c0 += bl[pos[t, i] - n1] * zl[t, i]
+            c[0, i] = c0
+            hi = a0 * c0
+            for t in range(1, nt):
+                kt = pos[t, i] - n1
+                ct = bl[kt] * a0
+                for t2 in range(1, nt):
+                    ct += rinv[kt, pos[t2, i] - n1] * zl[t2, i]
+                c[t, i] = ct
+                hi += zl[t, i] * ct
+            h[i] = hi
+    e = np.empty(n)
+    for i in range(n):
+        e[i] = h[i] * dw[i] - 2.0 * s_[i]
+    # the adjoint lambda = M^-1 (Lambda' Z' e + 2u (, X' e))
+    r1, r2 = rhs(e, -2.0 * u, pos, zl, x, n1, qr, joint)
+    k = m if joint else qr
+    lam1, lam2 = solve_system(r1, r2, k, w, pos, zl, x, lead_ptr, lead_rows, n1, qr, l11, l22)
+    lam = np.empty(n1 + qr)
+    lam[:n1] = lam1
+    lam[n1:] = lam2[:qr]
+    resid = np.empty(n)
+    for i in range(n):
+        zeta = 0.0
+        for t in range(nt):
+            zeta += zl[t, i] * lam[pos[t, i]]
+        if joint:
+            for cc in range(p):
+                zeta += x[i, cc] * lam2[qr + cc]
+        resid[i] = e[i] - obs[i] * zeta
+    grad = np.zeros(nt + p)
+    for i in range(n):
+        for t in range(nt):
+            zd = z[t, i]
+            grad[t] += 2.0 * w[i] * zd * c[t, i] + resid[i] * zd * u[pos[t, i]] \
+                + s_[i] * zd * lam[pos[t, i]]
+        for cc in range(p):
+            grad[nt + cc] += x[i, cc] * resid[i]
+    return grad

@@ -1,0 +1,80 @@
+"""The compiled GLMM objectives (core/glm/compiled.py, numba_glmm*.py) against numpy's:
+the same modes, Laplace values and gradients, the same fits, and the models they do not
+cover left to numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from glmm_panel import fit as panel_fit
+from mixed_models.core import kernels
+from mixed_models.core.glm import GlmmSettings, fit_glmm, pirls
+from mixed_models.core.glm.compiled import ScalarSystem, covered
+from mixed_models.core.glm.gradient import laplace_gradient
+from mixed_models.core.glm.laplace import laplace_deviance
+
+COVERED = ["cbpp_binomial", "cbpp_poisson_offset", "grouseticks_poisson", "verbagg_binomial"]
+NOT_COVERED = ["cbpp_probit", "contraception_binomial", "sleepstudy_gamma_log"]
+
+
+@pytest.fixture(scope="module")
+def loaded() -> None:
+    """The compiled kernels, compiled here when the installation step did not."""
+    if not kernels.compile_small_kernels():
+        pytest.skip("numba is not installed")
+
+
+@pytest.mark.parametrize("joint", [False, True])
+@pytest.mark.parametrize("model_id", COVERED)
+def test_compiled_modes_values_and_gradients_are_numpys(model_id, joint, loaded):
+    record = panel_fit(model_id).record.problem
+    problem, fit = record.core, record.fit
+    assert covered(problem)
+    system = ScalarSystem(problem)
+    for factor, shift in ((1.0, 0.0), (1.3, 0.1), (0.6, -0.2)):
+        theta, beta = fit.theta * factor, fit.beta + shift
+        state = pirls(problem, theta, beta, joint=joint)
+        compiled = system.modes(theta, beta, None, joint)
+        value = laplace_deviance(problem, state)
+        assert system.value(compiled) == pytest.approx(value, rel=1e-12, abs=1e-9)
+        np.testing.assert_allclose(compiled.u, state.u(), atol=1e-8)
+        np.testing.assert_allclose(compiled.beta, state.beta, atol=1e-8)
+        g_theta, g_beta = laplace_gradient(problem, theta, state, joint)
+        expected = np.concatenate([g_theta, g_beta])
+        np.testing.assert_allclose(system.gradient(theta, compiled, joint), expected,
+                                   rtol=1e-7, atol=1e-7 * (1.0 + np.max(np.abs(expected))))
+
+
+@pytest.mark.parametrize("model_id", ["cbpp_binomial", "grouseticks_poisson"])
+def test_compiled_fits_are_numpys(model_id, loaded):
+    record = panel_fit(model_id).record.problem
+    assert kernels.use_small_kernels()
+    fast = fit_glmm(record.core, 1)
+    slow = fit_glmm(record.core, 1, GlmmSettings(compiled=False))
+    assert fast.confirmed and slow.confirmed
+    assert fast.objective == pytest.approx(slow.objective, abs=1e-8)
+    np.testing.assert_allclose(fast.theta, slow.theta, atol=1e-5)
+    np.testing.assert_allclose(fast.beta, slow.beta, atol=1e-5)
+    np.testing.assert_allclose(fast.check.hessian, slow.check.hessian, rtol=1e-3, atol=1e-6)
+
+
+def test_the_nagq0_fit_ends_with_numpys_state(loaded):
+    record = panel_fit("cbpp_binomial").record.problem
+    assert kernels.use_small_kernels()
+    fast = fit_glmm(record.core, 0)
+    slow = fit_glmm(record.core, 0, GlmmSettings(compiled=False))
+    assert fast.objective == pytest.approx(slow.objective, abs=1e-8)
+    assert fast.state.factor.l11 is not None   # numpy's PIRLS state, as the record reads
+
+
+@pytest.mark.parametrize("model_id", NOT_COVERED)
+def test_what_the_kernels_do_not_cover_stays_with_numpy(model_id):
+    assert not covered(panel_fit(model_id).record.problem.core)
+
+
+def test_a_numpy_fit_of_a_covered_model_counts_toward_loading(monkeypatch):
+    record = panel_fit("cbpp_binomial").record.problem
+    monkeypatch.setattr(kernels, "_numpy_seconds", [0.0])
+    fit_glmm(record.core, 1)
+    assert kernels._numpy_seconds[0] > 0.0
