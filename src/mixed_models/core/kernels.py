@@ -142,7 +142,7 @@ def compile_small_kernels() -> bool:
 def _small_kernels() -> tuple:
     from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
     return (_block_kernel(), _newton_kernel(), numba_glmm.pirls,
-            numba_glmm_gradient.gradient)
+            numba_glmm_gradient.gradient, numba_glmm.log_determinant)
 
 
 def _in_disk_cache(dispatcher) -> bool:
@@ -175,9 +175,10 @@ def _run_glmm_kernels() -> None:
     ptr, rows = np.array([0, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64)
     y = np.array([0.0, 1.0])
     out = numba_glmm.pirls(two, one, np.zeros(2), True, 0, y, two, np.zeros(2), x, pos, z, ptr,
-                           rows, 1, 1, y, 1.0 - y, 0.0, 1e-20, 50, 10)
+                           rows, 1, 1, 1, y, 1.0 - y, 0.0, 1e-20, 50, 10)
     numba_glmm_gradient.gradient(two, out[1], True, 0, y, two, x, pos, z, ptr, rows, 1, 1,
                                  out[3], out[4], out[5], out[8], out[9])
+    numba_glmm.log_determinant(out[8], out[9], 1)
 
 
 @cache

@@ -147,8 +147,13 @@ def refuse_duplicates(columns: pd.Index, names: Iterable[str]) -> None:
 
 def drop_unused_categories(data: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns keep only the categories that have rows (R's model frames
-    drop unused levels: a level without rows has no estimate)."""
-    categorical = [n for n in data.columns if isinstance(data[n].dtype, pd.CategoricalDtype)]
-    if not categorical:
-        return data
-    return data.assign(**{n: data[n].cat.remove_unused_categories() for n in categorical})
+    drop unused levels: a level without rows has no estimate). A frame without unused
+    categories is returned as it is."""
+    changed = {}
+    for name, dtype in data.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = data[name].cat.codes.to_numpy()
+            seen = np.bincount(codes[codes >= 0], minlength=len(dtype.categories))
+            if not np.all(seen):
+                changed[name] = data[name].cat.remove_unused_categories()
+    return data.assign(**changed) if changed else data

@@ -228,7 +228,8 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     if not same:
         kept.index = pd.RangeIndex(len(rows))  # a frame of our own: the user's is untouched
     if any(isinstance(c.dtype, pd.CategoricalDtype) for c in columns.values()):
-        kept, same = drop_unused_categories(kept), False
+        dropped = drop_unused_categories(kept)
+        kept, same = dropped, same and dropped is kept
     model = ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action,
                        frame.index)
     if same:

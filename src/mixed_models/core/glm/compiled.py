@@ -89,6 +89,9 @@ class ScalarSystem:
         self.lead_ptr = np.searchsorted(lead_codes[self.lead_rows],
                                         np.arange(self.n1 + 1)).astype(np.int64)
         self.x = np.array(d.x, dtype=float, order="C")
+        self.prefix = _diagonal_prefix(terms)
+        self.theta_index = np.array([problem.theta_slices[i].start for i in self.order])
+        self.saturated = float(problem.saturated)
         self.family = FAMILIES[(problem.family.name, problem.family.link.name)]
         # own, writable, C-ordered copies: the kernels are compiled for that layout only
         y, wt = np.array(problem.y, dtype=float), np.array(problem.weights, dtype=float)
@@ -102,8 +105,7 @@ class ScalarSystem:
 
     def lams(self, theta: np.ndarray) -> np.ndarray:
         """Each term's lambda (its theta), in the kernels' order."""
-        theta = np.asarray(theta, dtype=float)
-        return np.array([theta[self.problem.theta_slices[i].start] for i in self.order])
+        return np.asarray(theta, dtype=float)[self.theta_index]
 
     def modes(self, theta: np.ndarray, beta: np.ndarray, u: np.ndarray | None,
               joint: bool) -> CompiledState | None:
@@ -114,19 +116,27 @@ class ScalarSystem:
         out = numba_glmm.pirls(self.lams(theta), np.array(beta, dtype=float), start, bool(joint),
                                self.family, self.y, self.wt, self.off, self.x, self.pos,
                                self.z, self.lead_ptr, self.lead_rows, self.n1, self.qr,
-                               self.wy, self.wn, self.const, _TOL, _MAX_ITER, _HALVINGS)
+                               self.prefix, self.wy, self.wn, self.const, _TOL, _MAX_ITER,
+                               _HALVINGS)
         status, u_, beta_, eta, mu, w, dev, u_sq, l11, l22, iterations = out
         if status != 0:
             return None
         return CompiledState(u_, beta_, eta, mu, w, float(dev), float(u_sq), l11,
                              _Factor(self.problem.design, l22), int(iterations), self.n1)
 
+    def glm_beta(self) -> np.ndarray | None:
+        """beta of the GLM without random effects (PIRLS with lambda = 0 from beta = 0:
+        Newton's method on the GLM's deviance); None when it does not converge."""
+        state = self.modes(np.zeros(self.problem.n_theta), np.zeros(self.x.shape[1]), None,
+                           True)
+        return None if state is None else state.beta
+
     def value(self, state: CompiledState) -> float:
         """The Laplace objective at the state."""
-        qr = self.qr
-        logdet = 2.0 * (float(np.sum(np.log(state.l11)))
-                        + float(np.sum(np.log(np.diag(state.factor.l22)[:qr]))))
-        return logdet + state.u_sq + state.deviance + self.problem.saturated
+        from mixed_models.core.glm import numba_glmm
+
+        logdet = numba_glmm.log_determinant(state.l11, state.factor.l22, self.qr)
+        return logdet + state.u_sq + state.deviance + self.saturated
 
     def gradient(self, theta: np.ndarray, state: CompiledState, joint: bool) -> np.ndarray:
         """(d/dtheta in the caller's order, d/dbeta) at the state."""
@@ -138,8 +148,7 @@ class ScalarSystem:
             state.w, state.l11, state.factor.l22)
         nt = len(self.order)
         out = np.empty(self.problem.n_theta + self.x.shape[1])
-        for k, i in enumerate(self.order):
-            out[self.problem.theta_slices[i].start] = g[k]
+        out[self.theta_index] = g[:nt]
         out[self.problem.n_theta:] = g[nt:]
         return out
 
@@ -207,3 +216,14 @@ class CompiledJoint(_CompiledObjective):
         value = self(theta)
         grad = self._gradient(np.asarray(theta, dtype=float), value, True)
         return value, grad[:self.problem.n_theta]
+
+
+def _diagonal_prefix(terms: list) -> int:
+    """Levels of the first rest term when its block stays diagonal after the lead term
+    is eliminated (every lead level's rows share one of its levels), else 0."""
+    if len(terms) < 2:
+        return 0
+    lead, first = terms[0].codes, terms[1].codes
+    per_lead = np.full(terms[0].n_levels, -1)
+    per_lead[lead] = first
+    return terms[1].n_levels if np.array_equal(per_lead[lead], first) else 0

@@ -258,20 +258,24 @@ def fit_glmm(problem: GlmmProblem, n_agq: int = 1, settings: GlmmSettings | None
     return fit
 
 
-def _objectives(problem: GlmmProblem, n_agq: int, beta: np.ndarray, use_compiled: bool):
-    """The joint (nAGQ = 0) and final objectives: compiled, or numpy's."""
+def _objectives(problem: GlmmProblem, n_agq: int, beta0: np.ndarray | None,
+                use_compiled: bool) -> tuple[Any, Any, np.ndarray]:
+    """The joint (nAGQ = 0) and final objectives, compiled or numpy's, and the start of
+    beta (``beta0``, or the GLM's without random effects)."""
     if use_compiled:
         system = compiled.ScalarSystem(problem)
-        return compiled.CompiledJoint(system, beta), compiled.CompiledLaplace(system)
+        beta = system.glm_beta() if beta0 is None else np.asarray(beta0, dtype=float)
+        if beta is not None:
+            return compiled.CompiledJoint(system, beta), compiled.CompiledLaplace(system), beta
+    beta = glm_start(problem) if beta0 is None else np.asarray(beta0, dtype=float)
     final = AgqObjective(problem, n_agq) if n_agq > 1 else LaplaceObjective(problem)
-    return JointObjective(problem, beta), final
+    return JointObjective(problem, beta), final, beta
 
 
 def _fit_glmm(problem, n_agq, settings, theta0, beta0, use_compiled) -> GlmmFit:
     if n_agq < 0:
         raise ValueError(f"n_agq must be 0, 1 (Laplace) or a number of nodes, got {n_agq}")
-    beta_start = glm_start(problem) if beta0 is None else np.asarray(beta0, dtype=float)
-    joint, objective = _objectives(problem, n_agq, beta_start, use_compiled)
+    joint, objective, beta_start = _objectives(problem, n_agq, beta0, use_compiled)
     stage1, joint = fit_nagq0(problem, settings, beta_start, theta0, final=n_agq == 0,
                               joint=joint)
     state = joint.state

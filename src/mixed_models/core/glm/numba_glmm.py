@@ -82,10 +82,12 @@ def _linear_predictor(eta, off, x, beta, pos, zl, u):
 
 
 @njit(cache=True)
-def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, l11, s, scratch, mark, touched):
+def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, prefix, l11, s, scratch, mark,
+            touched):
     """Factor M for weights w: l11 (lead diagonal) and the Cholesky factor of the rest
     block's Schur complement, returned (lower, (qr + p) square). None when not positive
-    definite."""
+    definite. The first ``prefix`` rows of that block are diagonal (see
+    :func:`_prefix_cholesky`)."""
     n, p = x.shape
     nt = pos.shape[0]
     m = qr + p
@@ -99,10 +101,11 @@ def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, l11, s, scratch, mark, t
                 s[ka, pos[b, i] - n1] += va * zl[b, i]
             for c in range(p):
                 s[qr + c, ka] += va * x[i, c]
+    xw = np.empty((p, n))
+    for i in range(n):
         for c in range(p):
-            vc = wi * x[i, c]
-            for d in range(p):
-                s[qr + c, qr + d] += vc * x[i, d]
+            xw[c, i] = w[i] * x[i, c]
+    s[qr:, qr:] = np.dot(xw, x)
     for k in range(qr):
         s[k, k] += 1.0
     for k in range(m):
@@ -147,9 +150,39 @@ def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, l11, s, scratch, mark, t
     if not np.all(np.isfinite(s)):
         return None
     try:
-        return np.linalg.cholesky(s)
+        return _prefix_cholesky(s, prefix) if prefix else np.linalg.cholesky(s)
     except Exception:
         return None
+
+
+@njit(cache=True)
+def _prefix_cholesky(s, d):
+    """Cholesky factor of ``s`` (overwritten) whose leading d x d block is diagonal:
+    those columns by sparse rank-one updates (each touches the few rows where it is
+    nonzero), the trailing block by LAPACK. A second term nested in the lead one
+    (grouseticks' broods, after the observation-level effects) makes such a block."""
+    m = s.shape[0]
+    out = np.zeros((m, m))
+    rows = np.empty(m, np.int64)
+    for j in range(d):
+        pivot = s[j, j]
+        if not pivot > 0.0:
+            raise ValueError("not positive definite")
+        root = np.sqrt(pivot)
+        out[j, j] = root
+        count = 0
+        for i in range(d, m):
+            if s[i, j] != 0.0:
+                out[i, j] = s[i, j] / root
+                rows[count] = i
+                count += 1
+        for a in range(count):
+            ra = rows[a]
+            va = out[ra, j]
+            for b in range(count):
+                s[ra, rows[b]] -= va * out[rows[b], j]
+    out[d:, d:] = np.linalg.cholesky(np.ascontiguousarray(s[d:, d:]))
+    return out
 
 
 @njit(cache=True)
@@ -213,7 +246,7 @@ def rhs(v, u, pos, zl, x, n1, qr, joint):
 
 @njit(cache=True)
 def pirls(theta_lams, beta, u, joint, family, y, wt, off, x, pos, z, lead_ptr, lead_rows,
-          n1, qr, wy, wn, const, tol, max_iter, max_halvings):
+          n1, qr, prefix, wy, wn, const, tol, max_iter, max_halvings):
     """The conditional modes (with beta when ``joint``) from the start (beta, u).
 
     Returns (status, u, beta, eta, mu, w, deviance, u_sq, l11, l22, iterations); status
@@ -256,8 +289,8 @@ def pirls(theta_lams, beta, u, joint, family, y, wt, off, x, pos, z, lead_ptr, l
             w[i] = wt[i] * me[i] * me[i] / var[i]
             v[i] = wt[i] * (y[i] - mu[i]) * me[i] / var[i]
         r1, r2 = rhs(v, u, pos, zl, x, n1, qr, joint)
-        factor = _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, l11, s, scratch, mark,
-                         touched)
+        factor = _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, prefix, l11, s, scratch,
+                         mark, touched)
         if factor is None:
             return 4, u, beta, eta, mu, w, np.inf, u_sq, l11, l22, iteration
         l22 = factor
@@ -294,3 +327,14 @@ def pirls(theta_lams, beta, u, joint, family, y, wt, off, x, pos, z, lead_ptr, l
         var[:] = new_var
         pdev, u_sq = new_pdev, new_sq
     return 3, u, beta, eta, mu, w, np.inf, u_sq, l11, l22, max_iter
+
+
+@njit(cache=True)
+def log_determinant(l11, l22, qr):
+    """log det(Lambda' Z' W Z Lambda + I) from the factor (the X part left out)."""
+    total = 0.0
+    for d in l11:
+        total += np.log(d)
+    for j in range(qr):
+        total += np.log(l22[j, j])
+    return 2.0 * total

@@ -15,12 +15,36 @@ from mixed_models.core.glm.numba_glmm import EPS, LOGIT_THRESH, rhs, solve_syste
 
 
 @njit(cache=True)
-def _rest_inverse(l22, qr):
-    """(L L')^-1 for L the random-effects part of the rest factor."""
-    if qr == 0:
-        return np.zeros((0, 0))
-    inv = np.linalg.inv(np.ascontiguousarray(l22[:qr, :qr]))
-    return np.dot(inv.T, inv)
+def _triangular_inverse(l22, qr):
+    """L^-1 for L the random-effects part of the rest factor (lower triangular), row by
+    row: row i is (e_i - sum_k L[i, k] row k) / L[i, i], contiguous updates."""
+    inv = np.zeros((qr, qr))
+    for i in range(qr):
+        row = inv[i]
+        for k in range(i):
+            a = l22[i, k]
+            if a != 0.0:
+                above = inv[k]
+                for j in range(k + 1):
+                    row[j] -= a * above[j]
+        row[i] = 1.0
+        d = l22[i, i]
+        for j in range(i + 1):
+            row[j] /= d
+    return inv
+
+
+@njit(cache=True)
+def _fill(inv, rinv, known, a, b):
+    """(L L')^-1 [a, b] = L^-1[:, a] . L^-1[:, b], computed when a row first needs it:
+    rows touch few pairs of the rest effects, so the whole inverse is seldom needed."""
+    acc = 0.0
+    for k in range(max(a, b), inv.shape[0]):
+        acc += inv[k, a] * inv[k, b]
+    rinv[a, b] = acc
+    rinv[b, a] = acc
+    known[a, b] = True
+    known[b, a] = True
 
 
 @njit(cache=True)
@@ -52,7 +76,9 @@ def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows
         s_[i] = wt[i] * (y[i] - mi) * d1 / vr
         dw[i] = wt[i] * (2.0 * d1 * d2 / vr - d1 ** 3 * dv / (vr * vr))
         obs[i] = w[i] - wt[i] * (y[i] - mi) * (d2 / vr - d1 * d1 * dv / (vr * vr))
-    rinv = _rest_inverse(l22, qr)
+    inv = _triangular_inverse(l22, qr)
+    rinv = np.empty((qr, qr))
+    known = np.zeros((qr, qr), np.bool_)
     # per row: h_i = a_i' M^-1 a_i and c_i = M^-1 a_i at the row's own levels
     h = np.empty(n)
     c = np.empty((nt, n))
@@ -79,7 +105,10 @@ def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows
             k1 = touched[j1]
             acc = 0.0
             for j2 in range(count):
-                acc += scratch[touched[j2]] * rinv[touched[j2], k1]
+                k2 = touched[j2]
+                if not known[k2, k1]:
+                    _fill(inv, rinv, known, k2, k1)
+                acc += scratch[k2] * rinv[k2, k1]
             bl[k1] = -acc / root
             gpg += scratch[k1] * acc
         a_ll = (1.0 + gpg) / (root * root)
@@ -95,7 +124,10 @@ def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows
                 kt = pos[t, i] - n1
                 ct = bl[kt] * a0
                 for t2 in range(1, nt):
-                    ct += rinv[kt, pos[t2, i] - n1] * zl[t2, i]
+                    k2 = pos[t2, i] - n1
+                    if not known[kt, k2]:
+                        _fill(inv, rinv, known, kt, k2)
+                    ct += rinv[kt, k2] * zl[t2, i]
                 c[t, i] = ct
                 hi += zl[t, i] * ct
             h[i] = hi

@@ -127,13 +127,15 @@ class WeightedDesign:
         self.cross_rows_p = (rows[None, :] + qr * np.arange(self.p)[:, None]).ravel()
         by_col = np.argsort(cols, kind="stable")
         starts = np.searchsorted(cols[by_col], np.arange(q1 + 1))
-        e1, e2 = [], []
-        for lev in range(q1):
-            members = by_col[starts[lev]:starts[lev + 1]]
-            e1.append(np.repeat(members, len(members)))
-            e2.append(np.tile(members, len(members)))
-        self.pair_e1 = np.concatenate(e1)
-        self.pair_e2 = np.concatenate(e2)
+        # every ordered pair of entries in one lead column: column l's c entries give
+        # a c x c block, entry a repeated c times against the column's entries in turn
+        sizes = np.diff(starts)
+        block = np.repeat(sizes, sizes * sizes)
+        within = np.arange(len(block)) - np.repeat(np.cumsum(sizes * sizes) - sizes * sizes,
+                                                   sizes * sizes)
+        first = np.repeat(starts[:-1], sizes * sizes)
+        self.pair_e1 = by_col[first + within // np.maximum(block, 1)]
+        self.pair_e2 = by_col[first + within % np.maximum(block, 1)]
         self.pair_col = cols[self.pair_e1]
         keys = rows[self.pair_e1] * qr + rows[self.pair_e2]
         self.pair_targets, self.pair_inverse = np.unique(keys, return_inverse=True)
