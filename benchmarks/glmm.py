@@ -16,6 +16,10 @@ class Unavailable(Exception):
 def fit_mixed_models(case, frame):
     """``GLMM.from_formula(formula, data, family=...)``, when the package has it."""
     import mixed_models
+    from mixed_models.core import kernels
+    # the steady state of a session that fits many models, as for the LMM cases: the
+    # compiled kernels loaded (a process loads them once numpy has cost as much)
+    kernels.use_small_kernels()
     if not hasattr(mixed_models, "GLMM"):
         raise Unavailable("mixed_models has no GLMM class yet")
     formula, weights = case.formula_for("mixed_models")

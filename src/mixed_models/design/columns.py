@@ -152,7 +152,7 @@ def drop_unused_categories(data: pd.DataFrame) -> pd.DataFrame:
     changed = {}
     for name, dtype in data.dtypes.items():
         if isinstance(dtype, pd.CategoricalDtype):
-            codes = data[name].cat.codes.to_numpy()
+            codes = np.asarray(data[name].array.codes)
             seen = np.bincount(codes[codes >= 0], minlength=len(dtype.categories))
             if not np.all(seen):
                 changed[name] = data[name].cat.remove_unused_categories()
