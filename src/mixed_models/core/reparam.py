@@ -19,6 +19,7 @@ back exactly:
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -73,13 +74,29 @@ def triangular(m: np.ndarray, rotation: bool = False):
     ``rotation``, the orthogonal Q with M = L Q'); entries of a row of L that are
     rounding next to the size of M's row are zeros, so a singular factor stays exactly
     singular (row i of L has the norm of row i of M)."""
-    q, r = np.linalg.qr(m.T)
-    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
-    lower = r.T * signs
-    q = q * signs
+    if m.shape == (2, 2):
+        lower, q = _triangular_2x2(m)
+    else:
+        q, r = np.linalg.qr(m.T)
+        signs = np.where(np.diag(r) < 0, -1.0, 1.0)
+        lower = r.T * signs
+        q = q * signs
     row_size = np.linalg.norm(m, axis=1, keepdims=True)
     lower[np.abs(lower) <= _ROUNDING_ZERO * row_size] = 0.0
     return (lower, q) if rotation else lower
+
+
+def _triangular_2x2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`triangular` of a 2 x 2 matrix by one Givens rotation of its columns (the
+    commonest term, a random intercept and slope, without LAPACK's call overhead)."""
+    (a, b), (c, d) = m.tolist()
+    r = math.hypot(a, b)
+    cs, sn = (a / r, b / r) if r > 0.0 else (1.0, 0.0)
+    l21, l22 = cs * c + sn * d, cs * d - sn * c
+    flip = -1.0 if l22 < 0.0 else 1.0
+    lower = np.array([[r, 0.0], [l21, flip * l22]])
+    q = np.array([[cs, -sn * flip], [sn, cs * flip]])
+    return lower, q
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
