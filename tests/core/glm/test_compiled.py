@@ -78,3 +78,69 @@ def test_a_numpy_fit_of_a_covered_model_counts_toward_loading(monkeypatch):
     monkeypatch.setattr(kernels, "_numpy_seconds", [0.0])
     fit_glmm(record.core, 1)
     assert kernels._numpy_seconds[0] > 0.0
+
+
+def _synthetic(family: str) -> object:
+    """A slope-only scalar term crossed with an intercept term, prior weights and an
+    offset: the arrays the compiled kernels must read like numpy."""
+    import pandas as pd
+    from mixed_models import GLMM
+
+    rng = np.random.default_rng(11)
+    n = 400
+    frame = pd.DataFrame({"x": rng.standard_normal(n), "g": rng.integers(0, 30, n).astype(str),
+                          "h": rng.integers(0, 7, n).astype(str),
+                          "trials": rng.integers(1, 6, n).astype(float),
+                          "exposure": rng.uniform(0.5, 2.0, n)})
+    eta = 0.2 + 0.4 * frame["x"] + 0.3 * rng.standard_normal(n)
+    if family == "binomial":
+        frame["y"] = rng.binomial(frame["trials"].astype(int), 1 / (1 + np.exp(-eta))) \
+            / frame["trials"]
+        options = dict(weights="trials")
+        formula = "y ~ x + (0 + x | g) + (1 | h)"
+    else:
+        frame["y"] = rng.poisson(frame["exposure"] * np.exp(eta))
+        options = {}
+        formula = "y ~ x + offset(log(exposure)) + (0 + x | g) + (1 | h)"
+    return GLMM.from_formula(formula, frame, family=family, **options).record.problem
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_compiled_slopes_weights_and_offsets_are_numpys(family, loaded):
+    record = _synthetic(family)
+    problem, fit = record.core, record.fit
+    assert covered(problem)
+    system = ScalarSystem(problem)
+    theta, beta = fit.theta * 1.2 + 0.05, fit.beta - 0.1
+    for joint in (False, True):
+        state = pirls(problem, theta, beta, joint=joint)
+        compiled = system.modes(theta, beta, None, joint)
+        assert system.value(compiled) == pytest.approx(laplace_deviance(problem, state),
+                                                       rel=1e-12, abs=1e-9)
+        expected = np.concatenate(laplace_gradient(problem, theta, state, joint))
+        np.testing.assert_allclose(system.gradient(theta, compiled, joint), expected,
+                                   rtol=1e-7, atol=1e-7 * (1.0 + np.max(np.abs(expected))))
+
+
+def test_a_term_nested_in_the_lead_term_is_eliminated_first(loaded):
+    import pandas as pd
+    from mixed_models import GLMM
+
+    rng = np.random.default_rng(5)
+    n = 300
+    herd = rng.integers(0, 40, n)
+    frame = pd.DataFrame({"x": rng.standard_normal(n), "herd": [f"h{h}" for h in herd],
+                          "region": [f"r{h % 6}" for h in herd]})
+    frame["y"] = rng.poisson(np.exp(0.3 + 0.5 * frame["x"] + 0.4 * rng.standard_normal(n)))
+    record = GLMM.from_formula("y ~ x + (1 | herd) + (1 | region)", frame,
+                               family="poisson").record.problem
+    problem, fit = record.core, record.fit
+    system = ScalarSystem(problem)
+    assert system.prefix == 6
+    theta, beta = fit.theta + 0.2, fit.beta
+    state = pirls(problem, theta, beta)
+    compiled = system.modes(theta, beta, None, False)
+    assert system.value(compiled) == pytest.approx(laplace_deviance(problem, state), rel=1e-12)
+    expected = np.concatenate(laplace_gradient(problem, theta, state))
+    np.testing.assert_allclose(system.gradient(theta, compiled, False), expected, rtol=1e-7,
+                               atol=1e-7 * (1.0 + np.max(np.abs(expected))))
