@@ -13,6 +13,10 @@
 4. The optimum is confirmed when the Hessian of the free parameters is positive definite,
    the predicted Newton decrease is below 1e-7 and no parameter held at a bound would
    leave it. The Hessian at the optimum is kept: its inverse gives the Wald covariance.
+
+Where the compiled kernels cover the model and are loaded (:mod:`core.glm.compiled`:
+scalar terms, binomial-logit or Poisson-log) they evaluate the objectives of stages 1-3
+and the GLM start; the fit's final PIRLS state is numpy's either way.
 """
 
 from __future__ import annotations
