@@ -61,17 +61,9 @@ class GeneralDesign:
         self.rest: list = []
 
     def blocks(self, w: np.ndarray):
-        """(None, None, None, [Z X]' W [Z X]) for weights ``w``, dense (q + p square)."""
-        wz = self.z.multiply(w[:, None]).tocsc()
-        wx = self.x * w[:, None]
-        q = self.q
-        a22 = np.empty((q + self.p, q + self.p))
-        a22[:q, :q] = (self.zt @ wz).toarray()
-        zx = np.asarray(self.zt @ wx)
-        a22[:q, q:] = zx
-        a22[q:, :q] = zx.T
-        a22[q:, q:] = wx.T @ self.x
-        return None, None, None, a22
+        """(None, None, None, w): a general factor forms its products from the weights
+        themselves (:meth:`GeneralFactor.update`)."""
+        return None, None, None, w
 
     def zt_times(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(empty lead part, [Z X]' v)."""
@@ -97,6 +89,11 @@ class GeneralFactor:
         self.lam_rest: list = []
         self.l11 = np.ones((0, 1, 1))
         self.l22: np.ndarray | None = None
+        # Lambda' Z' W Z Lambda as the cross-product of W^1/2 Z Lambda (n k^2 flops) when
+        # that is cheaper than Lambda' (Z' W Z) Lambda (2 k q^2): few rows per effect,
+        # as in an animal model (Z = I)
+        k, q = design.q_rest, design.q
+        self.z_lam = np.asarray(design.z @ lambdat.T) if design.n * k <= 2 * q * q else None
 
     def rest_lam_t(self, mat: np.ndarray) -> np.ndarray:
         """Lambda' applied to the first q rows of ``mat`` (the X rows after them kept)."""
@@ -111,16 +108,24 @@ class GeneralFactor:
         """The empty lead part."""
         return u_lead
 
-    def update(self, a11: object, a21z: object, a21x: object, a22: np.ndarray) -> None:
-        """Factor M for the cross-products ``a22`` of one set of weights."""
-        q, k = self.design.q, self.design.q_rest
-        lt = self.lambdat
-        m = self.design.m
+    def update(self, a11: object, a21z: object, a21x: object, w: np.ndarray) -> None:
+        """Factor M for the weights ``w`` (what :meth:`GeneralDesign.blocks` passes)."""
+        d = self.design
+        k, m = d.q_rest, d.m
+        root = np.sqrt(w)
+        wx = d.x * root[:, None]
         mat = np.empty((m, m))
-        mat[:k, :k] = lt @ a22[:q, :q] @ lt.T
-        mat[:k, k:] = lt @ a22[:q, q:]
+        if self.z_lam is not None:
+            half = self.z_lam * root[:, None]
+            mat[:k, :k] = half.T @ half
+            mat[:k, k:] = half.T @ wx
+        else:
+            lt = self.lambdat
+            ztwz = (d.zt @ d.z.multiply(w[:, None]).tocsc()).toarray()
+            mat[:k, :k] = lt @ ztwz @ lt.T
+            mat[:k, k:] = lt @ np.asarray(d.zt @ (wx * root[:, None]))
         mat[k:, :k] = mat[:k, k:].T
-        mat[k:, k:] = a22[q:, q:]
+        mat[k:, k:] = wx.T @ wx
         mat[np.arange(k), np.arange(k)] += 1.0
         l22, info = lapack.dpotrf(mat, lower=1, clean=1)
         if info != 0 or not np.all(np.isfinite(l22)):
