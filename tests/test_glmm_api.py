@@ -299,3 +299,12 @@ def test_booleans_and_a_two_level_factor_are_the_0_1_response():
         assert other.deviance == pytest.approx(fits[0].deviance, abs=1e-9)
         np.testing.assert_allclose(list(other.fix_ef.values()), list(fits[0].fix_ef.values()),
                                    atol=1e-8)
+
+
+def test_a_separated_response_gets_a_model_error_that_says_so():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(200)
+    frame = pd.DataFrame({"y": (x > 0).astype(float), "x": x,
+                          "g": rng.integers(0, 10, 200).astype(str)})
+    with pytest.raises(ModelError, match="separation"):
+        GLMM.from_formula("y ~ x + (1 | g)", frame, family="binomial")

@@ -144,11 +144,7 @@ def fit_glmm_raw(*, x: object, y: object, zt: object, lambdat: object, start_poi
         except ValueError as err:
             raise DataError(str(err)) from None
         with blas_threads_for(core.design.m, tiny=0):
-            try:
-                problem = _fit_core(core, family_, None, agq, a.start, control_)
-            except FloatingPointError as err:
-                raise ModelError(f"the GLMM cannot be fitted from start_point "
-                                 f"{a.start.tolist()}: {err}") from None
+            problem = _fit_core(core, family_, None, agq, a.start, control_)
         return _record(problem, a.structure, control_, a.start)
 
     with recorded_warnings() as messages:
@@ -220,7 +216,14 @@ def _fit_core(core: GlmmProblem, family: Family | None, nb_link: str | None, n_a
         final = core.with_family(NegativeBinomial(nb.shape, nb_link))
         return _adapter(final, nb.fit, 1, _nb_covariance(nb), nb.confirmed, True,
                         nb.evaluations)
-    fit = fit_glmm(core, n_agq, settings, theta0=start)
+    try:
+        fit = fit_glmm(core, n_agq, settings, theta0=start)
+    except FloatingPointError as err:
+        raise ModelError(
+            f"the GLMM could not be fitted: {err}. PIRLS found no conditional modes from "
+            "the start; a common cause is separation (the fixed effects predict a 0/1 "
+            "response exactly, so their estimates diverge): check the fixed effects for "
+            "a predictor that splits the outcomes, or give start_point") from None
     vcov = beta_covariance(fit) if fit.check is not None \
         else beta_covariance_given_theta(core, fit)
     return _adapter(core, fit, n_agq, vcov, fit.confirmed, False)
