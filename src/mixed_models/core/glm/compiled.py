@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from mixed_models.core.glm.pirls import GlmmProblem
+from mixed_models.core.glm.laplace import JointObjective, LaplaceObjective
+from mixed_models.core.glm.pirls import GlmmProblem, PirlsError
 
 FAMILIES = {("binomial", "logit"): 0, ("poisson", "log"): 1}
 #: Largest dense rest block (random effects of the other terms plus X's columns).
@@ -153,69 +154,45 @@ class ScalarSystem:
         return out
 
 
-class _CompiledObjective:
-    """The last state (the next evaluation's warm start) and a one-point cache."""
+class _Compiled:
+    """The evaluation hooks of :class:`laplace.WarmStartObjective` by the kernels (the
+    caching and warm start are the numpy objectives')."""
 
-    def __init__(self, system: ScalarSystem):
-        self.system = system
-        self.problem = system.problem
-        self.state: CompiledState | None = None
-        self.evaluations = 0
-        self._key: bytes | None = None
-        self._value = np.inf
-        self._at: CompiledState | None = None
+    system: ScalarSystem
+    state: CompiledState | None
+    evaluations: int
 
-    def _evaluate(self, theta: np.ndarray, beta: np.ndarray, joint: bool) -> float:
-        key = np.concatenate([theta, beta if not joint else []]).tobytes()
-        if key == self._key:
-            return self._value
+    def _modes(self, theta: np.ndarray, beta: np.ndarray, joint: bool) -> CompiledState:
         self.evaluations += 1
         start = None if self.state is None else self.state.u
         state = self.system.modes(theta, beta, start, joint)
-        self._key, self._at = key, state
         if state is None:
-            self._value = np.inf
-        else:
-            self.state = state
-            self._value = self.system.value(state)
-        return self._value
+            raise PirlsError(f"PIRLS found no conditional modes at theta = {theta}")
+        self.state = state
+        return state
 
-    def _gradient(self, theta: np.ndarray, value: float, joint: bool) -> np.ndarray:
-        n = self.problem.n_theta + self.problem.n_fixed
-        if not np.isfinite(value) or self._at is None:
-            return np.full(n, np.nan)
-        return self.system.gradient(theta, self._at, joint)
+    def _value_at(self, state: CompiledState) -> float:
+        return self.system.value(state)
+
+    def _gradient_at(self, theta: np.ndarray, joint: bool) -> np.ndarray:
+        return self.system.gradient(theta, self.state, joint)
 
 
-class CompiledLaplace(_CompiledObjective):
-    """(theta, beta) -> the Laplace objective (:class:`laplace.LaplaceObjective`)."""
+class CompiledLaplace(_Compiled, LaplaceObjective):
+    """(theta, beta) -> the Laplace objective, as :class:`laplace.LaplaceObjective`."""
 
-    def __call__(self, theta: np.ndarray, beta: np.ndarray) -> float:
-        return self._evaluate(np.asarray(theta, dtype=float), np.asarray(beta, dtype=float),
-                              False)
-
-    def value_and_gradient(self, theta: np.ndarray, beta: np.ndarray
-                           ) -> tuple[float, np.ndarray]:
-        value = self(theta, beta)
-        return value, self._gradient(np.asarray(theta, dtype=float), value, False)
+    def __init__(self, system: ScalarSystem):
+        super().__init__(system.problem)
+        self.system = system
 
 
-class CompiledJoint(_CompiledObjective):
-    """theta -> the objective at the joint modes of (u, beta)
-    (:class:`laplace.JointObjective`)."""
+class CompiledJoint(_Compiled, JointObjective):
+    """theta -> the objective at the joint modes of (u, beta), as
+    :class:`laplace.JointObjective`."""
 
     def __init__(self, system: ScalarSystem, beta: np.ndarray):
-        super().__init__(system)
-        self.beta = np.asarray(beta, dtype=float)
-
-    def __call__(self, theta: np.ndarray) -> float:
-        beta = self.beta if self.state is None else self.state.beta
-        return self._evaluate(np.asarray(theta, dtype=float), beta, True)
-
-    def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value = self(theta)
-        grad = self._gradient(np.asarray(theta, dtype=float), value, True)
-        return value, grad[:self.problem.n_theta]
+        super().__init__(system.problem, beta)
+        self.system = system
 
 
 def _diagonal_prefix(terms: list) -> int:

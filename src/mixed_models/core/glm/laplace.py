@@ -27,7 +27,11 @@ def laplace_deviance(problem: GlmmProblem, state: PirlsState) -> float:
 
 
 class WarmStartObjective:
-    """Keeps the last conditional modes to start the next PIRLS run from."""
+    """Keeps the last conditional modes to start the next PIRLS run from.
+
+    ``_modes``, ``_value_at`` and ``_gradient_at`` are what an evaluation computes (numpy
+    here; :mod:`core.glm.compiled` overrides them), the caching and warm start are here.
+    """
 
     def __init__(self, problem: GlmmProblem):
         self.problem = problem
@@ -58,10 +62,17 @@ class WarmStartObjective:
         if not np.isfinite(value):
             return np.full(n, np.nan)
         try:
-            g_theta, g_beta = laplace_gradient(self.problem, theta, self.state, joint)
+            return self._gradient_at(theta, joint)
         except (GradientUnavailable, np.linalg.LinAlgError):
             return np.full(n, np.nan)
-        return np.concatenate([g_theta, g_beta])
+
+    def _gradient_at(self, theta: np.ndarray, joint: bool) -> np.ndarray:
+        """(d/dtheta, d/dbeta) at ``self.state``."""
+        return np.concatenate(laplace_gradient(self.problem, theta, self.state, joint))
+
+    def _value_at(self, state: PirlsState) -> float:
+        """The objective at a converged state."""
+        return laplace_deviance(self.problem, state)
 
     def _modes(self, theta: np.ndarray, beta: np.ndarray, joint: bool) -> PirlsState:
         self.evaluations += 1
@@ -86,7 +97,7 @@ class LaplaceObjective(WarmStartObjective):
             state = self._modes(theta, beta, joint=False)
         except (PirlsError, np.linalg.LinAlgError):
             return self._remember(np.inf)
-        return self._remember(laplace_deviance(self.problem, state))
+        return self._remember(self._value_at(state))
 
     def value_and_gradient(self, theta: np.ndarray, beta: np.ndarray
                            ) -> tuple[float, np.ndarray]:
@@ -112,7 +123,7 @@ class JointObjective(WarmStartObjective):
             state = self._modes(theta, beta, joint=True)
         except (PirlsError, np.linalg.LinAlgError):
             return self._remember(np.inf)
-        return self._remember(laplace_deviance(self.problem, state))
+        return self._remember(self._value_at(state))
 
     def value_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """The objective and its gradient over theta (NaN where unavailable)."""

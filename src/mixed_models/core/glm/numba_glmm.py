@@ -82,6 +82,36 @@ def _linear_predictor(eta, off, x, beta, pos, zl, u):
 
 
 @njit(cache=True)
+def scaled_columns(z, theta_lams):
+    """Lambda' z per term and row (each term's column times its lambda)."""
+    zl = np.empty_like(z)
+    for t in range(z.shape[0]):
+        for i in range(z.shape[1]):
+            zl[t, i] = z[t, i] * theta_lams[t]
+    return zl
+
+
+@njit(cache=True)
+def level_rest(lev, root, w, pos, zl, lead_ptr, lead_rows, n1, scratch, mark, touched):
+    """Row ``lev`` of G = L11^-1 M21' over the rest random effects: its nonzero entries
+    left in ``scratch`` at the positions listed in ``touched`` (their count returned;
+    ``mark`` holds lev + 1 at them)."""
+    count = 0
+    for r in range(lead_ptr[lev], lead_ptr[lev + 1]):
+        i = lead_rows[r]
+        a = w[i] * zl[0, i] / root
+        for t in range(1, pos.shape[0]):
+            k = pos[t, i] - n1
+            if mark[k] != lev + 1:
+                mark[k] = lev + 1
+                scratch[k] = 0.0
+                touched[count] = k
+                count += 1
+            scratch[k] += a * zl[t, i]
+    return count
+
+
+@njit(cache=True)
 def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, prefix, l11, s, scratch, mark,
             touched):
     """Factor M for weights w: l11 (lead diagonal) and the Cholesky factor of the rest
@@ -120,20 +150,13 @@ def _factor(w, pos, zl, x, lead_ptr, lead_rows, n1, qr, prefix, l11, s, scratch,
         root = np.sqrt(d)
         l11[lev] = root
         gx[:] = 0.0
-        count = 0
         for r in range(lead_ptr[lev], lead_ptr[lev + 1]):
             i = lead_rows[r]
             a = w[i] * zl[0, i] / root
             for c in range(p):
                 gx[c] += a * x[i, c]
-            for t in range(1, nt):
-                k = pos[t, i] - n1
-                if mark[k] != lev + 1:
-                    mark[k] = lev + 1
-                    scratch[k] = 0.0
-                    touched[count] = k
-                    count += 1
-                scratch[k] += a * zl[t, i]
+        count = level_rest(lev, root, w, pos, zl, lead_ptr, lead_rows, n1, scratch, mark,
+                           touched)
         for j1 in range(count):
             k1 = touched[j1]
             g1 = scratch[k1]
@@ -254,12 +277,8 @@ def pirls(theta_lams, beta, u, joint, family, y, wt, off, x, pos, z, lead_ptr, l
     definite.
     """
     n, p = x.shape
-    nt = pos.shape[0]
     m = qr + p
-    zl = np.empty_like(z)
-    for t in range(nt):
-        for i in range(n):
-            zl[t, i] = z[t, i] * theta_lams[t]
+    zl = scaled_columns(z, theta_lams)
     u = u.copy()
     beta = beta.copy()
     eta, mu, me, var = np.empty(n), np.empty(n), np.empty(n), np.empty(n)

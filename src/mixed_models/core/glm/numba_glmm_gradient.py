@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from mixed_models.core.glm.numba_glmm import EPS, LOGIT_THRESH, rhs, solve_system
+from mixed_models.core.glm.numba_glmm import (
+    EPS, LOGIT_THRESH, level_rest, rhs, scaled_columns, solve_system,
+)
 
 
 @njit(cache=True)
@@ -55,10 +57,7 @@ def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows
     n, p = x.shape
     nt = pos.shape[0]
     m = qr + p
-    zl = np.empty_like(z)
-    for t in range(nt):
-        for i in range(n):
-            zl[t, i] = z[t, i] * theta_lams[t]
+    zl = scaled_columns(z, theta_lams)
     s_, dw, obs = np.empty(n), np.empty(n), np.empty(n)
     for i in range(n):
         mi = mu[i]
@@ -88,18 +87,8 @@ def gradient(theta_lams, u, joint, family, y, wt, x, pos, z, lead_ptr, lead_rows
     touched = np.zeros(max(qr, 1), np.int64)
     for lev in range(n1):
         root = l11[lev]
-        count = 0
-        for r in range(lead_ptr[lev], lead_ptr[lev + 1]):
-            i = lead_rows[r]
-            a = w[i] * zl[0, i] / root
-            for t in range(1, nt):
-                k = pos[t, i] - n1
-                if mark[k] != lev + 1:
-                    mark[k] = lev + 1
-                    scratch[k] = 0.0
-                    touched[count] = k
-                    count += 1
-                scratch[k] += a * zl[t, i]
+        count = level_rest(lev, root, w, pos, zl, lead_ptr, lead_rows, n1, scratch, mark,
+                           touched)
         gpg = 0.0
         for j1 in range(count):
             k1 = touched[j1]
