@@ -167,18 +167,21 @@ def _run_small_kernels() -> None:
 
 
 def _run_glmm_kernels() -> None:
-    """PIRLS and the gradient of a two-row binomial GLMM with two scalar terms."""
-    from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
-    one, two = np.ones(1), np.ones(2)
-    pos = np.array([[0, 0], [1, 1]], dtype=np.int64)
-    z, x = np.ones((2, 2)), np.ones((2, 1))
-    ptr, rows = np.array([0, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64)
-    y = np.array([0.0, 1.0])
-    out = numba_glmm.pirls(two, one, np.zeros(2), True, 0, y, two, np.zeros(2), x, pos, z, ptr,
-                           rows, 1, 1, 1, y, 1.0 - y, 0.0, 1e-20, 50, 10)
-    numba_glmm_gradient.gradient(two, out[1], True, 0, y, two, x, pos, z, ptr, rows, 1, 1,
-                                 out[3], out[4], out[5], out[8], out[9])
-    numba_glmm.log_determinant(out[8], out[9], 1)
+    """PIRLS, the objective and the gradient of a four-row binomial GLMM with two scalar
+    terms, through the calls the fits make (so the cached signatures are theirs)."""
+    from mixed_models.core.covariance import CovarianceStructure
+    from mixed_models.core.crossprod import TermData
+    from mixed_models.core.glm import GlmmProblem, make_family
+    from mixed_models.core.glm.compiled import ScalarSystem
+
+    ones = np.ones((4, 1))
+    terms = [TermData(np.array([0, 0, 1, 1]), ones, 2, CovarianceStructure.unstructured(1)),
+             TermData(np.zeros(4, dtype=np.intp), ones, 1, CovarianceStructure.unstructured(1))]
+    problem = GlmmProblem(terms, ones, np.array([0.0, 1.0, 1.0, 0.0]), make_family("binomial"))
+    system = ScalarSystem(problem)
+    state = system.modes(np.ones(2), np.zeros(1), None, True)
+    system.value(state)
+    system.gradient(np.ones(2), state, True)
 
 
 @cache

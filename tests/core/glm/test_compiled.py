@@ -144,3 +144,13 @@ def test_a_term_nested_in_the_lead_term_is_eliminated_first(loaded):
     expected = np.concatenate(laplace_gradient(problem, theta, state))
     np.testing.assert_allclose(system.gradient(theta, compiled, False), expected, rtol=1e-7,
                                atol=1e-7 * (1.0 + np.max(np.abs(expected))))
+
+
+def test_fits_call_the_kernels_with_the_signature_compile_kernels_caches(loaded):
+    """A second signature would be compiled inside a user's fit (tens of seconds)."""
+    from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
+
+    for model_id in COVERED:
+        fit_glmm(panel_fit(model_id).record.problem.core, 1)
+    kernels_ = (numba_glmm.pirls, numba_glmm_gradient.gradient, numba_glmm.log_determinant)
+    assert [len(k.signatures) for k in kernels_] == [1, 1, 1]
