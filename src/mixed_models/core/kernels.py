@@ -171,8 +171,9 @@ def _run_glmm_kernels() -> None:
     terms, through the calls the fits make (so the cached signatures are theirs)."""
     from mixed_models.core.covariance import CovarianceStructure
     from mixed_models.core.crossprod import TermData
-    from mixed_models.core.glm import GlmmProblem, make_family
     from mixed_models.core.glm.compiled import ScalarSystem
+    from mixed_models.core.glm.family import make_family
+    from mixed_models.core.glm.pirls import GlmmProblem
 
     ones = np.ones((4, 1))
     terms = [TermData(np.array([0, 0, 1, 1]), ones, 2, CovarianceStructure.unstructured(1)),
