@@ -100,3 +100,24 @@ def test_a_small_variance_is_not_lost_to_the_stationary_point_at_zero(seed):
     bobyqa = fit(data, formula, reml=False, control=Control(optimizer="bobyqa"))
     assert auto.deviance <= bobyqa.deviance + 1e-8
     np.testing.assert_allclose(auto.theta, bobyqa.theta, rtol=1e-4, atol=1e-5)
+
+
+def test_the_gradient_at_the_last_theta_is_not_computed_again(monkeypatch):
+    data = frame(400, (30, 12, 5), seed=6)
+    problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False).record.problem
+    factor = BlockedCholesky(problem.cp)
+    theta = np.array([0.8, 0.5, 0.3])
+    value, grad = blocked_gradient.objective_and_gradient(factor, theta, False)
+    calls = []
+    inner = blocked_gradient._objective_and_gradient
+    monkeypatch.setattr(blocked_gradient, "_objective_and_gradient",
+                        lambda *a: calls.append(a) or inner(*a))
+    again, grad_again = blocked_gradient.objective_and_gradient(factor, theta.copy(), False)
+    assert calls == [] and again == value
+    np.testing.assert_array_equal(grad_again, grad)
+    grad_again[0] = 99.0  # the caller's copy: the memo is not changed through it
+    assert blocked_gradient.objective_and_gradient(factor, theta, False)[1][0] == grad[0]
+    # another theta, or the REML criterion at the same theta, is computed
+    blocked_gradient.objective_and_gradient(factor, theta * 1.1, False)
+    reml_value = blocked_gradient.objective_and_gradient(factor, theta, True)[0]
+    assert len(calls) == 2 and reml_value != value

@@ -81,3 +81,22 @@ def test_compiled_rank_update_gives_the_same_objective(kind, monkeypatch):
     est_plain, est_comp = plain.estimates(theta), compiled.estimates(theta)
     np.testing.assert_allclose(est_comp.beta, est_plain.beta, rtol=1e-10)
     np.testing.assert_allclose(est_comp.u[1], est_plain.u[1], rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["scalar", "vector", "crossed_sparse"])
+def test_a_factor_asked_again_for_its_theta_holds_the_same_factor(kind):
+    # the factor skips the work at the theta it holds; every other theta is factored
+    # afresh, so a sequence A, A, B, A ends where A began
+    rng = np.random.default_rng(11)
+    terms, x, y, weights = problem_arrays(kind, rng)
+    problem = LmmProblem(terms, x, y, weights, reparametrize=False)
+    factor = problem.factor
+    a = rng.uniform(0.3, 1.2, problem.n_theta)
+    b = a * 1.7
+    value_a = problem.objective(a)
+    saved = factor.rest_factor.copy()
+    assert problem.objective(a.copy()) == value_a
+    np.testing.assert_array_equal(factor.rest_factor, saved)
+    assert problem.objective(b) != pytest.approx(value_a, rel=1e-6)
+    assert problem.objective(a) == pytest.approx(value_a, rel=1e-13)
+    np.testing.assert_allclose(factor.rest_factor, saved, rtol=1e-12, atol=1e-12)

@@ -21,6 +21,8 @@ Unstable: used by the default fit of large all-scalar models (see :mod:`mixed_mo
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import numpy as np
 
 from mixed_models.core.convergence import difference_steps
@@ -35,6 +37,14 @@ linalg = lazy_module("scipy.linalg")
 # Where restarts off zero entries start (in units), and how far off zero the check looks.
 KICK = 0.1
 ZERO_PROBE = 1e-2
+# L-BFGS-B's relative decrease at which it stops: the Newton check that follows squares
+# the remaining error, so the optimizer need not creep on to rounding level.
+FTOL = 1e-12
+# L-BFGS-B's unit of theta (see core.lbfgs.lbfgs_b).
+UNIT = 0.1
+# Per factor, the last (theta, reml, objective, gradient): the Newton check starts where
+# L-BFGS-B ended, and a gradient costs several factorizations.
+_last: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def eligible(factor: BlockedCholesky, sigma: float | None) -> bool:
@@ -51,6 +61,17 @@ def objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
     ``factor`` is left at theta. Returns (inf, nan) where Omega is not positive definite.
     """
     theta = np.asarray(theta, dtype=float)
+    memo = _last.get(factor)
+    if memo is not None and memo[1] == reml and np.array_equal(memo[0], theta) \
+            and factor.update(theta):
+        return memo[2], memo[3].copy()
+    value, grad = _objective_and_gradient(factor, theta, reml)
+    _last[factor] = (theta.copy(), reml, value, grad.copy())
+    return value, grad
+
+
+def _objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
+                            reml: bool) -> tuple[float, np.ndarray]:
     if not factor.update(theta):
         return np.inf, np.full(len(theta), np.nan)
     value = profiled_objective(factor, reml)
@@ -186,7 +207,8 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
     # theta_k = 0 is a stationary point of every scalar term (the objective depends on
     # theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k
     theta, _ = lbfgs_off_zeros(problem, fun, np.asarray(start, dtype=float),
-                               lambda x, at_zero: np.where(at_zero, KICK, x))
+                               lambda x, at_zero: np.where(at_zero, KICK, x), ftol=FTOL,
+                               unit=UNIT)
     theta = problem.rectify(theta)
     return theta, problem.objective(theta), calls[0] + 1
 

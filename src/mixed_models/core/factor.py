@@ -60,6 +60,7 @@ class BlockedCholesky:
         self.rest_factor: np.ndarray | None = None
         self.logdet_lead = 0.0
         self._kernel = self._kernel_plan()
+        self._factored_at: np.ndarray | None = None  # the theta the factor now holds
 
     def _kernel_plan(self) -> dict | None:
         """Arrays for the compiled rank update, or None when scipy's product is used.
@@ -86,14 +87,28 @@ class BlockedCholesky:
         return [t.covariance.lam(theta[s]) for t, s in zip(self.cp.terms, self.theta_slices)]
 
     def update(self, theta: np.ndarray) -> bool:
-        """Factor Omega(theta). Returns False when it is not positive definite."""
+        """Factor Omega(theta). Returns False when it is not positive definite.
+
+        A call at the theta the factor already holds does nothing: fits evaluate their
+        start and end points several times (the start check, the optimizer's first
+        call, the final objective, the estimates), which on a large model is a
+        factorization each.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if self._factored_at is not None and np.array_equal(theta, self._factored_at):
+            return True
+        self._factored_at = None  # the buffers change below, whatever the outcome
         if self.cp.avv.shape[0] <= TINY_COLUMNS:  # no BLAS threads to switch
-            return self._update(theta)
-        with blas_threads_for(self.cp.avv.shape[0]):
-            return self._update(theta)
+            done = self._update(theta)
+        else:
+            with blas_threads_for(self.cp.avv.shape[0]):
+                done = self._update(theta)
+        if done:
+            self._factored_at = theta.copy()
+        return done
 
     def _update(self, theta: np.ndarray) -> bool:
-        lams = self.lambdas(np.asarray(theta, dtype=float))
+        lams = self.lambdas(theta)
         lam1 = lams[self.cp.order[0]]
         if self._a11_flat is not None and not self.q_rest:
             schur = self._schur_small(lam1)

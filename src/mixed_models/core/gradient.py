@@ -20,6 +20,7 @@ from mixed_models.core.block_gradient import block_objective_and_gradient, split
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.lazy import lazy_module
+from mixed_models.core.lbfgs import FTOL, lbfgs_b
 from mixed_models.errors import InvalidArgumentError
 
 sp = lazy_module("scipy.sparse")
@@ -217,8 +218,8 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
 
 
 def lbfgs_off_zeros(problem, fun, start: np.ndarray,
-                    kick: Callable[[np.ndarray, np.ndarray], np.ndarray]
-                    ) -> tuple[np.ndarray, float]:
+                    kick: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    ftol: float = FTOL, unit: float = 1.0) -> tuple[np.ndarray, float]:
     """:func:`lbfgs_b` from ``start``, restarted (at most KICKS times) from
     ``kick(theta, at_zero)`` while the end point has zero diagonal entries off which
     the objective descends (:func:`descends_off_zeros`) and the restart lowers it.
@@ -226,13 +227,13 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
     A zero column of lambda is a stationary point (the objective depends on its square
     there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
     """
-    theta, value = lbfgs_b(problem, fun, start)
+    theta, value = lbfgs_b(problem, fun, start, ftol, unit)
     diagonal = problem.diagonal_mask()
     for _ in range(KICKS):
         at_zero = diagonal & (theta == 0.0)
         if not (np.any(at_zero) and descends_off_zeros(problem, fun, theta, at_zero)):
             break
-        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero))
+        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero), ftol, unit)
         if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
             break
         theta, value = kicked, kicked_value
@@ -357,17 +358,6 @@ def objective_with_gradient(problem) -> tuple[Callable[[np.ndarray], tuple[float
         return value, grad
 
     return fun, calls
-
-
-def lbfgs_b(problem, fun, theta: np.ndarray) -> tuple[np.ndarray, float]:
-    """L-BFGS-B from ``theta`` within the problem's bounds."""
-    from scipy.optimize import minimize
-
-    bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
-              for lo, hi in zip(problem.lower_bounds(), problem.upper_bounds())]
-    result = minimize(fun, theta, jac=True, method="L-BFGS-B", bounds=bounds,
-                      options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxcor": 20})
-    return result.x, float(result.fun)
 
 
 def _threads(problem):
