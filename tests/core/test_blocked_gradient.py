@@ -32,6 +32,19 @@ def fit(data, formula, **kwargs):
         return LMM.from_formula(formula, data, **kwargs)
 
 
+@pytest.mark.parametrize("formula", ["y ~ x + (1|a) + (1|b)",
+                                     "y ~ x + (1|a) + (1|b) + (1|c)"])
+def test_default_fit_uses_it_from_two_terms_and_keeps_nothing_after(formula):
+    data = frame(6000, (500, 120, 15), seed=8)
+    auto = fit(data, formula, reml=True)
+    bobyqa = fit(data, formula, reml=True, control=Control(optimizer="bobyqa"))
+    assert auto.optimization_result.optimizer == "lbfgs"
+    assert auto.deviance <= bobyqa.deviance + 1e-8
+    np.testing.assert_allclose(auto.theta, bobyqa.theta, rtol=1e-5)
+    factor = auto.record.problem.internal.factor
+    assert factor not in blocked_gradient._work and factor not in blocked_gradient._last
+
+
 @pytest.mark.parametrize("formula", ["y ~ x + (1|a) + (1|b) + (1|c)", "y ~ x + (1|a)",
                                      "y ~ 1 + (1|a) + (1|b)", "y ~ x + (1|a) + (1|a:b)"])
 @pytest.mark.parametrize("reml", [True, False])

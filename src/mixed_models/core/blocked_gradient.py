@@ -45,6 +45,24 @@ UNIT = 0.1
 # Per factor, the last (theta, reml, objective, gradient): the Newton check starts where
 # L-BFGS-B ended, and a gradient costs several factorizations.
 _last: WeakKeyDictionary = WeakKeyDictionary()
+# Per factor, the two rest-sized arrays a gradient fills (until release()): on the 1M
+# ratings each is 110 MB, and fresh ones cost their page faults, 0.1-0.2 s a gradient.
+_work: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def release(factor: BlockedCholesky) -> None:
+    """Drop what this module keeps for ``factor`` (call when its fit is done)."""
+    _last.pop(factor, None)
+    _work.pop(factor, None)
+
+
+def _array(factor: BlockedCholesky, key: str, size: int, order: str) -> np.ndarray:
+    """The factor's reused ``size`` x ``size`` array ``key`` (contents left over)."""
+    arrays = _work.setdefault(factor, {})
+    array = arrays.get(key)
+    if array is None or array.shape != (size, size):
+        array = arrays[key] = np.zeros((size, size), order=order)
+    return array
 
 
 def eligible(factor: BlockedCholesky, sigma: float | None) -> bool:
@@ -82,7 +100,7 @@ def _objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
         return value, np.full(len(theta), np.nan)
     with blas_threads_for(rest.shape[0]):
         size = rest.shape[0] if reml else cp.q_rest
-        s_inv = _inverse(rest[:size, :size])
+        s_inv = _inverse(rest[:size, :size], _array(factor, "inverse", size, "F"))
         scale = _rest_scale(factor, theta, size)
         traces = _traces(factor, theta, s_inv, scale)
         squares = _u_squares(factor, theta, r2)
@@ -95,12 +113,16 @@ def _objective_and_gradient(factor: BlockedCholesky, theta: np.ndarray,
     return value, grad
 
 
-def _inverse(lower: np.ndarray) -> np.ndarray:
-    """S^-1 in the lower triangle from S's lower Cholesky factor; the strict upper
-    triangle holds whatever the factor's did (the traces read only the lower one)."""
+def _inverse(lower: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """S^-1 from S's lower Cholesky factor L, written into the Fortran-ordered ``out``:
+    its upper triangle holds S^-1 (LAPACK reads L' as the upper factor), its strict
+    lower one whatever L' had there. Stored so, the upper triangle lies in memory where
+    a C-ordered lower triangle would: ``out.T`` and a C-ordered lower triangle line up
+    element by element."""
     if lower.shape[0] == 0:
-        return np.zeros((0, 0))
-    inv, info = linalg.lapack.dpotri(lower, lower=1)
+        return out
+    np.copyto(out.T, lower)
+    inv, info = linalg.lapack.dpotri(out, lower=0, overwrite_c=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"dpotri failed with info {info}")
     return inv
@@ -128,9 +150,10 @@ def _traces(factor: BlockedCholesky, theta: np.ndarray, s_inv: np.ndarray,
         traces[i] = diag[off:off + cp.terms[i].q].sum()
     weight = theta[lead] / omega  # lambda_1 / omega per lead level
     gram = _lead_gram(factor, weight, scale)
-    # tr(S^-1 K) over the lower triangles (K's strict upper one is zero, so S^-1's is
-    # never read): off-diagonal entries count twice
-    both = 2.0 * float(np.vdot(s_inv, gram)) - float(np.dot(diag, np.diagonal(gram)))
+    # tr(S^-1 K) over K's lower triangle (its strict upper one is zero, so the
+    # unused triangle of s_inv is never read) against S^-1's upper one, transposed in
+    # place: off-diagonal entries count twice
+    both = 2.0 * float(np.vdot(s_inv.T, gram)) - float(np.dot(diag, np.diagonal(gram)))
     traces[lead] = float(np.sum(1.0 / omega)) + both
     return traces
 
@@ -141,10 +164,12 @@ def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray) -
     cp = factor.cp
     qr = cp.q_rest
     size = len(scale)
-    gram = np.zeros((size, size))
+    gram = _array(factor, "gram", size, "C")
+    gram.fill(0.0)
     hx = cp.ax1 * weight[None, :]
     if qr:
-        krr = factor.lead_rest_gram(weight, scale[:qr])
+        written = factor.lead_rest_gram(weight, scale[:qr], out=gram) is not None
+        krr = None if not written else gram[:qr, :qr]
         if sp.issparse(cp.ar1):
             hr = sp.csr_matrix((cp.ar1.data * weight[cp.ar1_level], cp.ar1.indices,
                                 cp.ar1.indptr), shape=cp.ar1.shape)
@@ -156,7 +181,8 @@ def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray) -
             if krr is None:
                 krr = np.tril((hr @ hr.T) * np.outer(scale[:qr], scale[:qr]))
             kxr = hx @ hr.T if size > qr else None
-        gram[:qr, :qr] = krr
+        if not written:
+            gram[:qr, :qr] = krr
         if kxr is not None:
             gram[qr:, :qr] = kxr * scale[None, :qr]
     if size > qr:

@@ -79,8 +79,10 @@ class BlockedCholesky:
                                   cp.ar1.indices, cp.ar1.indptr), shape=cp.ar1.shape).tocsc()
         position.sort_indices()
         m = cp.avv.shape[0]
+        # zeros: the update writes the lower triangle only, and the gradient's traces
+        # multiply the rest (through the factor's copy) by zeros, which NaN would spoil
         return {"to_csc": position.data.astype(np.intp) - 1, "csc": position,
-                "buffer": np.empty((m, m)), "scale": np.ones(cp.q_rest)}
+                "buffer": np.zeros((m, m)), "scale": np.ones(cp.q_rest)}
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         """lambda of every term, in the terms' own order."""
@@ -243,11 +245,15 @@ class BlockedCholesky:
             gdata = np.einsum("bs,bst->bt", data, c[cp.ar1_level]).ravel()
         return sp.csr_matrix((gdata, ar1.indices, ar1.indptr), shape=ar1.shape)
 
-    def lead_rest_gram(self, weight: np.ndarray, scale: np.ndarray) -> np.ndarray | None:
+    def lead_rest_gram(self, weight: np.ndarray, scale: np.ndarray,
+                       out: np.ndarray | None = None) -> np.ndarray | None:
         """s_i s_k (A_r1 diag(weight^2) A_1r)[i, k] over the rest random effects, in the
         lower triangle (the strict upper one is zero), written by the compiled rank
         update; None when this factor does not use it (then scipy's product serves).
-        ``weight``: one per lead level; ``scale``: s, one per rest random effect."""
+        ``weight``: one per lead level; ``scale``: s, one per rest random effect.
+        ``out``: a C-ordered array of zeros of at least that many rows and columns, to
+        write into (its leading block; on the ratings set a fresh one costs as much as
+        the update's arithmetic), else a new one."""
         plan = self._kernel
         if plan is None:
             return None
@@ -258,10 +264,11 @@ class BlockedCholesky:
         h_csc = sp.csc_matrix((h.data[plan["to_csc"]], pattern.indices, pattern.indptr),
                               shape=pattern.shape)
         qr = self.q_rest
-        out = np.zeros((qr, qr))
+        out = np.zeros((qr, qr)) if out is None else out
         kernels.downdate_lower(out, out, scale, h, h_csc)  # -s s H H' + I, lower
-        out[np.arange(qr), np.arange(qr)] -= 1.0
-        np.negative(out, out=out)
+        block = out[:qr, :qr]
+        block[np.arange(qr), np.arange(qr)] -= 1.0
+        np.negative(block, out=block)
         return out
 
     def _scale_rest(self, schur: np.ndarray, lams: list[np.ndarray]) -> None:

@@ -239,6 +239,8 @@ def _by_blocked_gradient(problem: Problem, settings: FitSettings, start: np.ndar
         theta, value, decrement, more = blocked_gradient.newton_check(problem, theta)
     except (np.linalg.LinAlgError, FloatingPointError):
         return start, 0
+    finally:
+        blocked_gradient.release(factor)
     if not (np.isfinite(value) and decrement <= max(NEWTON_CONFIRMS, 1e-10 * abs(value))):
         return (theta if np.isfinite(value) else start), evaluations + more
     return OptimizationResult(
