@@ -40,6 +40,9 @@ ZERO_PROBE = 1e-2
 # L-BFGS-B's relative decrease at which it stops: the Newton check that follows squares
 # the remaining error, so the optimizer need not creep on to rounding level.
 FTOL = 1e-12
+# The Newton check's step is kept unless it raises the objective by more than this
+# (relative): a rounding error.
+ROUNDING = 1e-15
 # L-BFGS-B's unit of theta (see core.lbfgs.lbfgs_b).
 UNIT = 0.1
 # Per factor, the last (theta, reml, objective, gradient): the Newton check starts where
@@ -277,7 +280,10 @@ def newton_check(problem, theta: np.ndarray) -> tuple[np.ndarray, float, float, 
     trial = theta.copy()
     trial[free] = np.maximum(theta[free] - np.linalg.solve(h, grad[free]), 0.0)
     f_trial = problem.objective(trial)
-    if f_trial < value:
+    # near the optimum the two values differ by rounding, and the step squares theta's
+    # error: it is kept unless the objective rises beyond rounding (going back costs
+    # a factorization)
+    if f_trial <= value + ROUNDING * abs(value):
         return trial, f_trial, decrement, evaluations + 1
     problem.objective(theta)  # leave the factor at the returned theta
     return theta, value, decrement, evaluations + 2
