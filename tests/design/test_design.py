@@ -129,6 +129,35 @@ def test_independent_columns_keeps_earlier_columns():
     assert independent_columns(x) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("n", [12, 2000])  # short: the basis itself; tall: through R of QR
+def test_independent_columns_on_tall_and_short_matrices(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(size=(2, n))
+    x = np.column_stack([np.ones(n), a, b, a + b, np.zeros(n), 3 * b + 1,
+                         b + 1e-9 * rng.normal(size=n), b + 1e-3 * rng.normal(size=n)])
+    assert independent_columns(x) == [0, 1, 2, 7]
+
+
+@pytest.mark.parametrize("response, offset, exact", [
+    ("3.0", None, True),
+    ("2 * x - 1", None, True),
+    ("2 * x - 1 + 1e-12 * y", None, True),
+    ("2 * x - 1 + 1e-3 * y", None, False),
+    ("x + w", "w", True),   # exact once the offset is taken off
+    ("x + w", None, False),
+    ("y", None, False),
+])
+def test_a_response_the_fixed_effects_reproduce_is_refused(frame, response, offset, exact):
+    data = frame.assign(w=np.linspace(0.0, 1.0, len(frame)))
+    data = data.assign(r=data.eval(response) if response != "3.0" else 3.0)
+    if exact:
+        with pytest.raises(DataError, match="fit it exactly"):
+            design("r ~ x + (1 | g)", data, offset=offset)
+    else:
+        d = design("r ~ x + (1 | g)", data, offset=offset)
+        assert d.fixed.reproduces_target is False
+
+
 def test_polars_input_gives_the_same_design(frame):
     pl = pytest.importorskip("polars")
     d_pandas = design("y ~ x + f + (x | g)", frame)

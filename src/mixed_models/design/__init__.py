@@ -118,14 +118,16 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
         y = response.y
     else:
         y = response_vector(parsed, frame.data, made and made.y)
-    fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed)
+    target = None if binomial else y if frame.offset is None else y - frame.offset
+    fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed,
+                         target)
     check_scale(fixed, control)
     random = random_designs(parsed, frame.data, made and partial(made.bar, parsed),
                             frame.columns)
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)
     if not binomial:
-        check_exact_fit(fixed.matrix, y, frame.offset)
+        check_exact_fit(fixed, target, frame.offset is not None)
         return ModelDesign(parsed, frame, y, fixed, random, given)
     return ModelDesign(parsed, frame, y, fixed, random, given, response.kind,
                        response.levels, response.trials)

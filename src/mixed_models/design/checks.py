@@ -110,12 +110,19 @@ def check_scale(fixed: FixedDesign, control: Control) -> None:
                 ModelError, DataWarning, stacklevel=5)
 
 
-def check_exact_fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray | None) -> None:
-    """Refuse a response that the fixed effects reproduce exactly (e.g. a constant)."""
-    target = y if offset is None else y - offset
-    if len(independent_columns(np.column_stack([x, target]))) <= x.shape[1]:
+def check_exact_fit(fixed: FixedDesign, target: np.ndarray, offset: bool) -> None:
+    """Refuse a response that the fixed effects reproduce exactly (e.g. a constant).
+
+    ``target``: the response less the offset (``offset``: whether there is one), the
+    target ``fixed`` was built with (:func:`~mixed_models.design.fixed.fixed_design`).
+    """
+    reproduced = fixed.reproduces_target
+    if reproduced is None:
+        reproduced = len(independent_columns(np.column_stack([fixed.matrix, target]))) \
+            <= fixed.matrix.shape[1]
+    if reproduced:
         what = "constant" if np.ptp(target) == 0 else "an exact linear function of the predictors"
         raise DataError(
-            f"the response{' minus the offset' if offset is not None else ''} is {what}: "
+            f"the response{' minus the offset' if offset else ''} is {what}: "
             "the fixed effects fit it exactly, so no variance can be estimated"
         )

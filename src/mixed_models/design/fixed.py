@@ -42,6 +42,9 @@ class FixedDesign:
     empty
         Indices (among formulaic's columns) and names of the columns that were zero in
         every row of the fit, e.g. a combination of factor levels without rows.
+    reproduces_target
+        Whether the kept columns reproduce the target given to :func:`fixed_design`
+        exactly (by the rank test's tolerance); None when none was given.
     """
 
     matrix: np.ndarray
@@ -50,6 +53,7 @@ class FixedDesign:
     kept: np.ndarray
     spec: SafeSpec
     empty: tuple[tuple[int, str], ...] = ()
+    reproduces_target: bool | None = None
 
     def for_data(self, data: pd.DataFrame) -> np.ndarray:
         """The kept columns evaluated on new data (same coding as the fit).
@@ -108,18 +112,28 @@ def _is_numeric(series: pd.Series) -> bool:
 
 
 def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, rank_action: Action = "warn",
-                 built: Evaluated | None = None) -> FixedDesign:
+                 built: Evaluated | None = None,
+                 target: np.ndarray | None = None) -> FixedDesign:
     """Build X from the fixed part of the formula and drop aliased columns.
 
     ``rank_action`` says what to do besides dropping them: warn, raise or nothing.
     ``built`` is the fixed part's matrix when the design's fast path made it.
+    ``target`` (the response less any offset): the same rank test, run on X with the
+    target as a last column, also says whether X reproduces it exactly (one QR for
+    both questions).
     """
     text = parsed.fixed if parsed.fixed.strip() else "1"
     mm = built if built is not None else evaluate(text, data, parsed.formula,
                                                   parsed.fixed_offset)
     matrix = np.asarray(mm, dtype=float)
     names = mm.names if len(set(mm.names)) == len(mm.names) else gem_names(mm.columns)
-    kept = independent_columns(matrix)
+    p = matrix.shape[1]
+    if target is None:
+        kept, reproduces = independent_columns(matrix), None
+    else:
+        kept = independent_columns(np.column_stack([matrix, target]))
+        reproduces = p not in kept
+        kept = [j for j in kept if j < p]
     dropped = [n for i, n in enumerate(names) if i not in set(kept)]
     if dropped:
         enforce(rank_action,
@@ -128,7 +142,7 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, rank_action: Action 
                 ModelError, RankDeficiencyWarning, stacklevel=5)
     empty = tuple((j, names[j]) for j in range(matrix.shape[1]) if not np.any(matrix[:, j]))
     return FixedDesign(matrix[:, kept], [names[i] for i in kept], dropped,
-                       np.asarray(kept, dtype=np.intp), mm.model_spec, empty)
+                       np.asarray(kept, dtype=np.intp), mm.model_spec, empty, reproduces)
 
 
 def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
