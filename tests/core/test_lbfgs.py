@@ -83,3 +83,27 @@ def test_the_guard_counts_only_evaluations_near_the_best_point():
     with pytest.raises(lbfgs._Stalled):
         for _ in range(lbfgs.STALLS):
             guard(np.array([0.9]))
+
+
+def test_a_relative_gradient_tolerance_ends_the_run_where_the_gradient_is_that_small():
+    center = np.array([0.3, 0.5, 0.2])
+    curvature = np.array([3e4, 1e4, 5e3])
+    full, full_calls = quadratic(center, curvature, offset=2e5)
+    early, early_calls = quadratic(center, curvature, offset=2e5)
+    start = np.array([0.35, 0.45, 0.25])
+    lbfgs.lbfgs_b(Box(3), full, start, ftol=0.0, unit=0.1)
+    theta, value = lbfgs.lbfgs_b(Box(3), early, start, ftol=0.0, unit=0.1, gtol=1e-9)
+    assert len(early_calls) < len(full_calls)
+    gradient = curvature * (theta - center)
+    assert np.max(np.abs(gradient)) <= 1e-9 * value
+    assert value == pytest.approx(2e5, abs=1e-8)
+
+
+def test_a_zero_gradient_at_a_bound_from_outside_counts_as_converged():
+    # the lower bound holds theta_0 at zero with the gradient pointing out of the box
+    fun, _ = quadratic(np.array([-1.0, 2.0]), np.array([1.0, 4.0]), offset=1e5)
+    guard = lbfgs._StallGuard(fun, lower=np.zeros(2), gtol=1e-9)
+    guard(np.array([0.0, 2.5]))  # the best point so far, gradient (1, 2) projected (0, 2)
+    with pytest.raises(lbfgs._Stalled):
+        guard(np.array([0.0, 2.0]))  # projected gradient zero
+    np.testing.assert_array_equal(guard.best, [0.0, 2.0])

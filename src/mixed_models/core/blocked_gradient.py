@@ -43,8 +43,10 @@ FTOL = 1e-12
 # The Newton check's step is kept unless it raises the objective by more than this
 # (relative): a rounding error.
 ROUNDING = 1e-15
-# L-BFGS-B's unit of theta (see core.lbfgs.lbfgs_b).
+# L-BFGS-B's unit of theta (see core.lbfgs.lbfgs_b), and its gradient tolerance
+# relative to the objective: the Newton check that follows takes theta's last digits.
 UNIT = 0.1
+GTOL = 1e-9
 # Per factor, the last (theta, reml, objective, gradient): the Newton check starts where
 # L-BFGS-B ended, and a gradient costs several factorizations.
 _last: WeakKeyDictionary = WeakKeyDictionary()
@@ -237,7 +239,7 @@ def quasi_newton(problem, start: np.ndarray) -> tuple[np.ndarray, float, int]:
     # theta_k^2), so L-BFGS-B can stop there at a maximum along theta_k
     theta, _ = lbfgs_off_zeros(problem, fun, np.asarray(start, dtype=float),
                                lambda x, at_zero: np.where(at_zero, KICK, x), ftol=FTOL,
-                               unit=UNIT)
+                               unit=UNIT, gtol=GTOL)
     theta = problem.rectify(theta)
     return theta, problem.objective(theta), calls[0] + 1
 

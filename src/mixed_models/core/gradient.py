@@ -219,7 +219,8 @@ def quasi_newton(problem, start: np.ndarray | None = None) -> tuple[np.ndarray, 
 
 def lbfgs_off_zeros(problem, fun, start: np.ndarray,
                     kick: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                    ftol: float = FTOL, unit: float = 1.0) -> tuple[np.ndarray, float]:
+                    ftol: float = FTOL, unit: float = 1.0, gtol: float | None = None
+                    ) -> tuple[np.ndarray, float]:
     """:func:`lbfgs_b` from ``start``, restarted (at most KICKS times) from
     ``kick(theta, at_zero)`` while the end point has zero diagonal entries off which
     the objective descends (:func:`descends_off_zeros`) and the restart lowers it.
@@ -227,13 +228,13 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
     A zero column of lambda is a stationary point (the objective depends on its square
     there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
     """
-    theta, value = lbfgs_b(problem, fun, start, ftol, unit)
+    theta, value = lbfgs_b(problem, fun, start, ftol, unit, gtol)
     diagonal = problem.diagonal_mask()
     for _ in range(KICKS):
         at_zero = diagonal & (theta == 0.0)
         if not (np.any(at_zero) and descends_off_zeros(problem, fun, theta, at_zero)):
             break
-        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero), ftol, unit)
+        kicked, kicked_value = lbfgs_b(problem, fun, kick(theta, at_zero), ftol, unit, gtol)
         if not kicked_value < value - 1e-10 * max(1.0, abs(value)):
             break
         theta, value = kicked, kicked_value

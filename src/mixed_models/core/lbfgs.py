@@ -34,10 +34,17 @@ class _Stalled(Exception):
 
 
 class _StallGuard:
-    """Wraps the objective; remembers the best point and counts stalled evaluations."""
+    """Wraps the objective; remembers the best point and counts stalled evaluations.
 
-    def __init__(self, fun: Objective):
+    With ``gtol`` (relative to the objective), a point whose projected gradient is that
+    small and whose value is the best one up to rounding also ends the run (it becomes
+    the best point)."""
+
+    def __init__(self, fun: Objective, lower: np.ndarray | None = None,
+                 gtol: float | None = None):
         self.fun = fun
+        self.lower = lower
+        self.gtol = gtol
         self.best: np.ndarray | None = None
         self.best_value = np.inf
         self.stalls = 0
@@ -48,11 +55,23 @@ class _StallGuard:
             self.stalls += 1
         else:
             self.stalls = 0
-        if value < self.best_value:
+        if value < self.best_value or self._converged(theta, value, grad):
             self.best, self.best_value = np.array(theta, dtype=float), float(value)
+            if self.stalls < STALLS and self._converged(theta, value, grad):
+                raise _Stalled
         if self.stalls >= STALLS:
             raise _Stalled
         return value, grad
+
+    def _converged(self, theta: np.ndarray, value: float, grad: np.ndarray) -> bool:
+        if self.gtol is None or not np.isfinite(value) \
+                or value > self.best_value + STALL_VALUE * max(1.0, abs(self.best_value)):
+            return False
+        grad = np.asarray(grad, dtype=float)
+        at_lower = np.asarray(theta) <= self.lower if self.lower is not None else False
+        projected = np.where(at_lower & (grad > 0.0), 0.0, grad)
+        return bool(np.max(np.abs(projected), initial=0.0)
+                    <= self.gtol * max(1.0, abs(value)))
 
     def _near_best(self, theta: np.ndarray, value: float) -> bool:
         scale = np.maximum(1.0, np.abs(self.best))
@@ -61,7 +80,7 @@ class _StallGuard:
 
 
 def lbfgs_b(problem, fun: Objective, theta: np.ndarray, ftol: float = FTOL,
-            unit: float = 1.0) -> tuple[np.ndarray, float]:
+            unit: float = 1.0, gtol: float | None = None) -> tuple[np.ndarray, float]:
     """L-BFGS-B from ``theta`` within the problem's bounds; returns (theta, objective).
 
     ``fun`` returns the objective and its gradient; ``ftol`` is the relative decrease at
@@ -69,14 +88,16 @@ def lbfgs_b(problem, fun: Objective, theta: np.ndarray, ftol: float = FTOL,
     ``unit``: L-BFGS-B works in theta / unit. Its first trial point lies a unit length
     down the gradient, before it knows any curvature: theta of the internal columns is
     of order 1, so with unit 1 that step reaches the bounds at zero (an evaluation
-    wasted), a smaller unit makes it a step of that length.
+    wasted), a smaller unit makes it a step of that length. ``gtol``: stop where the
+    projected gradient (per unit of theta) is below this times the objective's size.
     """
     from scipy.optimize import minimize
 
     lower, upper = problem.lower_bounds() / unit, problem.upper_bounds() / unit
     bounds = [(lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
               for lo, hi in zip(lower, upper)]
-    guard = _StallGuard(fun if unit == 1.0 else _scaled(fun, unit))
+    guard = _StallGuard(fun if unit == 1.0 else _scaled(fun, unit), lower,
+                        None if gtol is None else gtol * unit)
     try:
         result = minimize(guard, np.asarray(theta, dtype=float) / unit, jac=True,
                           method="L-BFGS-B", bounds=bounds,
