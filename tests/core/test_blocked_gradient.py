@@ -115,6 +115,25 @@ def test_a_small_variance_is_not_lost_to_the_stationary_point_at_zero(seed):
     np.testing.assert_allclose(auto.theta, bobyqa.theta, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("seed, sds", [(0, (0.5, 0.0)), (2, (0.0, 0.7)), (5, (0.5, 0.02)),
+                                       (7, (1e-3, 1.0))])
+@pytest.mark.parametrize("reml", [False, True])
+def test_two_terms_with_a_variance_at_or_near_zero_reach_bobyqas_optimum(seed, sds, reml):
+    rng = np.random.default_rng(seed)
+    n, levels = 5000, (600, 150)
+    codes = [rng.integers(0, k, n) for k in levels]
+    effects = [rng.normal(scale=s, size=k) for s, k in zip(sds, levels)]
+    x = rng.normal(size=n)
+    y = 1.0 + x + sum(e[c] for e, c in zip(effects, codes)) + rng.normal(size=n)
+    data = pd.DataFrame({"y": y, "x": x, "a": codes[0].astype(str), "b": codes[1].astype(str)})
+    formula = "y ~ x + (1|a) + (1|b)"
+    auto = fit(data, formula, reml=reml)
+    bobyqa = fit(data, formula, reml=reml, control=Control(optimizer="bobyqa"))
+    assert auto.optimization_result.optimizer == "lbfgs"
+    assert auto.deviance <= bobyqa.deviance + 1e-8
+    np.testing.assert_allclose(auto.theta, bobyqa.theta, rtol=1e-4, atol=1e-5)
+
+
 def test_the_gradient_at_the_last_theta_is_not_computed_again(monkeypatch):
     data = frame(400, (30, 12, 5), seed=6)
     problem = fit(data, "y ~ x + (1|a) + (1|b) + (1|c)", reml=False).record.problem
