@@ -129,8 +129,8 @@ def test_independent_columns_keeps_earlier_columns():
     assert independent_columns(x) == [0, 1, 2]
 
 
-@pytest.mark.parametrize("n", [12, 2000])  # short: the basis itself; tall: through R of QR
-def test_independent_columns_on_tall_and_short_matrices(n):
+@pytest.mark.parametrize("n", [12, 2000])
+def test_independent_columns_on_square_and_tall_matrices(n):
     rng = np.random.default_rng(n)
     a, b = rng.normal(size=(2, n))
     x = np.column_stack([np.ones(n), a, b, a + b, np.zeros(n), 3 * b + 1,

@@ -119,7 +119,7 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, rank_action: Action 
     ``rank_action`` says what to do besides dropping them: warn, raise or nothing.
     ``built`` is the fixed part's matrix when the design's fast path made it.
     ``target`` (the response less any offset): the same rank test, run on X with the
-    target as a last column, also says whether X reproduces it exactly (one QR for
+    target as a last column, also says whether X reproduces it exactly (one test for
     both questions).
     """
     text = parsed.fixed if parsed.fixed.strip() else "1"
@@ -151,18 +151,9 @@ def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     A column is dropped when its component orthogonal to the columns kept before it
     has a norm below ``tol`` times its own norm.
     """
+    # columns read contiguously, and the orthonormal basis grows in place: a strided
+    # read or a copy of the basis per column would cost O(n p^2) memory moves
     x = np.asfortranarray(x, dtype=float)
-    if x.shape[0] > 2 * x.shape[1] and np.all(np.isfinite(x)):
-        from scipy.linalg import lapack
-
-        # X = QR with Q orthonormal keeps every norm and inner product of the columns,
-        # so the test reads R's p columns instead of X's n rows (LAPACK's Householder
-        # QR, stable where the Gram matrix X'X would not be; a third of the time on
-        # InstEval's 73,421 x 29)
-        factored, _, _, info = lapack.dgeqrf(x)
-        if info == 0:
-            x = np.asfortranarray(np.triu(factored[:x.shape[1]]))
-    # the orthonormal basis grows in place: a copy of it per column would cost O(n p^2)
     basis = np.zeros((x.shape[1], x.shape[0])).T
     kept: list[int] = []
     for j in range(x.shape[1]):
