@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mixed_models import LMM
 from mixed_models.control import Control
@@ -153,3 +155,21 @@ def test_the_gradient_at_the_last_theta_is_not_computed_again(monkeypatch):
     blocked_gradient.objective_and_gradient(factor, theta * 1.1, False)
     reml_value = blocked_gradient.objective_and_gradient(factor, theta, True)[0]
     assert len(calls) == 2 and reml_value != value
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), reml=st.booleans())
+def test_a_large_two_term_fit_does_not_depend_on_row_order_or_level_labels(seed, reml):
+    # the L-BFGS-B path: the same optimum whatever the order of rows and names of levels
+    rng = np.random.default_rng(seed)
+    data = frame(4000, (500, 150, 2), seed=seed % 1000)
+    formula = "y ~ x + (1|a) + (1|b)"
+    base = fit(data, formula, reml=reml)
+    shuffled = data.iloc[rng.permutation(len(data))].reset_index(drop=True)
+    shuffled = shuffled.assign(a="L" + shuffled["a"], b=shuffled["b"] + "_z")
+    other = fit(shuffled, formula, reml=reml)
+    assert base.optimization_result.optimizer == other.optimization_result.optimizer == "lbfgs"
+    assert other.deviance == pytest.approx(base.deviance, rel=1e-12, abs=1e-8)
+    np.testing.assert_allclose(other.theta, base.theta, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(other.fix_ef_summary()["coef"].to_numpy(),
+                               base.fix_ef_summary()["coef"].to_numpy(), rtol=1e-6, atol=1e-9)
