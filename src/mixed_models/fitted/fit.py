@@ -86,16 +86,14 @@ def fit_recorded(problem: MixedProblem, structure: Structure, control: Control,
                  start_point: object = None, settings: FitSettings | None = None
                  ) -> FittedModel:
     """:func:`fit_problem`, with the fit's warnings recorded in the record."""
-    return _recording(lambda: fit_problem(problem, structure, control, start_point, settings))
+    return with_recorded_warnings(
+        lambda: fit_problem(problem, structure, control, start_point, settings))
 
 
-def _recording(build: Callable[[], FittedModel]) -> FittedModel:
+def with_recorded_warnings(build: Callable[[], FittedModel]) -> FittedModel:
+    """The record ``build()`` returns, with the warnings raised while building it."""
     with recorded_warnings() as messages:
         fitted = build()
-    return _with_warnings(fitted, messages)
-
-
-def _with_warnings(fitted: FittedModel, messages: list[str]) -> FittedModel:
     return replace(fitted, warnings=tuple(messages))
 
 
@@ -118,7 +116,7 @@ def fit_formula(formula: str, data: object, *, reml: object = True, weights: obj
                              design.y, design.weights, design.offset, reml=reml_, sigma=sigma)
         return fit_problem(problem, FormulaStructure(design), control_, start_point)
 
-    return _recording(build)
+    return with_recorded_warnings(build)
 
 
 def check_progress(progress: object) -> None:
@@ -162,4 +160,4 @@ def fit_raw(*, x: object, y: object, zt: object, lambdat: Callable[[np.ndarray],
             lower_bound=lower_bound, upper_bound=upper_bound, sigma=sigma)
         return fit_problem(problem, structure, control_, start_point)
 
-    return _recording(build)
+    return with_recorded_warnings(build)

@@ -11,7 +11,6 @@ and whose ``problem`` is a :class:`~mixed_models.fitted.glmm_problem.GlmmRecordP
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 
 import numpy as np
 
@@ -30,7 +29,7 @@ from mixed_models.design import build_design
 from mixed_models.errors import (
     ConvergenceWarning, DataError, DataTypeError, InvalidArgumentError, ModelError, SingularFitWarning,
 )
-from mixed_models.fitted.fit import recorded_warnings
+from mixed_models.fitted.fit import with_recorded_warnings
 from mixed_models.fitted.glmm_problem import GeneralGlmmRecordProblem, GlmmRecordProblem
 from mixed_models.fitted.raw import raw_arrays
 from mixed_models.fitted.record import SINGULAR_TOL, FittedModel
@@ -113,9 +112,7 @@ def fit_glmm_formula(formula: str, data: object, *, family: object = "binomial",
             problem = _fit_core(core, family_, nb_link, agq, start, control_)
         return _record(problem, FormulaStructure(design), control_, start)
 
-    with recorded_warnings() as messages:
-        record = build()
-    return replace(record, warnings=tuple(messages))
+    return with_recorded_warnings(build)
 
 
 def fit_glmm_raw(*, x: object, y: object, zt: object, lambdat: object, start_point: object,
@@ -147,9 +144,7 @@ def fit_glmm_raw(*, x: object, y: object, zt: object, lambdat: object, start_poi
             problem = _fit_core(core, family_, None, agq, a.start, control_)
         return _record(problem, a.structure, control_, a.start)
 
-    with recorded_warnings() as messages:
-        record = build()
-    return replace(record, warnings=tuple(messages))
+    return with_recorded_warnings(build)
 
 
 def refit_glmm_response(record: FittedModel, y: np.ndarray) -> FittedModel:
@@ -168,9 +163,7 @@ def refit_glmm_response(record: FittedModel, y: np.ndarray) -> FittedModel:
         new = _refit_core(problem, problem.core.with_response(y), settings, fit.theta, fit.beta)
         return _record(new, record.structure.with_response(y), record.control, fit.theta)
 
-    with recorded_warnings() as messages:
-        new_record = build()
-    return replace(new_record, warnings=tuple(messages))
+    return with_recorded_warnings(build)
 
 
 def refit_glmm_settings(record: FittedModel, settings: GlmmSettings) -> FittedModel:
