@@ -227,6 +227,7 @@ def lbfgs_off_zeros(problem, fun, start: np.ndarray,
 
     A zero column of lambda is a stationary point (the objective depends on its square
     there), so L-BFGS-B can stop there at a saddle; stepping back inside shows it.
+    ``ftol``, ``unit`` and ``gtol`` go to every :func:`lbfgs_b` run.
     """
     theta, value = lbfgs_b(problem, fun, start, ftol, unit, gtol)
     diagonal = problem.diagonal_mask()

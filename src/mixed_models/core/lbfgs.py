@@ -55,11 +55,10 @@ class _StallGuard:
             self.stalls += 1
         else:
             self.stalls = 0
-        if value < self.best_value or self._converged(theta, value, grad):
+        converged = self._converged(theta, value, grad)
+        if value < self.best_value or converged:
             self.best, self.best_value = np.array(theta, dtype=float), float(value)
-            if self.stalls < STALLS and self._converged(theta, value, grad):
-                raise _Stalled
-        if self.stalls >= STALLS:
+        if converged or self.stalls >= STALLS:
             raise _Stalled
         return value, grad
 
