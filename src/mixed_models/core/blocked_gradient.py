@@ -173,22 +173,13 @@ def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray) -
     gram.fill(0.0)
     hx = cp.ax1 * weight[None, :]
     if qr:
-        written = factor.lead_rest_gram(weight, scale[:qr], out=gram) is not None
-        krr = None if not written else gram[:qr, :qr]
-        if sp.issparse(cp.ar1):
-            hr = sp.csr_matrix((cp.ar1.data * weight[cp.ar1_level], cp.ar1.indices,
-                                cp.ar1.indptr), shape=cp.ar1.shape)
-            if krr is None:
-                krr = np.tril((hr @ hr.T).toarray() * np.outer(scale[:qr], scale[:qr]))
-            kxr = np.asarray((hr @ hx.T).T) if size > qr else None
-        else:
-            hr = cp.ar1 * weight[None, :]
-            if krr is None:
-                krr = np.tril((hr @ hr.T) * np.outer(scale[:qr], scale[:qr]))
-            kxr = hx @ hr.T if size > qr else None
-        if not written:
-            gram[:qr, :qr] = krr
-        if kxr is not None:
+        hr = factor.weighted_lead_rest(weight)
+        if factor.lead_rest_gram(hr, scale[:qr], out=gram) is None:
+            krr = hr @ hr.T
+            krr = krr.toarray() if sp.issparse(krr) else krr
+            gram[:qr, :qr] = np.tril(krr * np.outer(scale[:qr], scale[:qr]))
+        if size > qr:
+            kxr = np.asarray((hr @ hx.T).T) if sp.issparse(hr) else hx @ hr.T
             gram[qr:, :qr] = kxr * scale[None, :qr]
     if size > qr:
         gram[qr:, qr:] = np.tril(hx @ hx.T)

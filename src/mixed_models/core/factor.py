@@ -245,21 +245,27 @@ class BlockedCholesky:
             gdata = np.einsum("bs,bst->bt", data, c[cp.ar1_level]).ravel()
         return sp.csr_matrix((gdata, ar1.indices, ar1.indptr), shape=ar1.shape)
 
-    def lead_rest_gram(self, weight: np.ndarray, scale: np.ndarray,
+    def weighted_lead_rest(self, weight: np.ndarray):
+        """H = A_r1 diag(weight) (rest random effects x lead levels), stored as A_r1 is:
+        CSR with its pattern when sparse, else dense. ``weight``: one per lead level."""
+        ar1 = self.cp.ar1
+        if sp.issparse(ar1):
+            return sp.csr_matrix((ar1.data * weight[self.cp.ar1_level], ar1.indices,
+                                  ar1.indptr), shape=ar1.shape)
+        return ar1 * weight[None, :]
+
+    def lead_rest_gram(self, h, scale: np.ndarray,
                        out: np.ndarray | None = None) -> np.ndarray | None:
-        """s_i s_k (A_r1 diag(weight^2) A_1r)[i, k] over the rest random effects, in the
-        lower triangle (the strict upper one is zero), written by the compiled rank
-        update; None when this factor does not use it (then scipy's product serves).
-        ``weight``: one per lead level; ``scale``: s, one per rest random effect.
-        ``out``: a C-ordered array of zeros of at least that many rows and columns, to
-        write into (its leading block; on the ratings set a fresh one costs as much as
-        the update's arithmetic), else a new one."""
+        """s_i s_k (H H')[i, k] over the rest random effects, in the lower triangle (the
+        strict upper one is zero), written by the compiled rank update; None when this
+        factor does not use it (then scipy's product serves). ``h``: H of
+        :meth:`weighted_lead_rest`; ``scale``: s, one per rest random effect. ``out``: a
+        C-ordered array of zeros of at least that many rows and columns, to write into
+        (its leading block; on the ratings set a fresh one costs as much as the update's
+        arithmetic), else a new one."""
         plan = self._kernel
         if plan is None:
             return None
-        ar1 = self.cp.ar1
-        h = sp.csr_matrix((ar1.data * weight[self.cp.ar1_level], ar1.indices, ar1.indptr),
-                          shape=ar1.shape)
         pattern = plan["csc"]
         h_csc = sp.csc_matrix((h.data[plan["to_csc"]], pattern.indices, pattern.indptr),
                               shape=pattern.shape)
