@@ -26,6 +26,16 @@ _FITS: dict[object, object] = {}
 
 
 @pytest.fixture(scope="session")
+def compiled_kernels() -> None:
+    """The compiled small-model kernels, compiled here when the installation step did
+    not; tests that compare them with numpy skip without numba."""
+    from mixed_models.core import kernels
+
+    if not kernels.compile_small_kernels():
+        pytest.skip("numba is not installed")
+
+
+@pytest.fixture(scope="session")
 def fitted():
     """fitted(model_id) -> the LMM for that row of models.csv, fitted once per session."""
 

@@ -96,16 +96,9 @@ def _numpy_only(fun: DenseEvaluator) -> DenseEvaluator:
     return plain
 
 
-@pytest.fixture(scope="module")
-def compiled() -> None:
-    """The small-model kernels, compiled here when the installation step did not."""
-    if not kernels.compile_small_kernels():
-        pytest.skip("numba is not installed")
-
-
 @pytest.mark.parametrize("reml", [True, False])
 @pytest.mark.parametrize("kind", KINDS)
-def test_compiled_blocks_equal_the_dense_evaluation(kind, reml, compiled):
+def test_compiled_blocks_equal_the_dense_evaluation(kind, reml, compiled_kernels):
     problem = _problem(kind, reml)
     fun = DenseEvaluator(problem.cp, problem.theta_slices, reml)
     plain = _numpy_only(fun)
@@ -122,7 +115,7 @@ def test_compiled_blocks_equal_the_dense_evaluation(kind, reml, compiled):
 
 @pytest.mark.parametrize("reml", [True, False])
 @pytest.mark.parametrize("kind", KINDS)
-def test_compiled_newton_takes_the_python_steps(kind, reml, compiled):
+def test_compiled_newton_takes_the_python_steps(kind, reml, compiled_kernels):
     problem = _problem(kind, reml)
     fun = DenseEvaluator(problem.cp, problem.theta_slices, reml)
     diagonal = problem.diagonal_mask()

@@ -18,16 +18,9 @@ COVERED = ["cbpp_binomial", "cbpp_poisson_offset", "grouseticks_poisson", "verba
 NOT_COVERED = ["cbpp_probit", "contraception_binomial", "sleepstudy_gamma_log"]
 
 
-@pytest.fixture(scope="module")
-def loaded() -> None:
-    """The compiled kernels, compiled here when the installation step did not."""
-    if not kernels.compile_small_kernels():
-        pytest.skip("numba is not installed")
-
-
 @pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("model_id", COVERED)
-def test_compiled_modes_values_and_gradients_are_numpys(model_id, joint, loaded):
+def test_compiled_modes_values_and_gradients_are_numpys(model_id, joint, compiled_kernels):
     record = panel_fit(model_id).record.problem
     problem, fit = record.core, record.fit
     assert covered(problem)
@@ -47,7 +40,7 @@ def test_compiled_modes_values_and_gradients_are_numpys(model_id, joint, loaded)
 
 
 @pytest.mark.parametrize("model_id", ["cbpp_binomial", "grouseticks_poisson"])
-def test_compiled_fits_are_numpys(model_id, loaded):
+def test_compiled_fits_are_numpys(model_id, compiled_kernels):
     record = panel_fit(model_id).record.problem
     assert kernels.use_small_kernels()
     fast = fit_glmm(record.core, 1)
@@ -59,7 +52,7 @@ def test_compiled_fits_are_numpys(model_id, loaded):
     np.testing.assert_allclose(fast.check.hessian, slow.check.hessian, rtol=1e-3, atol=1e-6)
 
 
-def test_the_nagq0_fit_ends_with_numpys_state(loaded):
+def test_the_nagq0_fit_ends_with_numpys_state(compiled_kernels):
     record = panel_fit("cbpp_binomial").record.problem
     assert kernels.use_small_kernels()
     fast = fit_glmm(record.core, 0)
@@ -106,7 +99,7 @@ def _synthetic(family: str) -> object:
 
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
-def test_compiled_slopes_weights_and_offsets_are_numpys(family, loaded):
+def test_compiled_slopes_weights_and_offsets_are_numpys(family, compiled_kernels):
     record = _synthetic(family)
     problem, fit = record.core, record.fit
     assert covered(problem)
@@ -122,7 +115,7 @@ def test_compiled_slopes_weights_and_offsets_are_numpys(family, loaded):
                                    rtol=1e-7, atol=1e-7 * (1.0 + np.max(np.abs(expected))))
 
 
-def test_a_term_nested_in_the_lead_term_is_eliminated_first(loaded):
+def test_a_term_nested_in_the_lead_term_is_eliminated_first(compiled_kernels):
     import pandas as pd
     from mixed_models import GLMM
 
@@ -146,7 +139,7 @@ def test_a_term_nested_in_the_lead_term_is_eliminated_first(loaded):
                                atol=1e-7 * (1.0 + np.max(np.abs(expected))))
 
 
-def test_fits_call_the_kernels_with_the_signature_compile_kernels_caches(loaded):
+def test_fits_call_the_kernels_with_the_signature_compile_kernels_caches(compiled_kernels):
     """A second signature would be compiled inside a user's fit (tens of seconds)."""
     from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
 
