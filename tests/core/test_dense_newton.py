@@ -128,7 +128,8 @@ def test_compiled_newton_takes_the_python_steps(kind, reml, compiled_kernels):
     assert fun.calls == compiled.evaluations
 
 
-def test_a_process_loads_the_kernels_once_numpy_has_cost_as_much(compiled, monkeypatch):
+def test_a_process_loads_the_kernels_once_numpy_has_cost_as_much(compiled_kernels,
+                                                                  monkeypatch):
     problem = _problem("scalar", True)
     monkeypatch.setattr(kernels, "_numpy_seconds", [0.0])
     first = DenseEvaluator(problem.cp, problem.theta_slices, True)
