@@ -44,6 +44,20 @@ def split_system(a: np.ndarray, q1: int, size: int) -> tuple[np.ndarray, np.ndar
     return a1, at1, a[q1:, q1:]
 
 
+def lead_blocks(cp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`split_system`'s blocks read from the cross-products ``cp``
+    (:class:`~mixed_models.core.crossprod.CrossProducts`) without forming the dense
+    system: the lead term's level blocks, its cross-products with the tail (the other
+    terms, X and y) by level, and the tail's block."""
+    lead = cp.lead
+    levels, size = lead.n_levels, lead.size
+    ar1 = cp.ar1.toarray() if hasattr(cp.ar1, "toarray") else cp.ar1
+    tail_lead = np.concatenate([ar1, cp.ax1]) if cp.q_rest else cp.ax1
+    t = tail_lead.shape[0]
+    at1 = np.ascontiguousarray(tail_lead.reshape(t, levels, size).transpose(1, 0, 2))
+    return cp.a11, at1, cp.avv
+
+
 def block_objective_and_gradient(blocks: tuple[np.ndarray, np.ndarray, np.ndarray],
                                  lam1: np.ndarray, lamt: np.ndarray, q_rest: int, reml: bool,
                                  weight: float, constant: float, lead_entries: tuple,

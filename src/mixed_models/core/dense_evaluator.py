@@ -14,11 +14,13 @@ compiled code on the lead term's blocks, with the same numbers.
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
 from mixed_models.core import kernels
 from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.block_gradient import lead_blocks
 from mixed_models.core.gradient import dense_system, layout, profiled_constants
 from mixed_models.core.lazy import lazy_module
 
@@ -40,8 +42,7 @@ class DenseEvaluator:
 
     def __init__(self, cp: CrossProducts, theta_slices: list[slice], reml: bool):
         self.cp = cp
-        self.a = dense_system(cp)
-        size = self.a.shape[0]
+        size = cp.lead.q + cp.avv.shape[0]
         offsets, positions = layout(cp, theta_slices)
         rows = np.concatenate([r for r, _ in positions]).astype(np.intp)
         cols = np.concatenate([c for _, c in positions]).astype(np.intp)
@@ -50,46 +51,52 @@ class DenseEvaluator:
         self.q = size - cp.avv.shape[0] + cp.q_rest
         self.size, self.reml = size, reml
         self.k = size if reml else self.q
-        self.lam_index = rows * size + cols
-        self.trace_index = cols * size + rows
         self.rows, self.cols = rows, cols
-        self.base = np.zeros((size, size))
-        tail = np.arange(self.q, size)
-        self.base[tail, tail] = 1.0
-        self.inflate = np.arange(self.q) * (size + 1)
         self.weight, self.constant = profiled_constants(cp, reml)
         self.calls = 0
         self.optimum: tuple[np.ndarray, np.ndarray] | None = None
-        self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
         self.lead_size, self.q_rest = cp.lead.size, cp.q_rest
         self.blocks = self._blocks() if kernels.block_wanted() else None
 
+    @functools.cached_property
+    def a(self) -> np.ndarray:
+        """The dense system [Z X y]' W [Z X y] (numpy's evaluation reads it; the
+        compiled kernel reads the blocks, built from the cross-products directly)."""
+        return dense_system(self.cp)
+
+    @functools.cached_property
+    def _dense(self) -> tuple:
+        """numpy's evaluation's constants: lambda~'s fixed entries, where theta goes in
+        it, where the traces are read, the diagonal of M, LAPACK's routines."""
+        size = self.size
+        base = np.zeros((size, size))
+        tail = np.arange(self.q, size)
+        base[tail, tail] = 1.0
+        return (base, self.rows * size + self.cols, self.cols * size + self.rows,
+                np.arange(self.q) * (size + 1), lapack.dpotrf, lapack.dpotrs)
+
     def _blocks(self) -> tuple:
         """The compiled kernel's arrays (the lead term's blocks, the dense tail)."""
-        q1 = self.q - self.q_rest
-        return kernels.block_arrays(self.a, q1, self.lead_size, self.rows, self.cols,
-                                    self.group)
+        return kernels.block_arrays(lead_blocks(self.cp), self.rows, self.cols, self.group)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        del state["_potrf"], state["_potrs"]  # LAPACK's functions do not pickle
+        state.pop("_dense", None)  # LAPACK's functions do not pickle
         return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._potrf, self._potrs = lapack.dpotrf, lapack.dpotrs
 
     def with_response(self, cp: CrossProducts) -> DenseEvaluator:
         """The evaluator of ``cp``, which differs from this one's cross-products in the
         response's row only (``crossprod.with_response``): the rest is shared."""
         new = copy.copy(self)
         new.cp, new.calls, new.optimum = cp, 0, self.optimum
+        if self.blocks is not None:
+            new.__dict__.pop("a", None)
+            new.blocks = new._blocks()
+            return new
         new.a = self.a.copy()
         last = np.concatenate([cp.ax1[-1], cp.avv[-1]])
         new.a[-1, :] = last
         new.a[:, -1] = last
-        if self.blocks is not None:
-            new.blocks = new._blocks()
         return new
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -100,12 +107,13 @@ class DenseEvaluator:
             value, grad = kernels.block_objective(theta, self.blocks, self.q_rest, self.reml,
                                                   self.weight, self.constant)
             return float(value), grad
-        lam = self.base.copy()
-        lam.flat[self.lam_index] = theta[self.group]
+        base, lam_index, trace_index, inflate, potrf, potrs = self._dense
+        lam = base.copy()
+        lam.flat[lam_index] = theta[self.group]
         b = lam.T @ self.a
         m = b @ lam
-        m.flat[self.inflate] += 1.0
-        chol, info = self._potrf(m, lower=1, clean=0)
+        m.flat[inflate] += 1.0
+        chol, info = potrf(m, lower=1, clean=0)
         if info != 0:
             return np.inf, np.full(self.n_theta, np.nan)
         diag = np.log(chol.flat[::self.size + 1])
@@ -119,13 +127,13 @@ class DenseEvaluator:
             rhs[:, :-1] = b
             rhs[:, -1] = 0.0
             rhs[-1, -1] = 1.0
-            solved, info = self._potrs(chol, rhs, lower=1)
+            solved, info = potrs(chol, rhs, lower=1)
             v = solved[:, -1] * r2
-            traces = solved[:, :-1].ravel()[self.trace_index]
+            traces = solved[:, :-1].ravel()[trace_index]
         else:
-            solved, info = self._potrs(chol[:k, :k], b[:k], lower=1)
-            v, _ = self._potrs(chol, np.eye(1, self.size, self.size - 1)[0] * r2, lower=1)
-            traces = solved.ravel()[self.trace_index]
+            solved, info = potrs(chol[:k, :k], b[:k], lower=1)
+            v, _ = potrs(chol, np.eye(1, self.size, self.size - 1)[0] * r2, lower=1)
+            traces = solved.ravel()[trace_index]
         vb = v @ b
         per_entry = traces + (self.weight / r2) * vb[self.rows] * v[self.cols]
         grad = 2.0 * np.bincount(self.group, per_entry, self.n_theta)

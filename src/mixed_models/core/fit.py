@@ -91,8 +91,16 @@ def fit_theta(problem: Problem, settings: FitSettings,
     """Optimize theta of ``problem`` (in its internal columns) and return the result in
     the original ones. ``start`` is in the original columns (None: lme4's start)."""
     inner = problem.internal
-    theta0 = start_theta(inner) if start is None else \
-        problem.theta_to_internal(np.asarray(start, dtype=float))
+    theta0 = None if start is None else problem.theta_to_internal(np.asarray(start, dtype=float))
+    if settings.optimizer == "auto" and dense_newton.eligible(inner):
+        # Newton's first evaluation tells whether the start can be evaluated: lme4's
+        # start is checked (below) only when Newton's method hands the fit on
+        done = dense_newton.newton_result(inner, inner.start() if theta0 is None else theta0,
+                                          confirm=settings.polish,
+                                          max_evaluations=settings.max_evaluations)
+        if done is not None:
+            return problem.result_to_original(done)
+    theta0 = start_theta(inner) if theta0 is None else theta0
     result, refined = _optimize(inner, settings, theta0)
     if settings.polish and not refined:
         result = refine_optimum(inner, result)
@@ -101,14 +109,10 @@ def fit_theta(problem: Problem, settings: FitSettings,
 
 def _optimize(problem: Problem, settings: FitSettings, start: np.ndarray
               ) -> tuple[OptimizationResult, bool]:
-    """The optimization result, and whether it already ends where the analytic gradient
-    vanishes (no refinement needed)."""
+    """The optimization result (after Newton's method, when it applies, handed the fit
+    on), and whether it already ends where the analytic gradient vanishes (no refinement
+    needed)."""
     run = settings.optimizer_settings()
-    if settings.optimizer == "auto" and dense_newton.eligible(problem):
-        done = dense_newton.newton_result(problem, start, confirm=settings.polish,
-                                          max_evaluations=settings.max_evaluations)
-        if done is not None:
-            return done, True
     if settings.optimizer == "auto" and settings.polish and _dense_gradient_first(problem):
         done = _by_dense_gradient(problem, start)
         if isinstance(done, OptimizationResult):

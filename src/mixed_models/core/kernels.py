@@ -159,7 +159,7 @@ def _run_small_kernels() -> None:
     kernels, or loads them)."""
     a = np.eye(2)
     index = np.array([0])
-    arrays = block_arrays(a, 1, 1, index, index, index)
+    arrays = block_arrays(split_system(a, 1, 1), index, index, index)
     block_objective(np.ones(1), arrays, 0, True, 0.0, 0.0)
     block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
                  arrays, 0, True, 0.0, 0.0)
@@ -237,12 +237,15 @@ def block_objective(theta: np.ndarray, arrays: tuple, q_rest: int, reml: bool, w
     return _block_kernel()(theta, *arrays, q_rest, reml, weight, constant)
 
 
-def block_arrays(a: np.ndarray, q1: int, size: int, rows: np.ndarray, cols: np.ndarray,
-                 group: np.ndarray) -> tuple:
-    """The arrays :func:`block_objective` reads, from the dense system ``a`` whose
-    leading ``q1`` rows are the lead term's levels (``size`` columns each) and from the
-    positions (``rows``, ``cols``) in lambda~ of the theta entries ``group``."""
-    a1, at1, att = (np.ascontiguousarray(x) for x in split_system(a, q1, size))
+def block_arrays(blocks: tuple[np.ndarray, np.ndarray, np.ndarray], rows: np.ndarray,
+                 cols: np.ndarray, group: np.ndarray) -> tuple:
+    """The arrays :func:`block_objective` reads, from the dense system's ``blocks``
+    (:func:`~mixed_models.core.block_gradient.split_system`: the lead term's level
+    blocks, the tail's by level, the tail's) and from the positions (``rows``,
+    ``cols``) in lambda~ of the theta entries ``group``."""
+    a1, at1, att = (np.ascontiguousarray(x) for x in blocks)
+    levels, size = a1.shape[0], a1.shape[1]
+    q1 = levels * size
     first = rows < size  # the lead term's entries at its first level
     tail = rows >= q1
     index = [np.ascontiguousarray(x, dtype=np.intp) for x in (

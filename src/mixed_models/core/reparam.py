@@ -19,6 +19,7 @@ back exactly:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -42,24 +43,38 @@ class TermMap:
         """The term's internal theta for the original ``theta``."""
         if self.transform is None:
             return theta
-        return self._map(theta, np.linalg.inv(self.transform))
+        return self._map(theta, self._inverse, self._row_scales[1])
 
     def to_original(self, theta: np.ndarray) -> np.ndarray:
         """The term's original theta for the internal ``theta``."""
         if self.transform is None:
             return theta
-        return self._map(theta, self.transform)
+        return self._map(theta, self.transform, self._row_scales[0])
 
-    def _map(self, theta: np.ndarray, t: np.ndarray) -> np.ndarray:
+    @functools.cached_property
+    def _inverse(self) -> np.ndarray:
+        return np.linalg.inv(self.transform)
+
+    @functools.cached_property
+    def _row_scales(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The diagonals of T and T^-1 at theta's rows when T is diagonal (else None):
+        row scaling keeps every pattern, no re-triangularization needed."""
+        if not _is_diagonal(self.transform):
+            return None, None
+        rows = self.covariance.rows
+        return np.diag(self.transform)[rows], 1.0 / np.diag(self.transform)[rows]
+
+    def _map(self, theta: np.ndarray, t: np.ndarray, scales: np.ndarray | None
+             ) -> np.ndarray:
+        if scales is not None:
+            return theta * scales
         cov = self.covariance
-        if _is_diagonal(t):  # row scaling keeps every pattern: no re-triangularization
-            return theta * np.diag(t)[cov.rows]
         return triangular(t @ cov.lam(theta))[cov.rows, cov.cols]
 
     def rotation(self, theta_internal: np.ndarray) -> np.ndarray | None:
         """Q with T lam_int = lam_orig Q' (None when Q is the identity), so that the
         spherical effects map as u = Q u_int."""
-        if self.transform is None or _is_diagonal(self.transform):
+        if self.transform is None or self._row_scales[0] is not None:
             return None
         return triangular(self.transform @ self.covariance.lam(theta_internal),
                           rotation=True)[1]
@@ -76,11 +91,11 @@ def triangular(m: np.ndarray, rotation: bool = False):
     singular (row i of L has the norm of row i of M)."""
     if m.shape == (2, 2):
         lower, q = _triangular_2x2(m)
-    else:
-        q, r = np.linalg.qr(m.T)
-        signs = np.where(np.diag(r) < 0, -1.0, 1.0)
-        lower = r.T * signs
-        q = q * signs
+        return (lower, q) if rotation else lower
+    q, r = np.linalg.qr(m.T)
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)
+    lower = r.T * signs
+    q = q * signs
     row_size = np.linalg.norm(m, axis=1, keepdims=True)
     lower[np.abs(lower) <= _ROUNDING_ZERO * row_size] = 0.0
     return (lower, q) if rotation else lower
@@ -94,7 +109,10 @@ def _triangular_2x2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cs, sn = (a / r, b / r) if r > 0.0 else (1.0, 0.0)
     l21, l22 = cs * c + sn * d, cs * d - sn * c
     flip = -1.0 if l22 < 0.0 else 1.0
-    lower = np.array([[r, 0.0], [l21, flip * l22]])
+    second = math.hypot(c, d)  # triangular()'s rounding-to-zero rule for the second row
+    l21 = 0.0 if abs(l21) <= _ROUNDING_ZERO * second else l21
+    l22 = 0.0 if abs(l22) <= _ROUNDING_ZERO * second else flip * l22
+    lower = np.array([[r, 0.0], [l21, l22]])
     q = np.array([[cs, -sn * flip], [sn, cs * flip]])
     return lower, q
 
