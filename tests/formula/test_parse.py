@@ -89,3 +89,12 @@ def test_invalid_formulas_name_the_position(formula, fragment, position):
 def test_non_string_formula():
     with pytest.raises(FormulaError, match="must be a string"):
         parse_formula(42)
+
+
+def test_a_formula_is_parsed_once_and_errors_are_raised_every_time():
+    formula = "Reaction ~ Days + (Days | Subject)"
+    assert parse_formula(formula) is parse_formula(formula)
+    assert parse_formula(formula) == parse_formula("".join(formula))  # another string object
+    for _ in range(2):
+        with pytest.raises(FormulaError, match="no random-effects term"):
+            parse_formula("y ~ x")

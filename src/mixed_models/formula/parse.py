@@ -12,6 +12,7 @@ expression stay strings; each is checked here by :mod:`mixed_models.formula.safe
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from mixed_models.errors import FormulaError
 from mixed_models.formula.response import checked_pieces
@@ -46,6 +47,13 @@ def parse_formula(formula: str) -> ParsedFormula:
     """
     if not isinstance(formula, str):
         raise FormulaError(f"the formula must be a string, got {type(formula).__name__}")
+    return _parsed(formula)
+
+
+# A ParsedFormula is immutable, so a formula fitted again (simulations, bootstraps, one
+# formula over many data sets) is parsed once; errors are raised on every call.
+@lru_cache(maxsize=256)
+def _parsed(formula: str) -> ParsedFormula:
     tilde = _find_tilde(formula)
     response = formula[:tilde].strip()
     if not response:
