@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from mixed_models.core.crossprod import CrossProducts, TermData
+from mixed_models.core.crossprod import CrossProducts, TermData, theta_slices
 from mixed_models.core.factor import BlockedCholesky
 from mixed_models.core.problem import LmmProblem
 from mixed_models.core.reparam import Reparametrization
@@ -100,8 +100,7 @@ class AccumulatedProblem(LmmProblem):
         self.blocks = blocks
         self.terms = blocks.cp.terms if _internal else blocks.terms
         self.x = self.y = self.weights = self.offset = None
-        starts = np.cumsum([0] + [t.covariance.n_theta for t in self.terms])
-        self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        self.theta_slices = theta_slices(self.terms)
         self.reparam = None if _internal else blocks.reparam
         if self.reparam is None:
             self.internal = self

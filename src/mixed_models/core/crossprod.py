@@ -9,6 +9,7 @@ by chunk (:class:`CrossProductAccumulator`); no n x q matrix is ever formed.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,16 @@ class TermData:
     def q(self) -> int:
         """Number of random effects of the term (levels x columns)."""
         return self.n_levels * self.size
+
+
+def theta_slices(terms: list[TermData]) -> list[slice]:
+    """Each term's slice of theta, in the terms' order."""
+    slices, start = [], 0
+    for term in terms:
+        stop = start + term.covariance.n_theta
+        slices.append(slice(start, stop))
+        start = stop
+    return slices
 
 
 @dataclass(eq=False)
@@ -174,7 +185,8 @@ class CrossProductAccumulator:
         self.order = factorization_order(terms)
         self.p = n_fixed
         lead = terms[self.order[0]]
-        self.rest_offsets = list(np.cumsum([0] + [terms[i].q for i in self.order[1:]])[:-1])
+        sizes = [terms[i].q for i in self.order[1:]]
+        self.rest_offsets = list(itertools.accumulate([0] + sizes))[:-1]
         self.q_rest = sum(terms[i].q for i in self.order[1:])
         m = self.q_rest + n_fixed + 1
         _check_memory(terms, self.order, m)
@@ -194,19 +206,24 @@ class CrossProductAccumulator:
         ``y`` has the offset already subtracted.
         """
         n = len(y)
-        sw = np.ones(n) if weights is None else np.sqrt(weights)
-        if weights is not None:
-            self.sum_log_weights += float(np.sum(np.log(weights)))
         self.n_obs += n
-        xy = np.column_stack([x, y]) * sw[:, None]
+        xy = np.column_stack([x, y])
         chunk_terms = [TermData(c, zz, t.n_levels, t.covariance)
                        for c, zz, t in zip(codes, z, self.terms)]
-        zw = [t.z * sw[:, None] for t in chunk_terms]
+        zw = [t.z for t in chunk_terms]
+        if weights is not None:
+            self.sum_log_weights += float(np.sum(np.log(weights)))
+            sw = np.sqrt(weights)[:, None]
+            xy *= sw
+            zw = [zz * sw for zz in zw]
         lead_i = self.order[0]
         lead, zl = chunk_terms[lead_i], zw[lead_i]
         for s in range(lead.size):
-            for t in range(lead.size):
-                self.a11[:, s, t] += np.bincount(lead.codes, zl[:, s] * zl[:, t], lead.n_levels)
+            for t in range(s + 1):  # the blocks are symmetric: each pair once
+                sums = np.bincount(lead.codes, zl[:, s] * zl[:, t], lead.n_levels)
+                self.a11[:, s, t] += sums
+                if t != s:
+                    self.a11[:, t, s] += sums
         self.ax1 += _z_times(lead, zl, xy).T
         self._add_rest(chunk_terms, zw, xy, lead, zl)
 

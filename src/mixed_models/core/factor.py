@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixed_models.core import kernels, small
-from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.crossprod import CrossProducts, theta_slices
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.threads import TINY_COLUMNS, blas_threads_for
 
@@ -46,10 +46,8 @@ class BlockedCholesky:
 
     def __init__(self, cp: CrossProducts, closed_form: bool = True):
         self.cp = cp
-        sizes = [t.covariance.n_theta for t in cp.terms]
-        starts = np.cumsum([0] + sizes)
-        self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
-        self.n_theta = int(starts[-1])
+        self.theta_slices = theta_slices(cp.terms)
+        self.n_theta = self.theta_slices[-1].stop if self.theta_slices else 0
         self.rest_scalar = [t.size == 1 for t in cp.rest]
         self.q_rest = cp.q_rest
         size = cp.a11.shape[1]

@@ -14,7 +14,7 @@ import numpy as np
 
 from mixed_models.core import crossprod
 from mixed_models.core.covariance import PatternCovariance
-from mixed_models.core.crossprod import TermData, cross_products
+from mixed_models.core.crossprod import TermData, cross_products, theta_slices
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
@@ -73,8 +73,7 @@ class LmmProblem:
         self.offset = offset
         self.reml = reml
         self.sigma = sigma
-        starts = np.cumsum([0] + [t.covariance.n_theta for t in terms])
-        self.theta_slices = [slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
+        self.theta_slices = theta_slices(terms)
         self.reparam: Reparametrization | None = None
         self.internal = self
         if reparametrize:
