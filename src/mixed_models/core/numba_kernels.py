@@ -18,6 +18,11 @@ the next process (functions made inside another function are compiled anew each 
   (B = lam~' A) that the gradient's traces read follow from M_l^-1, H_l = M_l^-1 C_l'
   and S^-1. The ML objective differentiates log |Omega_zz| instead: the same formulas
   with S's leading block (the rest terms' rows) in place of S.
+
+The small dense helpers (products, Cholesky factor, solves) are inlined into their
+callers (numba's ``inline="always"``): a call's transpose flags are then constants and
+its loops are compiled for that call alone, which matters on blocks of one or two
+columns, where a loop's bookkeeping costs more than its arithmetic.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cove
             _downdate_row(m - 1 - t, out, base, scale, rp, rj, rv, cp, ci, cv)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _cholesky(a, out, n):  # pragma: no cover
     """Lower Cholesky factor of a's leading n x n block into out; False when it is not
     positive definite."""
@@ -78,7 +83,7 @@ def _cholesky(a, out, n):  # pragma: no cover
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _solve(chol, b, n, m):  # pragma: no cover
     """b[:n, :m] <- (L L')^-1 b[:n, :m] in place, L the leading n x n block of chol."""
     for c in range(m):
@@ -94,7 +99,7 @@ def _solve(chol, b, n, m):  # pragma: no cover
             b[i, c] = s / chol[i, i]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _gemm(a, ta, b, tb, out, n, m, p, alpha, beta):  # pragma: no cover
     """out[:n, :p] <- beta out + alpha op(a) op(b), op(a) the n x m block of a (of a'
     when ``ta``), op(b) the m x p block of b (b' when ``tb``). Loops: BLAS's per-call
@@ -110,7 +115,7 @@ def _gemm(a, ta, b, tb, out, n, m, p, alpha, beta):  # pragma: no cover
                     out[i, j] += x * (b[j, k] if tb else b[k, j])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _gemv(a, ta, x, out, n, m, alpha, beta):  # pragma: no cover
     """out[:n] <- beta out + alpha op(a) x, op(a) the n x m block of a (a' when ``ta``)."""
     for i in range(n):
