@@ -8,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mixed_models import LMM
 from mixed_models.design import build_design
 from mixed_models.errors import DataError, ModelError
 from mixed_models.formula import parse_formula
+from mixed_models.design.random import _sorted_codes, grouping_codes
 
 DOUBLE_BAR = Path(__file__).parents[1] / "data" / "double_bar" / "factor_double_bar.csv"
 
@@ -104,3 +107,21 @@ def test_random_effects_are_counted_per_bar_as_in_lme4():
     assert design("y ~ x + (x || g)", data).random[0].n_levels == 12
     with pytest.raises(ModelError, match="24 random effects"):
         design("y ~ x + (x | g)", data)
+
+
+@given(st.lists(st.text(min_size=0, max_size=4), min_size=1, max_size=40),
+       st.sampled_from(["object", "str"]))
+def test_text_levels_are_coded_as_pandas_sorted_factorization(values, dtype):
+    column = pd.Series(values, dtype=dtype)
+    codes, labels = grouping_codes(pd.DataFrame({"g": column}), ("g",))
+    expected_codes, expected = pd.factorize(column.to_numpy(dtype=object), sort=True)
+    assert labels == [str(v) for v in expected]
+    assert np.array_equal(codes, expected_codes)
+
+
+@pytest.mark.parametrize("values", [["b", 2, "a", 1, 2], ["x", None, "a", "x"]])
+def test_mixed_or_missing_text_levels_keep_pandas_order(values):
+    column = pd.Series(values, dtype=object)
+    codes, uniques = _sorted_codes(column.to_numpy(dtype=object))
+    expected_codes, expected = pd.factorize(column.to_numpy(dtype=object), sort=True)
+    assert list(uniques) == list(expected) and np.array_equal(codes, expected_codes)

@@ -104,25 +104,30 @@ def build_design(parsed: ParsedFormula, data: object, weights: object = None,
     control = control or Control()
     if not binomial:
         refuse_cbind(parsed)
-    frame = model_frame(parsed, data, weights, offset, na_action)
+    # the frame itself is selected only for the paths that read it: formulaic's, the
+    # binomial response's, offset() terms (the fast path reads the columns)
+    frame = model_frame(parsed, data, weights, offset, na_action,
+                        select=binomial or not fast or bool(parsed.offsets))
     given = frame.offset
-    in_formula = offset_values(parsed.offsets, frame.data, parsed.formula)
+    in_formula = offset_values(parsed.offsets, frame.data, parsed.formula) \
+        if parsed.offsets else None
     if in_formula is not None:  # offset(...) terms add to any offset= argument, as in R
         total = in_formula if frame.offset is None else frame.offset + in_formula
         frame = replace(frame, offset=total)
     check_finite(frame.columns, frame.weights, frame.offset, frame.rows)
     check_weights(frame.weights, frame.rows)
-    made = fast_plan(parsed, frame.data, not binomial, frame.columns) if fast else None
+    made = fast_plan(parsed, frame, not binomial) if fast else None
     if binomial:
         response = binomial_response(parsed, frame.data, frame.weights, frame.rows)
         y = response.y
     else:
-        y = response_vector(parsed, frame.data, made and made.y)
+        y = made.y if made is not None and made.y is not None \
+            else response_vector(parsed, frame.data)
     target = None if binomial else y if frame.offset is None else y - frame.offset
-    fixed = fixed_design(parsed, frame.data, control.check_rank_x, made and made.fixed,
-                         target)
+    table = frame.data if made is None else None  # the fast path's matrices read no frame
+    fixed = fixed_design(parsed, table, control.check_rank_x, made and made.fixed, target)
     check_scale(fixed, control)
-    random = random_designs(parsed, frame.data, made and partial(made.bar, parsed),
+    random = random_designs(parsed, table, made and partial(made.bar, parsed),
                             frame.columns)
     random = sorted(random, key=lambda r: -r.n_levels)
     check_grouping(random, len(y), control)

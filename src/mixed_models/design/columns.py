@@ -122,12 +122,17 @@ def as_numbers(data: pd.DataFrame, names: Iterable[str],
     otherwise treat them as categories); other columns are unchanged, and ``data``
     itself is returned when none changes. ``columns``: ``data``'s columns by name, when
     the caller has them."""
-    columns = data if columns is None else columns
-    convert = [n for n in names if pd.api.types.is_object_dtype(columns[n].dtype)
-               and column_kind(columns[n]) == NUMERIC]
+    convert = numbers_to_convert(data if columns is None else columns, names)
     if not convert:
         return data
     return data.assign(**{n: pd.to_numeric(data[n]).astype(float) for n in convert})
+
+
+def numbers_to_convert(columns: pd.DataFrame | Mapping[str, pd.Series],
+                       names: Iterable[str]) -> list[str]:
+    """The columns among ``names`` that are object columns holding only numbers."""
+    return [n for n in names if pd.api.types.is_object_dtype(columns[n].dtype)
+            and column_kind(columns[n]) == NUMERIC]
 
 
 def refuse_duplicates(columns: pd.Index, names: Iterable[str]) -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_spec, is_plain
 from mixed_models.design.evaluation import plain_evaluated
+from mixed_models.design.frame import ModelFrame
 from mixed_models.formula.response import response_piece
 from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
@@ -135,8 +136,8 @@ class FastSpec:
     ----------
     column_names
         formulaic's names of the columns.
-    data
-        The fit's model frame.
+    frame
+        The fit's model frame (its ``data`` is read when formulaic's spec is built).
     text
         The piece formulaic would have been given.
     reads
@@ -145,13 +146,13 @@ class FastSpec:
         For one term of a split double bar: the bar's spec and the term's label.
     """
 
-    _OWN = ("column_names", "data", "text", "reads", "parent", "label", "_built")
+    _OWN = ("column_names", "frame", "text", "reads", "parent", "label", "_built")
 
-    def __init__(self, column_names: list[str], data: pd.DataFrame, text: str = "",
+    def __init__(self, column_names: list[str], frame: ModelFrame, text: str = "",
                  reads: tuple[str, ...] = (), parent: FastSpec | None = None,
                  label: str = "") -> None:
         self.column_names = tuple(column_names)
-        self.data = data
+        self.frame = frame
         self.text = text
         self.reads = reads
         self.parent = parent
@@ -162,6 +163,11 @@ class FastSpec:
         if name.startswith("__") or name in self._OWN:  # e.g. while unpickling
             raise AttributeError(name)
         return getattr(self.formulaic(), name)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The fit's data (the model frame's rows and columns)."""
+        return self.frame.data
 
     def formulaic(self) -> SafeSpec:
         """formulaic's spec of the same columns, built from the fit's data once."""
@@ -196,18 +202,16 @@ class FastPlan:
         return matrix, list(split) if term.double_bar else [matrix]
 
 
-def plan(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True,
-         columns: Mapping[str, pd.Series] | None = None) -> FastPlan | None:
-    """The matrices of the formula on ``data`` (the model frame), or None when formulaic
-    is needed.
+def plan(parsed: ParsedFormula, frame: ModelFrame, response: bool = True) -> FastPlan | None:
+    """The matrices of the formula on the model frame, or None when formulaic is needed
+    (the frame's columns are read, not its ``data``).
 
     A response that is not a plain numeric column (booleans, text, ``cbind()``, an
     expression) needs formulaic; without ``response`` (a binomial response, which the
     design builds itself) the plan has no ``y`` and only the matrices decide.
-    ``columns`` are ``data``'s columns by name, when the caller has them.
     """
     y = None
-    cols = data if columns is None else columns
+    cols = frame.columns
     if response:
         tree = response_piece(parsed).tree
         if not isinstance(tree, Column) or not is_plain(tree.name) \
@@ -215,32 +219,32 @@ def plan(parsed: ParsedFormula, data: pd.DataFrame, response: bool = True,
             return None
         y = cols[tree.name].to_numpy(dtype=float)
     text = parsed.fixed if parsed.fixed.strip() else "1"
-    fixed = _evaluate(check_piece(text, parsed.formula, parsed.fixed_offset), data, cols)
+    fixed = _evaluate(check_piece(text, parsed.formula, parsed.fixed_offset), frame, cols)
     if fixed is None:
         return None
     bars = []
     for term in parsed.random:
-        bar = _bar(term, parsed.formula, data, cols)
+        bar = _bar(term, parsed.formula, frame, cols)
         if bar is None:
             return None
         bars.append(bar)
     return FastPlan(y, fixed, tuple(bars))
 
 
-def _evaluate(piece: Piece, data: pd.DataFrame, cols: Columns) -> Evaluated | None:
+def _evaluate(piece: Piece, frame: ModelFrame, cols: Columns) -> Evaluated | None:
     formula = simple_formula(piece)
-    built = None if formula is None else _columns(formula, cols, len(data))
+    built = None if formula is None else _columns(formula, cols, len(frame.rows))
     if built is None:
         return None
     matrix, names = built
-    spec = FastSpec(names, data, piece.render(str), tuple(piece.column_names))
+    spec = FastSpec(names, frame, piece.render(str), tuple(piece.column_names))
     return plain_evaluated(matrix, names, spec)
 
 
 def _bar(term: RandomTerm, formula: str,
-         data: pd.DataFrame, cols: Columns) -> tuple[Evaluated, tuple[Evaluated, ...]] | None:
+         frame: ModelFrame, cols: Columns) -> tuple[Evaluated, tuple[Evaluated, ...]] | None:
     piece = check_piece(term.expr, formula, term.expr_offset)
-    whole = _evaluate(piece, data, cols)
+    whole = _evaluate(piece, frame, cols)
     if whole is None or not term.double_bar:
         return None if whole is None else (whole, ())
     simple = simple_formula(piece)
@@ -249,9 +253,9 @@ def _bar(term: RandomTerm, formula: str,
     pieces += [SimpleFormula(False, (t,)) for t in simple.terms]
     split = []
     for one in pieces:
-        built = _columns(one, cols, len(data))
+        built = _columns(one, cols, len(frame.rows))
         assert built is not None  # the same columns as in the whole bar
         label = "1" if one.intercept else one.label(one.terms[0])
-        spec = FastSpec(built[1], data, parent=whole.model_spec, label=label)
+        spec = FastSpec(built[1], frame, parent=whole.model_spec, label=label)
         split.append(plain_evaluated(built[0], built[1], spec))
     return whole, tuple(split)

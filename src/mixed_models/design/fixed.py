@@ -111,13 +111,14 @@ def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series))
 
 
-def fixed_design(parsed: ParsedFormula, data: pd.DataFrame, rank_action: Action = "warn",
-                 built: Evaluated | None = None,
+def fixed_design(parsed: ParsedFormula, data: pd.DataFrame | None,
+                 rank_action: Action = "warn", built: Evaluated | None = None,
                  target: np.ndarray | None = None) -> FixedDesign:
     """Build X from the fixed part of the formula and drop aliased columns.
 
     ``rank_action`` says what to do besides dropping them: warn, raise or nothing.
-    ``built`` is the fixed part's matrix when the design's fast path made it.
+    ``built`` is the fixed part's matrix when the design's fast path made it (``data``,
+    the model frame, is then not read and may be None).
     ``target`` (the response less any offset): the same rank test, run on X with the
     target as a last column, also says whether X reproduces it exactly (one test for
     both questions).

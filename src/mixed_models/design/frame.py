@@ -20,6 +20,7 @@ import pandas as pd
 from mixed_models.design.columns import (
     as_numbers,
     drop_unused_categories,
+    numbers_to_convert,
     refuse_duplicates,
     refuse_unsupported,
 )
@@ -42,8 +43,11 @@ class ModelFrame:
 
     Attributes
     ----------
-    data
-        The selected columns, complete rows only, with a fresh 0..n-1 index.
+    selected
+        The selected columns, complete rows only, with a fresh 0..n-1 index: a frame,
+        or the columns by name when every row of the user's frame was kept under its
+        default index (the frame, ``data``, is then built on first use: a fit from
+        plain columns never needs it).
     rows
         Position of each kept row in the user's frame.
     n_input
@@ -57,13 +61,20 @@ class ModelFrame:
         polars); None means 0..n-1.
     """
 
-    data: pd.DataFrame
+    selected: pd.DataFrame | dict[str, pd.Series]
     rows: np.ndarray
     n_input: int
     weights: np.ndarray | None
     offset: np.ndarray | None
     na_action: str = "drop"
     index: pd.Index | None = None
+
+    @cached_property
+    def data(self) -> pd.DataFrame:
+        """The selected columns as a frame."""
+        if isinstance(self.selected, pd.DataFrame):
+            return self.selected
+        return pd.DataFrame(self.selected)
 
     @property
     def n_dropped(self) -> int:
@@ -75,6 +86,8 @@ class ModelFrame:
         """The columns of ``data`` by name, each taken from the frame once (pandas'
         column access costs microseconds, and the design reads each column several
         times)."""
+        if not isinstance(self.selected, pd.DataFrame):
+            return self.selected
         return dict(self.data.items())
 
     def pad(self, values: np.ndarray) -> np.ndarray:
@@ -181,11 +194,15 @@ def missing_column_error(name: str, columns: list[str], formula: str | None = No
 
 
 def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
-                offset: object = None, na_action: str = "drop") -> ModelFrame:
+                offset: object = None, na_action: str = "drop",
+                select: bool = True) -> ModelFrame:
     """Select the model's columns and its complete rows.
 
     ``weights`` and ``offset`` are a column name, an array of one value per row of
-    ``data``, or None. ``offset`` may also be a scalar.
+    ``data``, or None. ``offset`` may also be a scalar. Without ``select``, a frame
+    whose every row is kept (under its default index) gives its columns alone, and the
+    model frame's ``data`` is built when first read (at twice the cost of selecting it
+    now): for callers that read the columns only.
     """
     if na_action not in NA_ACTIONS:
         raise InvalidArgumentError(f"na_action must be one of {NA_ACTIONS}, got {na_action!r}")
@@ -198,13 +215,14 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
             raise missing_column_error(name, [str(c) for c in frame.columns], parsed.formula,
                                        position)
     predictors = sorted(predictor_columns(parsed) & set(needed))
-    # the model's columns, selected once by position (names were checked unique)
-    selected = frame.take([frame.columns.get_loc(name) for name in needed], axis=1)
-    columns = dict(selected.items())
+    # each column read once (names were checked unique); a frame of the model's columns
+    # is selected only when the data need one (conversions, dropped rows, categories)
+    columns = {name: frame[name] for name in needed}
     refuse_unsupported(columns, predictors)
-    converted = as_numbers(selected, predictors, columns)
-    if converted is not selected:
-        selected, columns = converted, dict(converted.items())
+    selected = None
+    if numbers_to_convert(columns, predictors):
+        selected = as_numbers(_select(frame, needed), predictors, columns)
+        columns = dict(selected.items())
     w = _extra_column(weights, frame, "weights")
     o = _extra_column(offset, frame, "offset")
     complete = complete_rows(columns.values(), len(frame))
@@ -223,11 +241,16 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
             f"no complete rows: every one of the {len(frame)} rows has a missing value in "
             f"the model's columns {list(needed)}"
         )
+    categorical = any(isinstance(c.dtype, pd.CategoricalDtype) for c in columns.values())
+    if not select and selected is None and len(rows) == len(frame) \
+            and _default_index(frame.index) and not categorical:
+        return ModelFrame(columns, rows, len(frame), w, o, na_action, frame.index)
+    selected = _select(frame, needed) if selected is None else selected
     kept = selected if len(rows) == len(frame) else selected.take(rows)
     same = kept is selected and _default_index(kept.index)
     if not same:
         kept.index = pd.RangeIndex(len(rows))  # a frame of our own: the user's is untouched
-    if any(isinstance(c.dtype, pd.CategoricalDtype) for c in columns.values()):
+    if categorical:
         dropped = drop_unused_categories(kept)
         kept, same = dropped, same and dropped is kept
     model = ModelFrame(kept, rows, len(frame), _take(w, rows), _take(o, rows), na_action,
@@ -235,6 +258,11 @@ def model_frame(parsed: ParsedFormula, data: object, weights: object = None,
     if same:
         model.__dict__["columns"] = columns  # the same columns: spare a second pass
     return model
+
+
+def _select(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """The frame's columns ``names`` (unique), selected by position."""
+    return frame.take([frame.columns.get_loc(name) for name in names], axis=1)
 
 
 def _default_index(index: pd.Index) -> bool:

@@ -123,13 +123,14 @@ class RandomDesign:
                         dtype=np.intp)
 
 
-def random_designs(parsed: ParsedFormula, data: pd.DataFrame,
+def random_designs(parsed: ParsedFormula, data: pd.DataFrame | None,
                    built: Callable[[RandomTerm], Bar] | None = None,
                    columns: Mapping[str, pd.Series] | None = None) -> list[RandomDesign]:
     """One amalgamated term per grouping factor, in order of first appearance.
 
     ``built(term)``, when given, is a bar's matrix and its pieces as the design's fast
     path made them; ``columns`` are ``data``'s columns by name, when the caller has them.
+    With both, ``data`` (the model frame) is not read and may be None.
     """
     by_group: dict[tuple[str, ...], list[RandomTerm]] = {}
     for term in parsed.random:
@@ -263,7 +264,7 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         codes, labels = codes.ravel().astype(np.intp), [str(v) for v in uniques.tolist()]
     else:
         try:
-            codes, uniques = pd.factorize(_small_as_objects(column), sort=True)
+            codes, uniques = _sorted_codes(_small_as_objects(column))
         except TypeError:  # mixed types cannot be sorted: sort their text
             codes, uniques = pd.factorize(column.astype(str), sort=True)
         codes, labels = codes.astype(np.intp), [level_label(v) for v in uniques]
@@ -275,6 +276,20 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
             f"the column one type (e.g. df[{name!r}].astype(str))"
         )
     return codes, labels
+
+
+def _sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pandas' sorted factorization; text levels are factorized in order of appearance
+    and only the levels are sorted (pandas' sort of the codes costs more than the
+    factorization on short columns)."""
+    codes, uniques = pd.factorize(values)
+    uniques = np.asarray(uniques, dtype=object)
+    if not all(isinstance(u, str) for u in uniques) or np.any(codes < 0):
+        return pd.factorize(values, sort=True)  # mixed kinds sort pandas' way; missing: -1
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
 
 
 def _small_as_objects(column: pd.Series) -> pd.Series | np.ndarray:
