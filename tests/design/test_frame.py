@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixed_models.design.frame import model_frame
+from mixed_models.design.frame import complete_rows, model_frame
 from mixed_models.formula import parse_formula
 
 FORMULA = "y ~ x + (1 | g)"
@@ -44,3 +44,12 @@ def test_unselected_frame_keeps_the_values_of_the_fit():
     data.loc[0, "x"] = 1e6  # the user's frame changes after the fit
     assert np.array_equal(frame.columns["x"].to_numpy(), before)
     assert np.array_equal(frame.data["x"].to_numpy(), before)
+
+
+@pytest.mark.parametrize("dtype", ["object", "str", "category", "Float64", "Int64", "boolean"])
+def test_missing_values_of_every_dtype_drop_their_rows(dtype):
+    values = {"object": ["a", None, "b", "c"], "str": ["a", None, "b", "c"],
+              "category": ["a", None, "b", "c"], "Float64": [1.0, None, 2.0, 3.0],
+              "Int64": [1, None, 2, 3], "boolean": [True, None, False, True]}[dtype]
+    column = pd.Series(values, dtype=dtype)
+    assert list(complete_rows([column], 4)) == [True, False, True, True]

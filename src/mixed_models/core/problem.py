@@ -245,11 +245,13 @@ class LmmProblem:
         if not all(t.size == 1 and np.all(t.z == 1.0) for t in self.terms) or len(self.y) < 2:
             return None
         y = self.y
+        centred = y - y.mean()
         spread = []
-        for t in self.terms:
-            means = np.bincount(t.codes, y, t.n_levels) / np.bincount(t.codes, None, t.n_levels)
-            spread.append(np.var(means[t.codes], ddof=1))
-        resid = np.var(y, ddof=1) - sum(spread)
+        for t in self.terms:  # the variance of the rows' group means, from the groups
+            counts = np.bincount(t.codes, None, t.n_levels)
+            sums = np.bincount(t.codes, centred, t.n_levels)
+            spread.append(float(sums @ (sums / np.maximum(counts, 1))) / (len(y) - 1))
+        resid = float(centred @ centred) / (len(y) - 1) - sum(spread)
         if not resid > 0:
             return None
         return np.sqrt(np.array(spread) / resid)

@@ -279,8 +279,8 @@ def complete_rows(columns: Iterable[pd.Series], n: int) -> np.ndarray:
             continue  # numpy integers and booleans have no missing value
         if kind == "f":
             complete &= ~np.isnan(column.to_numpy())
-        else:
-            complete &= ~column.isna().to_numpy(dtype=bool)
+        else:  # the array's own test: a twentieth of the Series' on Arrow strings
+            complete &= ~np.asarray(column.array.isna(), dtype=bool)
     return complete
 
 
