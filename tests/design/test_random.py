@@ -15,7 +15,8 @@ from mixed_models import LMM
 from mixed_models.design import build_design
 from mixed_models.errors import DataError, ModelError
 from mixed_models.formula import parse_formula
-from mixed_models.design.random import _sorted_codes, grouping_codes
+from mixed_models.design.columns import sorted_codes
+from mixed_models.design.random import grouping_codes
 
 DOUBLE_BAR = Path(__file__).parents[1] / "data" / "double_bar" / "factor_double_bar.csv"
 
@@ -122,6 +123,6 @@ def test_text_levels_are_coded_as_pandas_sorted_factorization(values, dtype):
 @pytest.mark.parametrize("values", [["b", 2, "a", 1, 2], ["x", None, "a", "x"]])
 def test_mixed_or_missing_text_levels_keep_pandas_order(values):
     column = pd.Series(values, dtype=object)
-    codes, uniques = _sorted_codes(column.to_numpy(dtype=object))
+    codes, uniques = sorted_codes(column.to_numpy(dtype=object))
     expected_codes, expected = pd.factorize(column.to_numpy(dtype=object), sort=True)
     assert list(uniques) == list(expected) and np.array_equal(codes, expected_codes)

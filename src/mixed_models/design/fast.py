@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mixed_models.design.columns import small_as_objects, sorted_codes
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_spec, is_plain
 from mixed_models.design.evaluation import plain_evaluated
 from mixed_models.design.frame import ModelFrame
@@ -89,7 +90,7 @@ def _levels(column: pd.Series) -> tuple[np.ndarray, list[str]] | None:
         column.dtype == object and pd.api.types.infer_dtype(column, skipna=False) == "string")
     if not text:
         return None
-    codes, uniques = pd.factorize(column, sort=True)
+    codes, uniques = sorted_codes(small_as_objects(column))
     return codes, list(uniques)
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
+from mixed_models.design.columns import small_as_objects, sorted_codes
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_errors
 from mixed_models.design.fixed import evaluate
 from mixed_models.design.names import gem_names, level_label
@@ -32,8 +33,6 @@ from mixed_models.formula.terms import ParsedFormula, RandomTerm
 
 #: A bar's matrix and the pieces its covariance blocks are made of.
 Bar = tuple[Evaluated, list[Evaluated]]
-#: Text grouping columns up to this many rows are factorized as Python strings.
-SMALL_TEXT = 50_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,7 +263,7 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         codes, labels = codes.ravel().astype(np.intp), [str(v) for v in uniques.tolist()]
     else:
         try:
-            codes, uniques = _sorted_codes(_small_as_objects(column))
+            codes, uniques = sorted_codes(small_as_objects(column))
         except TypeError:  # mixed types cannot be sorted: sort their text
             codes, uniques = pd.factorize(column.astype(str), sort=True)
         codes, labels = codes.astype(np.intp), [level_label(v) for v in uniques]
@@ -276,29 +275,6 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
             f"the column one type (e.g. df[{name!r}].astype(str))"
         )
     return codes, labels
-
-
-def _sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pandas' sorted factorization; text levels are factorized in order of appearance
-    and only the levels are sorted (pandas' sort of the codes costs more than the
-    factorization on short columns)."""
-    codes, uniques = pd.factorize(values)
-    uniques = np.asarray(uniques, dtype=object)
-    if not all(isinstance(u, str) for u in uniques) or np.any(codes < 0):
-        return pd.factorize(values, sort=True)  # mixed kinds sort pandas' way; missing: -1
-    order = np.argsort(uniques, kind="stable")
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    return rank[codes], uniques[order]
-
-
-def _small_as_objects(column: pd.Series) -> pd.Series | np.ndarray:
-    """A short text column as a numpy object array: pandas factorizes those in a third of
-    the time of its Arrow-backed strings (a long one stays as it is: converting costs
-    more than it saves)."""
-    if len(column) <= SMALL_TEXT and isinstance(column.dtype, pd.StringDtype):
-        return column.to_numpy(dtype=object)
-    return column
 
 
 def _row_keys(data: pd.DataFrame, grouping: tuple[str, ...]) -> list[tuple[str, ...]]:
