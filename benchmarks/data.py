@@ -41,7 +41,9 @@ def ratings(seed: int = 20_261_126) -> pd.DataFrame:
     keys_base = np.log(popularity)
     for u, k in enumerate(counts):
         keys = keys_base + rng.gumbel(size=N_ITEMS)
-        items[start:start + k] = np.argpartition(-keys, k)[:k]
+        # sorted: argpartition's order differs between CPUs (numpy's AVX-512 select),
+        # and the rows' order decides which rows _cover_every_item draws
+        items[start:start + k] = np.sort(np.argpartition(-keys, k)[:k])
         start += k
     _cover_every_item(rng, users, items)
     x = rng.normal(size=N_RATINGS)

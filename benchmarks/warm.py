@@ -1,12 +1,15 @@
 """Warm fits of the small cases in one process: ours only, many repeats, no peers.
 
-``python benchmarks/warm.py [REPEATS] [--boot]`` (from the repository root, with the
-checkout to measure on the import path) fits each small LMM case once to warm up, then
-``REPEATS`` (50) more times, and prints the median and minimum wall time per fit, the
-objective and the evaluations; ``--boot`` adds ``model.bootstrap(1000, seed=1,
-n_jobs=2)`` of sleepstudy. Alternate two checkouts' ``src`` on PYTHONPATH to compare
-them in the same minutes (``make bench`` measures each fit in a fresh process beside the
-peers instead). Nothing is asserted: times depend on the machine and its load.
+``python benchmarks/warm.py [REPEATS] [--boot] [--stages] [--numpy]`` (from the
+repository root, with the checkout to measure on the import path) fits each small LMM
+case once to warm up, then ``REPEATS`` (50) more times, and prints the median and minimum
+wall time per fit, the objective and the evaluations; ``--boot`` adds
+``model.bootstrap(1000, seed=1, n_jobs=2)`` of sleepstudy; ``--stages`` times the stages
+of a fit (design, problem, optimization, estimates, checks) per case. The compiled
+small-model kernels are loaded first (the steady state ``make bench`` measures) unless
+``--numpy``. Alternate two checkouts' ``src`` on PYTHONPATH to compare them in the same
+minutes (``make bench`` measures each fit in a fresh process beside the peers instead).
+Nothing is asserted: times depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import sys
 import time
 import warnings
 
+import mixed_models
 from mixed_models import LMM, datasets
+from stages import stage_times
 
 CASES = {
     "sleepstudy": "Reaction ~ Days + (Days | Subject)",
@@ -52,9 +57,13 @@ def main(argv: list[str]) -> None:
     warnings.simplefilter("ignore")
     repeats = int(next((a for a in argv if a.isdigit()), 50))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{repeats} warm fits per case; load average {load:.2f}")
+    compiled = "--numpy" not in argv and mixed_models.compile_kernels()
+    print(f"{repeats} warm fits per case; load average {load:.2f}; compiled small-model "
+          f"kernels: {'yes' if compiled else 'no'}")
     for name, formula in CASES.items():
         print(warm_fits(name, formula, repeats), flush=True)
+        if "--stages" in argv:
+            print(stage_times(datasets.load(name), formula, repeats), flush=True)
     if "--boot" in argv:
         print(bootstrap_time())
 
