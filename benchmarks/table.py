@@ -38,11 +38,7 @@ def _row(case: cases.Case, ours: dict | str, peers: dict[str, dict | str]) -> li
     objective = _objective(ours)
     cells = [case.id, seconds(ours), "-" if objective is None else f"{objective:.4f}",
              str(ours.get("evaluations") or "-") if ok else "-"]
-    if case.target is None:
-        cells.append("-")
-    else:
-        cells.append(f"{case.target:g} s" + (" ok" if ok and ours["seconds"] <= case.target
-                                             else " MISSED" if ok else ""))
+    cells.append(_targets(case, ours, peers))
     for peer in peers.values():
         cells.append(seconds(peer))
         if ok and isinstance(peer, dict):
@@ -55,6 +51,29 @@ def _row(case: cases.Case, ours: dict | str, peers: dict[str, dict | str]) -> li
     cells.append(f"{case.julia:g} s" if case.julia else "-")
     cells.append(f"{ours['peak_mb']} MB" if ok and "peak_mb" in ours else "-")
     return cells
+
+
+def _verdict(met: bool | None) -> str:
+    return "" if met is None else " ok" if met else " MISSED"
+
+
+def _targets(case: cases.Case, ours: dict | str, peers: dict[str, dict | str]) -> str:
+    """The issue's targets for the case, each with its verdict in this run (none when
+    ours or the peer was not measured)."""
+    ok = isinstance(ours, dict)
+    parts = []
+    if case.target is not None:
+        parts.append(f"{case.target:g} s" + _verdict(ours["seconds"] <= case.target if ok
+                                                     else None))
+    for peer, times in case.faster.items():
+        theirs = peers.get(peer)
+        measured = ok and isinstance(theirs, dict)
+        parts.append(f"{times:g}x {peer}" + _verdict(
+            theirs["seconds"] / ours["seconds"] >= times if measured else None))
+    if case.max_mb is not None:
+        parts.append(f"{case.max_mb:g} MB" + _verdict(
+            ours["peak_mb"] <= case.max_mb if ok and "peak_mb" in ours else None))
+    return ", ".join(parts) or "-"
 
 
 def _print(header: list[str], rows: list[list[str]]) -> None:
