@@ -23,6 +23,14 @@ The small dense helpers (products, Cholesky factor, solves) are inlined into the
 callers (numba's ``inline="always"``): a call's transpose flags are then constants and
 its loops are compiled for that call alone, which matters on blocks of one or two
 columns, where a loop's bookkeeping costs more than its arithmetic.
+
+numba's disk cache of :mod:`mixed_models.core.numba_newton` holds these functions
+compiled into its own, but is keyed by that file's time stamp alone (numba does not see
+changes in the other files a function calls): when this file changes in a checkout (an
+edit, a pull) and numba_newton.py does not, delete ``core/__pycache__/numba_newton*.nb[ic]``
+and run ``mixed_models.compile_kernels()`` again, else the cached Newton iterations keep
+the old code. A non-editable install writes both files anew, so their caches start over
+together.
 """
 
 from __future__ import annotations
