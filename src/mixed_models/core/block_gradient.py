@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.lazy import lazy_module
 
 linalg = lazy_module("scipy.linalg")
@@ -44,11 +45,10 @@ def split_system(a: np.ndarray, q1: int, size: int) -> tuple[np.ndarray, np.ndar
     return a1, at1, a[q1:, q1:]
 
 
-def lead_blocks(cp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`split_system`'s blocks read from the cross-products ``cp``
-    (:class:`~mixed_models.core.crossprod.CrossProducts`) without forming the dense
-    system: the lead term's level blocks, its cross-products with the tail (the other
-    terms, X and y) by level, and the tail's block."""
+def lead_blocks(cp: CrossProducts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`split_system`'s blocks read from the cross-products ``cp`` without
+    forming the dense system: the lead term's level blocks, its cross-products with the
+    tail (the other terms, X and y) by level, and the tail's block."""
     lead = cp.lead
     levels, size = lead.n_levels, lead.size
     ar1 = cp.ar1.toarray() if hasattr(cp.ar1, "toarray") else cp.ar1

@@ -19,8 +19,8 @@ import functools
 import numpy as np
 
 from mixed_models.core import kernels
-from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.block_gradient import lead_blocks
+from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.gradient import dense_system, layout, profiled_constants
 from mixed_models.core.lazy import lazy_module
 

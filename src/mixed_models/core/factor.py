@@ -243,7 +243,7 @@ class BlockedCholesky:
             gdata = np.einsum("bs,bst->bt", data, c[cp.ar1_level]).ravel()
         return sp.csr_matrix((gdata, ar1.indices, ar1.indptr), shape=ar1.shape)
 
-    def weighted_lead_rest(self, weight: np.ndarray):
+    def weighted_lead_rest(self, weight: np.ndarray) -> sp.csr_matrix | np.ndarray:
         """H = A_r1 diag(weight) (rest random effects x lead levels), stored as A_r1 is:
         CSR with its pattern when sparse, else dense. ``weight``: one per lead level."""
         ar1 = self.cp.ar1
@@ -252,7 +252,7 @@ class BlockedCholesky:
                                   ar1.indptr), shape=ar1.shape)
         return ar1 * weight[None, :]
 
-    def lead_rest_gram(self, h, scale: np.ndarray,
+    def lead_rest_gram(self, h: sp.csr_matrix | np.ndarray, scale: np.ndarray,
                        out: np.ndarray | None = None) -> np.ndarray | None:
         """s_i s_k (H H')[i, k] over the rest random effects, in the lower triangle (the
         strict upper one is zero), written by the compiled rank update; None when this
