@@ -7,9 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mixed_models.design import build_design
-from mixed_models.design.fixed import independent_columns
+from mixed_models.design.fixed import independent_columns, sequential_columns
 from mixed_models.design.random import grouping_codes
 from mixed_models.errors import DataError, MissingColumnError, RankDeficiencyWarning
 from mixed_models.formula import parse_formula
@@ -127,6 +129,19 @@ def test_independent_columns_keeps_earlier_columns():
     a, b = rng.normal(size=(2, 30))
     x = np.column_stack([np.ones(30), a, b, a + b, np.zeros(30), 3 * b + 1])
     assert independent_columns(x) == [0, 1, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), free=st.integers(1, 4),
+       noise=st.lists(st.sampled_from([0.0, 1e-12, 1e-9, 3e-8, 1e-7, 3e-7, 1e-5, 1e-2, 1.0]),
+                      min_size=0, max_size=4))
+def test_independent_columns_agree_with_the_sequential_test(seed, n, free, noise):
+    # one QR decides only when it agrees with the column-by-column test
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, free)) * 10.0 ** rng.integers(-3, 4, size=free)
+    mixed = [base @ rng.normal(size=free) + level * rng.normal(size=n) for level in noise]
+    x = np.column_stack([np.ones(n), base, *mixed])
+    assert independent_columns(x) == sequential_columns(x)
 
 
 @pytest.mark.parametrize("n", [12, 2000])

@@ -28,6 +28,7 @@ from mixed_models.design.columns import small_as_objects, sorted_codes
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_spec, is_plain
 from mixed_models.design.evaluation import plain_evaluated
 from mixed_models.design.frame import ModelFrame
+from mixed_models.design.memo import per_object
 from mixed_models.formula.response import response_piece
 from mixed_models.formula.safe import Chain, Column, Number, Piece, check_piece
 from mixed_models.formula.terms import ParsedFormula, RandomTerm
@@ -46,6 +47,7 @@ class SimpleFormula:
         return ":".join(term)
 
 
+@per_object
 def simple_formula(piece: Piece) -> SimpleFormula | None:
     """The piece as a :class:`SimpleFormula`, or None when it is not one."""
     tree = piece.tree

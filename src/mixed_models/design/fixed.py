@@ -20,6 +20,8 @@ from mixed_models.errors import DataError, ModelError, RankDeficiencyWarning
 from mixed_models.formula.terms import ParsedFormula
 
 RANK_TOL = 1e-7
+# how far above the rank tolerance one QR alone decides that no column is dropped
+_MARGIN = 1e3
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +157,15 @@ def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
     # columns read contiguously, and the orthonormal basis grows in place: a strided
     # read or a copy of the basis per column would cost O(n p^2) memory moves
     x = np.asfortranarray(x, dtype=float)
+    if _clearly_independent(x, tol):
+        return list(range(x.shape[1]))
+    return sequential_columns(x, tol)
+
+
+def sequential_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
+    """:func:`independent_columns` by the sequential test alone (Gram-Schmidt, each
+    column against the basis of the columns kept before it)."""
+    x = np.asfortranarray(x, dtype=float)
     basis = np.zeros((x.shape[1], x.shape[0])).T
     kept: list[int] = []
     for j in range(x.shape[1]):
@@ -170,3 +181,21 @@ def independent_columns(x: np.ndarray, tol: float = RANK_TOL) -> list[int]:
             basis[:, len(kept)] = resid / rnorm
             kept.append(j)
     return kept
+
+
+def _clearly_independent(x: np.ndarray, tol: float) -> bool:
+    """Whether every column keeps far more than ``tol`` of its norm orthogonal to the
+    columns before it, by one Householder QR: |R_jj| is that orthogonal part when no
+    column before j is dropped, so the sequential test would keep them all. The margin
+    covers the rounding in which Householder and Gram-Schmidt differ; near it (and for
+    anything not finite) the sequential test decides."""
+    n, p = x.shape
+    if p == 0 or n < p:
+        return p == 0
+    from scipy.linalg import lapack  # scipy is imported when a fit needs it, not before
+
+    factored, _, _, info = lapack.dgeqrf(x)
+    if info != 0:
+        return False
+    norms = np.sqrt(np.einsum("ij,ij->j", x, x))
+    return bool(np.all(np.abs(np.diagonal(factored)) > _MARGIN * tol * norms))

@@ -24,6 +24,7 @@ from mixed_models.design.columns import (
     refuse_duplicates,
     refuse_unsupported,
 )
+from mixed_models.design.memo import per_object
 from mixed_models.errors import (
     DataError,
     DataTypeError,
@@ -148,6 +149,11 @@ def formula_variables(text: str, formula: str, offset: int) -> set[str]:
 
 def required_columns(parsed: ParsedFormula) -> dict[str, int]:
     """Every column the formula reads, with the offset where it is first named."""
+    return dict(_required_columns(parsed))
+
+
+@per_object
+def _required_columns(parsed: ParsedFormula) -> dict[str, int]:
     found: dict[str, int] = {}
     pieces = checked_pieces(parsed)
     pieces += [check_offset(o.expr, parsed.formula, o.expr_offset) for o in parsed.offsets]
@@ -164,13 +170,20 @@ def required_columns(parsed: ParsedFormula) -> dict[str, int]:
 def predictor_columns(parsed: ParsedFormula, random: bool = True) -> set[str]:
     """Columns read by the fixed part and (with ``random``) the left sides of the bars:
     the columns that become model-matrix columns (grouping-only columns are not)."""
-    names: set[str] = set()
+    fixed, bars = _predictor_columns(parsed)
+    return fixed | bars if random else set(fixed)
+
+
+@per_object
+def _predictor_columns(parsed: ParsedFormula) -> tuple[frozenset[str], frozenset[str]]:
+    """The columns of the fixed part, and those of the bars' left sides."""
+    fixed: set[str] = set()
     if parsed.fixed.strip():
-        names |= formula_variables(parsed.fixed, parsed.formula, parsed.fixed_offset)
-    if random:
-        for term in parsed.random:
-            names |= formula_variables(term.expr, parsed.formula, term.expr_offset)
-    return names
+        fixed = formula_variables(parsed.fixed, parsed.formula, parsed.fixed_offset)
+    bars: set[str] = set()
+    for term in parsed.random:
+        bars |= formula_variables(term.expr, parsed.formula, term.expr_offset)
+    return frozenset(fixed), frozenset(bars)
 
 
 def _name_position(formula: str, name: str, start: int, stop: int) -> int:
