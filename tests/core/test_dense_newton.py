@@ -138,3 +138,25 @@ def test_a_process_loads_the_kernels_once_numpy_has_cost_as_much(compiled_kernel
         dense_newton.newton_fit(first, problem.start(), problem.diagonal_mask())
     later = DenseEvaluator(problem.cp, problem.theta_slices, True)
     assert later.blocks is not None and kernels.block_wanted()
+
+
+@pytest.mark.parametrize("reml", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_compiled_estimates_equal_the_blocked_factors(kind, reml, compiled_kernels):
+    problem = _problem(kind, reml)
+    fun = evaluator_for(problem)  # a fit's estimates then come from its kernel
+    assert fun.blocks is not None
+    for theta in _thetas(problem, np.random.default_rng(13)):
+        assert fun.solution(theta) is not None
+        compiled = problem.estimates(theta)
+        assert problem.factor.update(theta)
+        blocked = problem.estimates_from(problem.factor, theta)
+        assert compiled.pwrss == pytest.approx(blocked.pwrss, rel=1e-10)
+        for a, b in [(compiled.beta, blocked.beta),
+                     (compiled.beta_cov_unscaled, blocked.beta_cov_unscaled),
+                     *zip(compiled.u, blocked.u), *zip(compiled.b, blocked.b)]:
+            assert a.shape == b.shape
+            assert np.allclose(a, b, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(b).max()))
+    bad = problem.start()
+    bad[problem.diagonal_mask()] = np.nan  # no factor: the estimates are the blocked path's
+    assert fun.solution(bad) is None

@@ -99,6 +99,14 @@ class DenseEvaluator:
         new.a[:, -1] = last
         return new
 
+    def solution(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+        """With the compiled kernels: the system solved at theta (see
+        :func:`mixed_models.core.kernels.block_solution`); None without them, or where
+        the system is not positive definite."""
+        if self.blocks is None:
+            return None
+        return kernels.block_solution(theta, self.blocks, self.q_rest)
+
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """(objective, gradient) at theta; (inf, NaN) where the system is not positive
         definite."""

@@ -284,12 +284,13 @@ def newton_result(problem, start: np.ndarray, confirm: bool = True,
     if not done.converged or np.any(diagonal & (done.theta < NEAR_ZERO)):
         return None
     theta = problem.rectify(done.theta)
-    value = problem.objective(theta)
+    moved = not np.array_equal(theta, done.theta)  # the objective is known where it did not
+    value = problem.objective(theta) if moved else done.objective
     if not np.isfinite(value):
         return None
     how = "confirmed by its last step" if done.hessian is not None else \
         "by its quasi-Newton Hessian, not differenced again"
     return OptimizationResult(
-        OPTIMIZER_NAME, start, theta, value, done.evaluations + 1, "SUCCESS", 0,
+        OPTIMIZER_NAME, start, theta, value, done.evaluations + moved, "SUCCESS", 0,
         [f"Newton's method on the exact gradient; optimum {how} (decrement "
          f"{done.decrement:.3g})"])

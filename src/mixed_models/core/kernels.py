@@ -141,7 +141,7 @@ def compile_small_kernels() -> bool:
 
 def _small_kernels() -> tuple:
     from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
-    return (_block_kernel(), _newton_kernel(), numba_glmm.pirls,
+    return (_block_kernel(), _solution_kernel(), _newton_kernel(), numba_glmm.pirls,
             numba_glmm_gradient.gradient, numba_glmm.log_determinant)
 
 
@@ -161,6 +161,7 @@ def _run_small_kernels() -> None:
     index = np.array([0])
     arrays = block_arrays(split_system(a, 1, 1), index, index, index)
     block_objective(np.ones(1), arrays, 0, True, 0.0, 0.0)
+    block_solution(np.ones(1), arrays, 0)
     block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
                  arrays, 0, True, 0.0, 0.0)
     _run_glmm_kernels()
@@ -195,6 +196,12 @@ def _compiled():
 def _block_kernel():
     from mixed_models.core import numba_kernels
     return numba_kernels.block_objective
+
+
+@cache
+def _solution_kernel():
+    from mixed_models.core import numba_kernels
+    return numba_kernels.block_solution
 
 
 @cache
@@ -235,6 +242,17 @@ def block_objective(theta: np.ndarray, arrays: tuple, q_rest: int, reml: bool, w
     :mod:`mixed_models.core.numba_kernels`); ``arrays`` are the blocks and index arrays
     the dense evaluator prepares."""
     return _block_kernel()(theta, *arrays, q_rest, reml, weight, constant)
+
+
+def block_solution(theta: np.ndarray, arrays: tuple, q_rest: int
+                   ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+    """The estimates at theta on :func:`block_objective`'s system (see
+    :func:`mixed_models.core.numba_kernels.block_solution`): u of the lead term,
+    [u of the rest terms, beta], pwrss and R_X^-1; None where the system is not
+    positive definite."""
+    ok, u, w, pwrss, rx_inv = _solution_kernel()(np.asarray(theta, dtype=float), *arrays,
+                                                 q_rest)
+    return (u, w, float(pwrss), rx_inv) if ok else None
 
 
 def block_arrays(blocks: tuple[np.ndarray, np.ndarray, np.ndarray], rows: np.ndarray,

@@ -254,3 +254,64 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
             rr, cc = tail_r[e], tail_c[e]
             grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])
     return value, grad
+
+
+@numba.njit(cache=True, nogil=True)
+def block_solution(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c, tail_g,
+                   q_rest):  # pragma: no cover
+    """The estimates at theta on :func:`block_objective`'s system: (ok, u of the lead
+    term (levels, S), w = [u of the rest terms, beta] (t - 1), pwrss, R_X^-1), where
+    R_X is the fixed effects' block of the tail's factor S = R R' (lower).
+
+    The tail's last row is y's: R's leading block solves for w (R_11' w = r_y), each
+    level's u_l = M_l^-1 (c_ly - C_l1' w) = H_l[:, y] - H_l[:, :-1] w, and pwrss is
+    R's last diagonal entry squared. ok is False where the system is not positive
+    definite.
+    """
+    n_levels, size = a1.shape[0], a1.shape[1]
+    t = att.shape[0]
+    p = t - 1 - q_rest
+    lam1 = np.zeros((size, size))
+    for e in range(lead_r.shape[0]):
+        lam1[lead_r[e], lead_c[e]] = theta[lead_g[e]]
+    lamt = np.zeros((t, t))
+    for i in range(q_rest, t):
+        lamt[i, i] = 1.0
+    for e in range(tail_r.shape[0]):
+        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    chol = np.zeros((n_levels, size, size))
+    h = np.empty((n_levels, size, t))
+    btt = np.empty((t, t))
+    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
+    s = np.empty((t, t))
+    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
+    for i in range(q_rest):
+        s[i, i] += 1.0
+    logdet = _factor_levels(lam1, lamt, a1, at1, chol, h, np.empty((n_levels, size, size)),
+                            np.empty((n_levels, t, size)), s, np.empty((size, size)),
+                            np.empty((t, size)))
+    r = np.zeros((t, t))
+    u = np.zeros((n_levels, size))
+    w = np.zeros(t - 1)
+    rx_inv = np.zeros((p, p))
+    if np.isnan(logdet) or not _cholesky(s, r, t):
+        return False, u, w, np.nan, rx_inv
+    for i in range(t - 2, -1, -1):
+        acc = r[t - 1, i]
+        for k in range(i + 1, t - 1):
+            acc -= r[k, i] * w[k]
+        w[i] = acc / r[i, i]
+    for lv in range(n_levels):
+        for i in range(size):
+            acc = h[lv, i, t - 1]
+            for j in range(t - 1):
+                acc -= h[lv, i, j] * w[j]
+            u[lv, i] = acc
+    for j in range(p):  # the inverse of R_X, column by column
+        rx_inv[j, j] = 1.0 / r[q_rest + j, q_rest + j]
+        for i in range(j + 1, p):
+            acc = 0.0
+            for k in range(j, i):
+                acc += r[q_rest + i, q_rest + k] * rx_inv[k, j]
+            rx_inv[i, j] = -acc / r[q_rest + i, q_rest + i]
+    return True, u, w, r[t - 1, t - 1] ** 2, rx_inv

@@ -19,11 +19,13 @@ from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
 from mixed_models.core.reparam import Reparametrization, internal_columns
+from mixed_models.core.shift import least_squares_residual
 from mixed_models.core.solve import (
     Estimates,
     conditional_covariances,
     estimates,
     random_effects_precision,
+    solved_estimates,
 )
 from mixed_models.errors import DataError
 
@@ -88,7 +90,7 @@ class LmmProblem:
 
     def _original_blocks(self) -> tuple[np.ndarray, crossprod.CrossProducts]:
         y_adj = self.y if self.offset is None else self.y - self.offset
-        beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
+        beta_shift, y_work = least_squares_residual(self.x, y_adj, self.weights)
         source = self.__dict__.get("_response_of")
         if source is not None:  # a refit with another response shares the Z and X blocks
             return beta_shift, crossprod.with_response(source.cp, self.x, y_work,
@@ -171,7 +173,7 @@ class LmmProblem:
             return new
         new.internal = new
         y_adj = y if self.offset is None else y - self.offset
-        new.beta_shift, y_work = _least_squares_residual(self.x, y_adj, self.weights)
+        new.beta_shift, y_work = least_squares_residual(self.x, y_adj, self.weights)
         new.cp = crossprod.with_response(self.cp, self.x, y_work, self.weights)
         new.factor = BlockedCholesky(new.cp)
         return new
@@ -303,9 +305,21 @@ class LmmProblem:
             inner = self.theta_to_internal(theta)
             return self.reparam.estimates_to_original(self.internal.estimates(inner), inner,
                                                       self.theta_slices)
+        solved = self._compiled_solution(theta)
+        if solved is not None:
+            est = solved_estimates(self.cp, self.factor.lambdas(theta), *solved)
+            return dataclasses.replace(est, beta=est.beta + self.beta_shift)
         if not self.factor.update(theta):
             raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
         return self.estimates_from(self.factor, theta)
+
+    def _compiled_solution(self, theta: np.ndarray) -> tuple | None:
+        """The system solved at theta by the compiled kernel of the small model's Newton
+        fit, when it ran (a fit's estimates then need no factor of the blocked one)."""
+        evaluator = self.__dict__.get("_dense_evaluator")
+        if evaluator is None or evaluator.cp is not self.cp:
+            return None
+        return evaluator.solution(np.asarray(theta, dtype=float))
 
     def estimates_from(self, factor: BlockedCholesky, theta: np.ndarray) -> Estimates:
         """beta, u, b from a factor of this problem's cross-products, already at theta."""
@@ -355,24 +369,6 @@ class LmmProblem:
         self.factor.update(theta)
         omega, lam = random_effects_precision(self.factor, theta)
         return lam @ np.linalg.solve(omega, lam.T)
-
-
-def _least_squares_residual(x: np.ndarray, y: np.ndarray,
-                            weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(beta0, y - X beta0) with beta0 the (weighted) least-squares fit of y on X.
-
-    The cross-products are built from this residual and beta0 is added back to the
-    estimates: the model is the same (the shift lies in X's column space), but y'y no
-    longer carries the response's mean. Without it a response far from zero (1e3 times
-    its spread) loses digits of the residual sum of squares to cancellation, which moves
-    theta by 1e-6 relative; with it the fit is invariant to such shifts.
-    """
-    if x.shape[1] == 0:
-        return np.zeros(0), y
-    root = None if weights is None else np.sqrt(weights)
-    xw, yw = (x, y) if root is None else (x * root[:, None], y * root)
-    beta0 = np.linalg.lstsq(xw, yw, rcond=None)[0]
-    return beta0, y - x @ beta0
 
 
 def terms_zt(terms: list[TermData]) -> sp.csr_matrix:

@@ -206,15 +206,16 @@ def _column_transform(m: np.ndarray, centre: bool) -> np.ndarray:
     first = m[0]
     constant = np.all(m == first, axis=0) & (first != 0)
     intercept = int(np.argmax(constant)) if centre and constant.any() else None
+    n = m.shape[0]
     for j in range(p):
         col = m[:, j]
         if constant[j]:
             continue
         shift = 0.0
-        if intercept is not None:
-            shift = float(np.mean(col))
+        if intercept is not None:  # sums over n: np.mean's numbers without its overhead
+            shift = float(col.sum()) / n
             t[intercept, j] = -shift / first[intercept]
-        spread = float(np.sqrt(np.mean((col - shift) ** 2)))
-        if spread > 0 and np.isfinite(spread):
+        spread = math.sqrt(float(((col - shift) ** 2).sum()) / n)
+        if spread > 0 and math.isfinite(spread):
             t[:, j] /= spread
     return t

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixed_models.core import memory
+from mixed_models.core.crossprod import CrossProducts
 from mixed_models.core.factor import BlockedCholesky
 from mixed_models.core.lazy import lazy_module
 
@@ -61,20 +62,43 @@ def estimates(factor: BlockedCholesky, theta: np.ndarray) -> Estimates:
     u_rest = _solve_lower(lrr, last[:qr] - lxr.T @ beta, transposed=True) \
         if qr else np.zeros(0)
     lams = factor.lambdas(theta)
+    u_by_term, b_rest = _rest_modes(cp, lams, u_rest)
+    lead_i = cp.order[0]
+    u_by_term[lead_i] = _lead_modes(factor, lams[lead_i], beta, b_rest)
+    lxx_inv = _solve_lower(lxx, np.eye(p)) if p else np.zeros((0, 0))
+    return _collected(cp, lams, u_by_term, beta, factor.pwrss(), lxx_inv)
+
+
+def solved_estimates(cp: CrossProducts, lams: list[np.ndarray], u_lead: np.ndarray,
+                     solution: np.ndarray, pwrss: float, rx_inv: np.ndarray) -> Estimates:
+    """The estimates from a solution of the same system found another way (the compiled
+    small-model kernel): u of the lead term, ``solution`` = [u of the rest terms in the
+    factor's order, beta], pwrss and the inverse of the fixed effects' lower factor."""
+    u_by_term = _rest_modes(cp, lams, solution[:cp.q_rest])[0]
+    u_by_term[cp.order[0]] = u_lead
+    return _collected(cp, lams, u_by_term, solution[cp.q_rest:], pwrss, rx_inv)
+
+
+def _rest_modes(cp: CrossProducts, lams: list[np.ndarray], u_rest: np.ndarray
+                ) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """u of each rest term (levels, S) by term index, and b of all of them in the
+    factor's order."""
     u_by_term: dict[int, np.ndarray] = {}
-    b_rest = np.zeros(qr)
+    b_rest = np.zeros(cp.q_rest)
     for i, off in zip(cp.order[1:], cp.rest_offsets):
         term = cp.terms[i]
         u_i = u_rest[off:off + term.q].reshape(term.n_levels, term.size)
         u_by_term[i] = u_i
         b_rest[off:off + term.q] = (u_i @ lams[i].T).ravel()
-    lead_i = cp.order[0]
-    u_by_term[lead_i] = _lead_modes(factor, lams[lead_i], beta, b_rest)
+    return u_by_term, b_rest
+
+
+def _collected(cp: CrossProducts, lams: list[np.ndarray], u_by_term: dict[int, np.ndarray],
+               beta: np.ndarray, pwrss: float, lxx_inv: np.ndarray) -> Estimates:
     order = range(len(cp.terms))
     u = [u_by_term[i] for i in order]
     b = [u[i] @ lams[i].T for i in order]
-    lxx_inv = _solve_lower(lxx, np.eye(p)) if p else np.zeros((0, 0))
-    return Estimates(beta, u, b, factor.pwrss(), lxx_inv.T @ lxx_inv)
+    return Estimates(beta, u, b, pwrss, lxx_inv.T @ lxx_inv)
 
 
 def _solve_lower(lower: np.ndarray, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:

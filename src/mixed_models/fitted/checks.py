@@ -97,7 +97,8 @@ def non_gaussian_hint(y: object) -> str | None:
     if y is None:
         return None
     y = np.asarray(y, dtype=float)
-    if y.size == 0 or not np.all(np.isfinite(y)) or np.any(y != np.round(y)) or y.min() != 0:
+    # the minimum first: it rules out most responses (NaN and -inf included) in one pass
+    if y.size == 0 or y.min() != 0 or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
         return None
     values = np.unique(y)
     if len(values) == 2 and values[1] == 1:
