@@ -72,6 +72,7 @@ def test_compiled_rank_update_gives_the_same_objective(kind, monkeypatch):
     terms, x, y, weights = problem_arrays(kind, rng)
     # the original columns, so that both objectives come from the factors compared here
     plain = LmmProblem(terms, x, y, weights, reparametrize=False)
+    assert plain.factor._kernel is None  # the factor is made when first asked for: here
     monkeypatch.setattr(kernels, "MIN_WORK", 0)
     compiled = LmmProblem(terms, x, y, weights, reparametrize=False)
     assert plain.factor._kernel is None and compiled.factor._kernel is not None

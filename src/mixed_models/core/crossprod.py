@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mixed_models.core import memory
+from mixed_models.core import memory, products
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.lazy import lazy_module
 
@@ -140,32 +140,24 @@ def _sparse_z(term: TermData, zw: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((zw.ravel(), (rows, cols)), shape=(n, term.q))
 
 
-def _z_times(term: TermData, zw: np.ndarray, xy: np.ndarray) -> np.ndarray:
+def _z_times(term: TermData, zw: np.ndarray, xy: np.ndarray,
+             compiled: bool = False) -> np.ndarray:
     """Z' [X y] of one term (q x m): by bincounts over the rows when the term has few
     columns times [X y]'s (a sparse product's set-up costs more on small data)."""
     size, m = zw.shape[1], xy.shape[1]
     if size * m > MAX_BINCOUNTS:
         return _sparse_z(term, zw).T @ xy
-    out = np.empty((term.q, m))
-    for s in range(size):
-        for j in range(m):
-            out[s::size, j] = np.bincount(term.codes, zw[:, s] * xy[:, j], term.n_levels)
-    return out
+    return products.level_products(term.codes, zw, xy, term.n_levels, compiled)
 
 
-def _z_cross(t: TermData, w: np.ndarray, u: TermData, v: np.ndarray) -> np.ndarray:
+def _z_cross(t: TermData, w: np.ndarray, u: TermData, v: np.ndarray,
+             compiled: bool = False) -> np.ndarray:
     """Z_t' Z_u as a dense block (q_t x q_u), by bincounts of the level pairs."""
     st, su = w.shape[1], v.shape[1]
     if st * su > MAX_BINCOUNTS:
         return (_sparse_z(t, w).T @ _sparse_z(u, v)).toarray()
-    out = np.empty((t.q, u.q))
-    pair = t.codes.astype(np.int64) * u.n_levels + u.codes
-    cells = t.n_levels * u.n_levels
-    for a in range(st):
-        for b in range(su):
-            table = np.bincount(pair, w[:, a] * v[:, b], cells)
-            out[a::st, b::su] = table.reshape(t.n_levels, u.n_levels)
-    return out
+    return products.pair_products(t.codes, w, t.n_levels, u.codes, v, u.n_levels,
+                                  compiled)
 
 
 class CrossProductAccumulator:
@@ -178,10 +170,14 @@ class CrossProductAccumulator:
         here, and the codes and z of each chunk are passed to :meth:`add`.
     n_fixed
         Number of columns of X.
+    compiled
+        Sum the rows' products by the compiled kernels (:mod:`.products`; the same sums),
+        for callers whose process has loaded them.
     """
 
-    def __init__(self, terms: list[TermData], n_fixed: int):
+    def __init__(self, terms: list[TermData], n_fixed: int, compiled: bool = False):
         self.terms = terms
+        self.compiled = compiled
         self.order = factorization_order(terms)
         self.p = n_fixed
         lead = terms[self.order[0]]
@@ -195,6 +191,11 @@ class CrossProductAccumulator:
         self.avv = np.zeros((m, m))
         self.pair_keys: list[np.ndarray] = []
         self.pair_vals: list[np.ndarray] = []
+        # compiled: the lead-rest block summed in place when it will be stored dense
+        self.lead_rest: tuple[np.ndarray, np.ndarray] | None = None
+        if compiled and self.q_rest and self.q_rest * lead.q <= _DENSE_ENTRIES:
+            self.lead_rest = (np.zeros((self.q_rest, lead.q)),
+                              np.zeros((self.q_rest, lead.n_levels), dtype=bool))
         self.n_obs = 0
         self.sum_log_weights = 0.0
 
@@ -218,13 +219,8 @@ class CrossProductAccumulator:
             zw = [zz * sw for zz in zw]
         lead_i = self.order[0]
         lead, zl = chunk_terms[lead_i], zw[lead_i]
-        for s in range(lead.size):
-            for t in range(s + 1):  # the blocks are symmetric: each pair once
-                sums = np.bincount(lead.codes, zl[:, s] * zl[:, t], lead.n_levels)
-                self.a11[:, s, t] += sums
-                if t != s:
-                    self.a11[:, t, s] += sums
-        self.ax1 += _z_times(lead, zl, xy).T
+        self.a11 += products.level_gram(lead.codes, zl, lead.n_levels, self.compiled)
+        self.ax1 += _z_times(lead, zl, xy, self.compiled).T
         self._add_rest(chunk_terms, zw, xy, lead, zl)
 
     def _add_rest(self, chunk_terms, zw, xy, lead, zl) -> None:
@@ -232,12 +228,16 @@ class CrossProductAccumulator:
         rest = [(chunk_terms[i], zw[i], off) for i, off in zip(self.order[1:], self.rest_offsets)]
         self.avv[qr:, qr:] += xy.T @ xy
         for t, w, off in rest:
-            block = _z_times(t, w, xy).T
+            block = _z_times(t, w, xy, self.compiled).T
             self.avv[qr:, off:off + t.q] += block
             self.avv[off:off + t.q, qr:] += block.T
             for u, v, off2 in rest:
-                self.avv[off:off + t.q, off2:off2 + u.q] += _z_cross(t, w, u, v)
+                self.avv[off:off + t.q, off2:off2 + u.q] += _z_cross(t, w, u, v,
+                                                                     self.compiled)
         for t, w, off in rest:
+            if self.lead_rest is not None:
+                products.add_lead_rest(t.codes, w, off, lead.codes, zl, *self.lead_rest)
+                continue
             for s in range(t.size):
                 rows = off + t.codes * t.size + s
                 self.pair_keys.append(rows.astype(np.int64) * lead.n_levels + lead.codes)
@@ -248,6 +248,8 @@ class CrossProductAccumulator:
         one and return it: partial accumulators of chunks or workers reduce in a tree."""
         if other.p != self.p or [t.q for t in other.terms] != [t.q for t in self.terms]:
             raise ValueError("cannot merge accumulators of different designs")
+        if self.lead_rest is not None or other.lead_rest is not None:
+            raise ValueError("compiled accumulators sum one data set; they do not merge")
         self.a11 += other.a11
         self.ax1 += other.ax1
         self.avv += other.avv
@@ -285,6 +287,9 @@ class CrossProductAccumulator:
     def _lead_rest_block(self):
         lead = self.terms[self.order[0]]
         size, nlev = lead.size, lead.n_levels
+        if self.lead_rest is not None:  # the pairs in key order: row-major (row, level)
+            dense, seen = self.lead_rest
+            return dense, np.nonzero(seen)[1].astype(np.intp)
         if not self.pair_keys:
             return np.zeros((0, lead.q)), np.zeros(0, dtype=np.intp)
         keys, inverse = np.unique(np.concatenate(self.pair_keys), return_inverse=True)
@@ -312,10 +317,13 @@ def _check_memory(terms: list[TermData], order: list[int], m: int) -> None:
     """Refuse (core.memory) a rest block the machine cannot hold: the block itself, the
     Schur complement factored in its place at every evaluation and a product of the
     same size, before anything is allocated."""
+    n_bytes = memory.dense_bytes(m, copies=3)
+    if memory.fits(n_bytes):
+        return
     rest = ", ".join(f"{terms[i].n_levels} levels x {terms[i].size} column(s)"
                      for i in order[1:])
     memory.require(
-        memory.dense_bytes(m, copies=3),
+        n_bytes,
         f"the dense {m} x {m} block of the random effects after the first term ({rest})",
         "Use fewer levels (merge rare levels, or fit a subsample), a nested instead of a "
         "crossed design, or fewer random-effect columns per level; the term with the most "
@@ -348,8 +356,8 @@ def _install_response(cp: CrossProducts, ax1: np.ndarray, avv: np.ndarray, x: np
     identical to one built from scratch.
     """
     wy = y if weights is None else weights * y
-    z_y = [np.stack([np.bincount(t.codes, t.z[:, s] * wy, t.n_levels)
-                     for s in range(t.size)], axis=1).ravel() for t in cp.terms]
+    z_y = [products.level_products(t.codes, t.z, wy[:, None], t.n_levels).ravel()
+           for t in cp.terms]
     ax1[-1] = z_y[cp.order[0]]
     last = np.concatenate([z_y[i] for i in cp.order[1:]] + [x.T @ wy, [wy @ y]])
     avv[-1, :] = last
@@ -357,9 +365,12 @@ def _install_response(cp: CrossProducts, ax1: np.ndarray, avv: np.ndarray, x: np
 
 
 def cross_products(terms: list[TermData], x: np.ndarray, y: np.ndarray,
-                   weights: np.ndarray | None = None, chunk_rows: int = 1_000_000) -> CrossProducts:
-    """Build every block from in-memory arrays, ``chunk_rows`` rows at a time."""
-    acc = CrossProductAccumulator(terms, x.shape[1])
+                   weights: np.ndarray | None = None, chunk_rows: int = 1_000_000,
+                   compiled: bool = False) -> CrossProducts:
+    """Build every block from in-memory arrays, ``chunk_rows`` rows at a time
+    (``compiled``: see :class:`CrossProductAccumulator`)."""
+    acc = CrossProductAccumulator(terms, x.shape[1],
+                                  compiled and len(y) <= products.MAX_COMPILED_ROWS)
     for start in range(0, max(len(y), 1), chunk_rows):
         rows = slice(start, start + chunk_rows)
         acc.add([t.codes[rows] for t in terms], [t.z[rows] for t in terms], x[rows], y[rows],

@@ -283,14 +283,15 @@ def newton_result(problem, start: np.ndarray, confirm: bool = True,
         fun.optimum = (done.theta.copy(), done.hessian)
     if not done.converged or np.any(diagonal & (done.theta < NEAR_ZERO)):
         return None
-    theta = problem.rectify(done.theta)
-    moved = not np.array_equal(theta, done.theta)  # the objective is known where it did not
-    value = problem.objective(theta) if moved else done.objective
+    # every diagonal entry is positive, so lme4's representative (rectify: columns with a
+    # negative diagonal entry flipped, for these unstructured and diagonal terms) is
+    # theta itself, and Newton's last evaluation is its objective
+    theta, value = done.theta, done.objective
     if not np.isfinite(value):
         return None
     how = "confirmed by its last step" if done.hessian is not None else \
         "by its quasi-Newton Hessian, not differenced again"
     return OptimizationResult(
-        OPTIMIZER_NAME, start, theta, value, done.evaluations + moved, "SUCCESS", 0,
+        OPTIMIZER_NAME, start, theta, value, done.evaluations, "SUCCESS", 0,
         [f"Newton's method on the exact gradient; optimum {how} (decrement "
          f"{done.decrement:.3g})"])

@@ -24,8 +24,6 @@ from functools import cache
 
 import numpy as np
 
-from mixed_models.core.block_gradient import split_system
-
 # Below this many multiply-adds scipy's product is as fast and numba need not be imported.
 MIN_WORK = 2_000_000
 
@@ -141,7 +139,10 @@ def compile_small_kernels() -> bool:
 
 def _small_kernels() -> tuple:
     from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
-    return (_block_kernel(), _solution_kernel(), _newton_kernel(), numba_glmm.pirls,
+    compiled = products()
+    return (_block_kernel(), _solution_kernel(), _newton_kernel(), compiled.level_gram,
+            compiled.level_products, compiled.pair_products, compiled.lead_rest,
+            numba_glmm.pirls,
             numba_glmm_gradient.gradient, numba_glmm.log_determinant)
 
 
@@ -157,14 +158,26 @@ def _in_disk_cache(dispatcher) -> bool:
 def _run_small_kernels() -> None:
     """One objective and one Newton fit of a one-level problem (this compiles the
     kernels, or loads them)."""
-    a = np.eye(2)
     index = np.array([0])
-    arrays = block_arrays(split_system(a, 1, 1), index, index, index)
+    # the blocks of the dense system eye(2): one level of one column, a tail of y alone
+    arrays = block_arrays((np.ones((1, 1, 1)), np.zeros((1, 1, 1)), np.ones((1, 1))),
+                          index, index, index)
     block_objective(np.ones(1), arrays, 0, True, 0.0, 0.0)
     block_solution(np.ones(1), arrays, 0)
     block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
                  arrays, 0, True, 0.0, 0.0)
+    _run_product_kernels()
     _run_glmm_kernels()
+
+
+def _run_product_kernels() -> None:
+    """The row-by-row cross-products of two rows, with the types the fits pass."""
+    compiled = products()
+    codes, z = np.zeros(2, dtype=np.intp), np.ones((2, 1))
+    compiled.level_gram(codes, z, 1)
+    compiled.level_products(codes, z, z, 1)
+    compiled.pair_products(codes, z, 1, codes, z, 1)
+    compiled.lead_rest(codes, z, 0, codes, z, np.zeros((1, 1)), np.zeros((1, 1), dtype=bool))
 
 
 def _run_glmm_kernels() -> None:
@@ -196,6 +209,14 @@ def _compiled():
 def _block_kernel():
     from mixed_models.core import numba_kernels
     return numba_kernels.block_objective
+
+
+@cache
+def products():
+    """The compiled row-by-row cross-products (:mod:`mixed_models.core.numba_products`);
+    callers check :func:`block_wanted` first."""
+    from mixed_models.core import numba_products
+    return numba_products
 
 
 @cache
@@ -258,7 +279,7 @@ def block_solution(theta: np.ndarray, arrays: tuple, q_rest: int
 def block_arrays(blocks: tuple[np.ndarray, np.ndarray, np.ndarray], rows: np.ndarray,
                  cols: np.ndarray, group: np.ndarray) -> tuple:
     """The arrays :func:`block_objective` reads, from the dense system's ``blocks``
-    (:func:`~mixed_models.core.block_gradient.split_system`: the lead term's level
+    (``core.block_gradient.split_system``: the lead term's level
     blocks, the tail's by level, the tail's) and from the positions (``rows``,
     ``cols``) in lambda~ of the theta entries ``group``."""
     a1, at1, att = (np.ascontiguousarray(x) for x in blocks)

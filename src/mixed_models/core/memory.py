@@ -104,6 +104,14 @@ def limit_bytes() -> tuple[float | None, str]:
     return gigabytes * GB, f"the limit {ENVIRONMENT_VARIABLE}={value}"
 
 
+def fits(n_bytes: float) -> bool:
+    """Whether :func:`require` would allow ``n_bytes`` (a caller can then skip writing
+    its message)."""
+    cap = limit_bytes()[0]
+    free = available_bytes()
+    return (cap is None or n_bytes <= cap) and (free is None or n_bytes <= free)
+
+
 def require(n_bytes: float, what: str, advice: str) -> None:
     """Raise :class:`ResourceError` before allocating ``n_bytes`` for ``what`` when that
     is more than the cap or than the memory available; ``advice`` says what to do."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mixed_models.core import crossprod
+from mixed_models.core import crossprod, kernels
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import TermData, cross_products, theta_slices
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
@@ -86,7 +86,6 @@ class LmmProblem:
                                            sigma, reparametrize=False)
                 return
         self.beta_shift, self.cp = self._original_blocks()
-        self.factor = BlockedCholesky(self.cp)
 
     def _original_blocks(self) -> tuple[np.ndarray, crossprod.CrossProducts]:
         y_adj = self.y if self.offset is None else self.y - self.offset
@@ -95,7 +94,8 @@ class LmmProblem:
         if source is not None:  # a refit with another response shares the Z and X blocks
             return beta_shift, crossprod.with_response(source.cp, self.x, y_work,
                                                        self.weights)
-        return beta_shift, cross_products(self.terms, self.x, y_work, self.weights)
+        return beta_shift, cross_products(self.terms, self.x, y_work, self.weights,
+                                          compiled=kernels.block_wanted())
 
     @functools.cached_property
     def beta_shift(self) -> np.ndarray:
@@ -175,7 +175,7 @@ class LmmProblem:
         y_adj = y if self.offset is None else y - self.offset
         new.beta_shift, y_work = least_squares_residual(self.x, y_adj, self.weights)
         new.cp = crossprod.with_response(self.cp, self.x, y_work, self.weights)
-        new.factor = BlockedCholesky(new.cp)
+        new.__dict__.pop("factor", None)  # its own factor, made when first asked for
         return new
 
     @property
