@@ -15,7 +15,11 @@ from mixed_models.datasets import load
 FOLDER = Path(__file__).parents[1] / "data" / "reference_ecosystem"
 MODELS = ("alien_reml", "sleep_reml", "penicillin_reml", "cat_x_cat_reml", "cake_factor_reml")
 DDFS = ("satterthwaite", "kenward-roger")
-# The gem's example: a flat REML surface moves the df near 2 by a relative 6e-6.
+# The gem's example: its REML surface is flat along theta's first entry (Hessian
+# eigenvalues 7e-4, 157, 308), so optima whose deviances agree to 1e-12 (Newton's method
+# from lme4's start or from the moments, numpy's evaluation or the compiled one) differ
+# by 1e-8 in theta, and Satterthwaite's df near 2 by up to 5e-5 (1.99991-1.99999), which
+# moves a confidence limit by up to 1.3e-4 of itself.
 LOOSE = {"alien_reml"}
 
 
@@ -45,4 +49,4 @@ def fit(name: str, formula: str | None = None, reml: bool = True) -> LMM:
 
 def df_rtol(name: str) -> float:
     """Relative tolerance of degrees of freedom (and what depends on them)."""
-    return 1e-4 if name in LOOSE else 1e-6
+    return 2e-4 if name in LOOSE else 1e-6

@@ -36,13 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixed_models.core import blocked_gradient, dense_newton
+from mixed_models.core import blocked_gradient, dense_newton, kernels
 from mixed_models.core.convergence import newton_polish
 from mixed_models.core.gradient import MAX_POLISHED, gradient_polish, ineligible, \
     quasi_newton_result
 from mixed_models.core.interface import MixedProblem as Problem
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings
 from mixed_models.core.refine import refine_optimum, refine_with_decrement
+from mixed_models.core.start import moment_start
 from mixed_models.errors import ModelError
 
 # Newton polishing of the optimum: for up to this many parameters, and only while it
@@ -94,8 +95,12 @@ def fit_theta(problem: Problem, settings: FitSettings,
     theta0 = None if start is None else problem.theta_to_internal(np.asarray(start, dtype=float))
     if settings.optimizer == "auto" and dense_newton.eligible(inner):
         # Newton's first evaluation tells whether the start can be evaluated: lme4's
-        # start is checked (below) only when Newton's method hands the fit on
-        done = dense_newton.newton_result(inner, inner.start() if theta0 is None else theta0,
+        # start is checked (below) only when Newton's method hands the fit on. Without
+        # a start given, a single vector-valued term starts from its moments.
+        first = theta0
+        if first is None:
+            first = moment_start(inner.cp, inner.sigma, kernels.block_wanted())
+        done = dense_newton.newton_result(inner, inner.start() if first is None else first,
                                           confirm=settings.polish,
                                           max_evaluations=settings.max_evaluations)
         if done is not None:

@@ -140,7 +140,8 @@ def compile_small_kernels() -> bool:
 def _small_kernels() -> tuple:
     from mixed_models.core.glm import numba_glmm, numba_glmm_gradient
     compiled = products()
-    return (_block_kernel(), _solution_kernel(), _newton_kernel(), compiled.level_gram,
+    return (_block_kernel(), _solution_kernel(), _newton_kernel(), _moment_kernel(),
+            compiled.level_gram,
             compiled.level_products, compiled.pair_products, compiled.lead_rest,
             numba_glmm.pirls,
             numba_glmm_gradient.gradient, numba_glmm.log_determinant)
@@ -166,6 +167,8 @@ def _run_small_kernels() -> None:
     block_solution(np.ones(1), arrays, 0)
     block_newton(np.ones(1), np.ones(1, dtype=bool), None, True, 10, (1, 1e-14, 1e-10, 1e-6, 2),
                  arrays, 0, True, 0.0, 0.0)
+    moment_theta(np.ones((3, 2, 2)) + np.eye(2), np.ones((3, 2)), 9.0, 12, 1,
+                 np.array([0, 1, 1]), np.array([0, 0, 1]), np.ones((2, 2), dtype=bool))
     _run_product_kernels()
     _run_glmm_kernels()
 
@@ -223,6 +226,25 @@ def products():
 def _solution_kernel():
     from mixed_models.core import numba_kernels
     return numba_kernels.block_solution
+
+
+@cache
+def _moment_kernel():
+    from mixed_models.core import numba_newton
+    return numba_newton.moment_theta
+
+
+def moment_theta(a1: np.ndarray, cross: np.ndarray, yy: float, n_obs: int, n_fixed: int,
+                 rows: np.ndarray, cols: np.ndarray, linked: np.ndarray,
+                 floor: float = 1e-2, singular: float = 1e-8) -> np.ndarray | None:
+    """The compiled moments start (see :func:`mixed_models.core.start.moment_start`);
+    None where the moments give none."""
+    ok, theta = _moment_kernel()(
+        np.ascontiguousarray(a1, dtype=float), np.ascontiguousarray(cross, dtype=float),
+        float(yy), int(n_obs), int(n_fixed), np.ascontiguousarray(rows, dtype=np.intp),
+        np.ascontiguousarray(cols, dtype=np.intp), np.ascontiguousarray(linked, dtype=bool),
+        float(floor), float(singular))
+    return theta if ok else None
 
 
 @cache

@@ -239,3 +239,68 @@ def block_newton(start, diagonal, hess0, has_hess, confirm, max_evaluations, max
         theta, f, g, fresh = trial, f_t, g_t, False
         previous, has_previous = decrement, True
     return theta, f, g, decrement, calls, converged, hess, fresh
+
+
+@numba.njit(cache=True, nogil=True)
+def moment_theta(a1, cross, yy, n_obs, n_fixed, rows, cols, linked, floor,
+                 singular):  # pragma: no cover
+    """:func:`mixed_models.core.start.moment_start`'s guess, compiled: (ok, theta)."""
+    levels, size = a1.shape[0], a1.shape[1]
+    inverse_sum = np.zeros((size, size))
+    moment = np.zeros((size, size))
+    chol = np.zeros((size, size))
+    fitted, m = 0.0, 0
+    for lv in range(levels):
+        scale = 1.0
+        for i in range(size):
+            scale *= a1[lv, i, i]
+        if not scale > 0.0 or not _cholesky(a1[lv], chol, size):
+            continue
+        det = 1.0
+        for i in range(size):
+            det *= chol[i, i] * chol[i, i]
+        if not det > singular * scale:
+            continue
+        inverse = np.zeros((size, size))
+        for i in range(size):
+            inverse[i, i] = 1.0
+        _solve(chol, inverse, size, size)
+        coef = np.zeros(size)
+        for i in range(size):
+            for j in range(size):
+                coef[i] += inverse[i, j] * cross[lv, j]
+        for i in range(size):
+            fitted += coef[i] * cross[lv, i]
+            for j in range(size):
+                moment[i, j] += coef[i] * coef[j]
+                inverse_sum[i, j] += inverse[i, j]
+        m += 1
+    theta = np.zeros(rows.shape[0])
+    df = n_obs - n_fixed - size * m
+    if m < size + 1 or df <= 0:
+        return False, theta
+    sigma2 = (yy - fitted) / df
+    if not (np.isfinite(sigma2) and sigma2 > 0.0):
+        return False, theta
+    relative = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size):
+            if linked[i, j]:
+                relative[i, j] = (moment[i, j] / m - sigma2 * inverse_sum[i, j] / m) / sigma2
+    sym = 0.5 * (relative + relative.T)
+    values, vectors = _jacobi_eigen(sym)
+    top = values.max()
+    if not (np.isfinite(top) and top > 0.0):
+        return False, theta
+    raised = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size):
+            if linked[i, j]:
+                for k in range(size):
+                    raised[i, j] += vectors[i, k] * max(values[k], floor * top) * vectors[j, k]
+    lower = np.zeros((size, size))
+    if not _cholesky(raised, lower, size):
+        return False, theta
+    for e in range(rows.shape[0]):
+        theta[e] = lower[rows[e], cols[e]]
+    return True, theta
