@@ -25,6 +25,14 @@ def problem_arrays(kind: str, rng: np.random.Generator):
         terms = [random_term(rng, n, 20, 1)]
     elif kind == "vector":
         terms = [random_term(rng, n, 25, 3)]
+    elif kind == "slope":  # one term of two columns: the written-out compiled kernel
+        terms = [random_term(rng, n, 18, 2)]
+    elif kind == "slope_diagonal":
+        terms = [random_term(rng, n, 18, 2, False)]
+    elif kind == "crossed_intercepts":  # a random intercept leads: written out too
+        terms = [random_term(rng, n, 24, 1), random_term(rng, n, 6, 1)]
+    elif kind == "intercept_over_slope":
+        terms = [random_term(rng, n, 30, 1), random_term(rng, n, 5, 2)]
     elif kind == "crossed_dense":
         terms = [random_term(rng, n, 30, 2), random_term(rng, n, 7, 1),
                  random_term(rng, n, 4, 2, False)]

@@ -16,7 +16,8 @@ from mixed_models.core.dense_newton import evaluator_for, newton_result
 from mixed_models.core.optimize import OptimizerSettings
 from mixed_models.core.problem import LmmProblem
 
-KINDS = ["scalar", "vector", "crossed_dense", "nested"]  # dense systems of 24-108 rows
+KINDS = ["scalar", "vector", "slope", "slope_diagonal", "crossed_dense", "nested",
+         "crossed_intercepts", "intercept_over_slope"]  # dense systems of 24-108 rows
 
 
 def _problem(kind: str, reml: bool) -> LmmProblem:

@@ -19,17 +19,21 @@ the next process (functions made inside another function are compiled anew each 
   and S^-1. The ML objective differentiates log |Omega_zz| instead: the same formulas
   with S's leading block (the rest terms' rows) in place of S.
 
-The small dense helpers (products, Cholesky factor, solves) are inlined into their
-callers (numba's ``inline="always"``): a call's transpose flags are then constants and
-its loops are compiled for that call alone, which matters on blocks of one or two
-columns, where a loop's bookkeeping costs more than its arithmetic.
+The small dense helpers (products, Cholesky factor, solves:
+:mod:`mixed_models.core.numba_linalg`) are inlined into their callers (numba's
+``inline="always"``): a call's transpose flags are then constants and its loops are
+compiled for that call alone, which matters on blocks of one or two columns, where a
+loop's bookkeeping costs more than its arithmetic. A lead term of one column, and a
+model of one term of two columns, are evaluated by :mod:`mixed_models.core.numba_one`
+and :mod:`mixed_models.core.numba_two`, written out.
 
 numba's disk cache of :mod:`mixed_models.core.numba_newton` holds these functions
-compiled into its own, but is keyed by that file's time stamp alone (numba does not see
-changes in the other files a function calls): when this file changes in a checkout (an
-edit, a pull) and numba_newton.py does not, delete ``core/__pycache__/numba_newton*.nb[ic]``
-and run ``mixed_models.compile_kernels()`` again, else the cached Newton iterations keep
-the old code. A non-editable install writes both files anew, so their caches start over
+compiled into its own (and this module's cache holds numba_two's and numba_linalg's),
+but is keyed by that file's time stamp alone (numba does not see changes in the other
+files a function calls): when this file (or those it calls) changes in a checkout (an
+edit, a pull) and numba_newton.py does not, delete ``core/__pycache__/numba_*.nb[ic]``
+and run ``mixed_models.compile_kernels()`` again, else the cached kernels keep the old
+code. A non-editable install writes both files anew, so their caches start over
 together.
 """
 
@@ -37,6 +41,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+from mixed_models.core.numba_linalg import _cholesky, _gemm, _gemv, _solve
+from mixed_models.core.numba_one import objective_one
+from mixed_models.core.numba_two import objective_two
 
 
 @numba.njit(cache=True, nogil=True)
@@ -67,70 +75,6 @@ def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cove
         _downdate_row(t, out, base, scale, rp, rj, rv, cp, ci, cv)
         if m - 1 - t != t:
             _downdate_row(m - 1 - t, out, base, scale, rp, rj, rv, cp, ci, cv)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _cholesky(a, out, n):  # pragma: no cover
-    """Lower Cholesky factor of a's leading n x n block into out; False when it is not
-    positive definite."""
-    for j in range(n):
-        pivot = a[j, j]
-        for k in range(j):
-            pivot -= out[j, k] * out[j, k]
-        if not pivot > 0.0:
-            return False
-        d = np.sqrt(pivot)
-        out[j, j] = d
-        for i in range(j + 1, n):
-            s = a[i, j]
-            for k in range(j):
-                s -= out[i, k] * out[j, k]
-            out[i, j] = s / d
-        for i in range(j):
-            out[i, j] = 0.0
-    return True
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _solve(chol, b, n, m):  # pragma: no cover
-    """b[:n, :m] <- (L L')^-1 b[:n, :m] in place, L the leading n x n block of chol."""
-    for c in range(m):
-        for i in range(n):
-            s = b[i, c]
-            for k in range(i):
-                s -= chol[i, k] * b[k, c]
-            b[i, c] = s / chol[i, i]
-        for i in range(n - 1, -1, -1):
-            s = b[i, c]
-            for k in range(i + 1, n):
-                s -= chol[k, i] * b[k, c]
-            b[i, c] = s / chol[i, i]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _gemm(a, ta, b, tb, out, n, m, p, alpha, beta):  # pragma: no cover
-    """out[:n, :p] <- beta out + alpha op(a) op(b), op(a) the n x m block of a (of a'
-    when ``ta``), op(b) the m x p block of b (b' when ``tb``). Loops: BLAS's per-call
-    cost dwarfs products of a few rows; the transposes are flags so that every array
-    stays C-ordered (one compiled version)."""
-    for i in range(n):
-        for j in range(p):
-            out[i, j] = 0.0 if beta == 0.0 else beta * out[i, j]  # garbage * 0 is NaN
-        for k in range(m):
-            x = alpha * (a[k, i] if ta else a[i, k])
-            if x != 0.0:
-                for j in range(p):
-                    out[i, j] += x * (b[j, k] if tb else b[k, j])
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _gemv(a, ta, x, out, n, m, alpha, beta):  # pragma: no cover
-    """out[:n] <- beta out + alpha op(a) x, op(a) the n x m block of a (a' when ``ta``)."""
-    for i in range(n):
-        s = 0.0
-        for k in range(m):
-            s += (a[k, i] if ta else a[i, k]) * x[k]
-        out[i] = alpha * s if beta == 0.0 else beta * out[i] + alpha * s
 
 
 @numba.njit(cache=True, nogil=True)
@@ -172,6 +116,12 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
     index; tail_*: per entry of the rest terms' lambda in the tail, the same.
     """
     n_levels, size = a1.shape[0], a1.shape[1]
+    if size == 1 and lead_g.shape[0] == 1:  # a random intercept leads
+        return objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest,
+                             reml, weight, constant)
+    if size == 2 and q_rest == 0 and tail_r.shape[0] == 0:  # one term of two columns
+        return objective_two(theta, a1, at1, att, lead_r, lead_c, lead_g, reml, weight,
+                             constant)
     t = att.shape[0]
     grad = np.zeros(theta.shape[0])
     lam1 = np.zeros((size, size))

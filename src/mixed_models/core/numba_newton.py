@@ -15,7 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mixed_models.core.numba_kernels import _cholesky, _solve, block_objective
+from mixed_models.core.numba_kernels import block_objective
+from mixed_models.core.numba_linalg import _cholesky, _solve
 
 
 @numba.njit(cache=True, nogil=True)

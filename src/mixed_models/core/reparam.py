@@ -30,6 +30,9 @@ from mixed_models.core.solve import Estimates
 
 # A diagonal entry this far below its factor's largest entry is rounding of a zero.
 _ROUNDING_ZERO = 1e-13
+# The transform of a single column of ones (read only: it is shared).
+_UNCHANGED = np.eye(1)
+_UNCHANGED.flags.writeable = False
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -182,7 +185,9 @@ def internal_columns(terms: list[TermData], x: np.ndarray, reml: bool
         t = _term_transform(term)
         maps.append(TermMap(term.covariance, t))
         internal.append(term if t is None else dataclasses.replace(term, z=term.z @ t))
-    shift = -2.0 * float(np.linalg.slogdet(x_transform)[1]) if reml else 0.0
+    # Tx is the identity with the intercept's row filled, its columns then scaled: its
+    # determinant is the product of its diagonal
+    shift = -2.0 * float(np.sum(np.log(np.abs(np.diagonal(x_transform))))) if reml else 0.0
     return Reparametrization(x_transform, maps, shift), internal, x @ x_transform
 
 
@@ -192,6 +197,8 @@ def _term_transform(term: TermData) -> np.ndarray | None:
         return None  # cs and ar1: their SDs and correlation are not rows of lambda
     full = cov.n_theta == cov.size * (cov.size + 1) // 2
     t = _column_transform(term.z, centre=full)
+    if t is _UNCHANGED:
+        return None
     return None if not np.any(t - np.eye(cov.size)) else t
 
 
@@ -205,6 +212,8 @@ def _column_transform(m: np.ndarray, centre: bool) -> np.ndarray:
         return t
     first = m[0]
     constant = np.all(m == first, axis=0) & (first != 0)
+    if constant.all():  # nothing to centre or scale (a term of intercepts, X = 1)
+        return _UNCHANGED if p == 1 and first[0] == 1.0 else t
     intercept = int(np.argmax(constant)) if centre and constant.any() else None
     n = m.shape[0]
     for j in range(p):

@@ -1,0 +1,75 @@
+"""The small dense helpers of the compiled kernels: products, a Cholesky factor and its
+solves on blocks of a few rows (BLAS's per-call cost dwarfs them there).
+
+They are inlined into their callers (numba's ``inline="always"``): a call's transpose
+flags are then constants and its loops are compiled for that call alone.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cholesky(a, out, n):  # pragma: no cover
+    """Lower Cholesky factor of a's leading n x n block into out; False when it is not
+    positive definite."""
+    for j in range(n):
+        pivot = a[j, j]
+        for k in range(j):
+            pivot -= out[j, k] * out[j, k]
+        if not pivot > 0.0:
+            return False
+        d = np.sqrt(pivot)
+        out[j, j] = d
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for k in range(j):
+                s -= out[i, k] * out[j, k]
+            out[i, j] = s / d
+        for i in range(j):
+            out[i, j] = 0.0
+    return True
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _solve(chol, b, n, m):  # pragma: no cover
+    """b[:n, :m] <- (L L')^-1 b[:n, :m] in place, L the leading n x n block of chol."""
+    for c in range(m):
+        for i in range(n):
+            s = b[i, c]
+            for k in range(i):
+                s -= chol[i, k] * b[k, c]
+            b[i, c] = s / chol[i, i]
+        for i in range(n - 1, -1, -1):
+            s = b[i, c]
+            for k in range(i + 1, n):
+                s -= chol[k, i] * b[k, c]
+            b[i, c] = s / chol[i, i]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gemm(a, ta, b, tb, out, n, m, p, alpha, beta):  # pragma: no cover
+    """out[:n, :p] <- beta out + alpha op(a) op(b), op(a) the n x m block of a (of a'
+    when ``ta``), op(b) the m x p block of b (b' when ``tb``). Loops: BLAS's per-call
+    cost dwarfs products of a few rows; the transposes are flags so that every array
+    stays C-ordered (one compiled version)."""
+    for i in range(n):
+        for j in range(p):
+            out[i, j] = 0.0 if beta == 0.0 else beta * out[i, j]  # garbage * 0 is NaN
+        for k in range(m):
+            x = alpha * (a[k, i] if ta else a[i, k])
+            if x != 0.0:
+                for j in range(p):
+                    out[i, j] += x * (b[j, k] if tb else b[k, j])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gemv(a, ta, x, out, n, m, alpha, beta):  # pragma: no cover
+    """out[:n] <- beta out + alpha op(a) x, op(a) the n x m block of a (a' when ``ta``)."""
+    for i in range(n):
+        s = 0.0
+        for k in range(m):
+            s += (a[k, i] if ta else a[i, k]) * x[k]
+        out[i] = alpha * s if beta == 0.0 else beta * out[i] + alpha * s

@@ -1,0 +1,122 @@
+""":func:`mixed_models.core.numba_kernels.block_objective` for a lead term of one column
+(a random intercept: the lead term of most crossed and nested designs), written out.
+
+With one column per level, each level's M_l, its factor and its solves are scalars, and
+its blocks against the tail are vectors; the general kernel's loops over 1 x 1 blocks
+cost more than their arithmetic (penicillin: about a third of the general kernel's time
+here). The formulas are the general kernel's (see its module docstring); the tests
+compare the two.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from mixed_models.core.numba_linalg import _cholesky, _gemm, _gemv, _solve
+
+
+@numba.njit(cache=True, nogil=True)
+def objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest, reml,
+                  weight, constant):  # pragma: no cover
+    """(objective, gradient) at theta; (inf, NaN) where the system is not positive
+    definite. ``lead_g``: the lead term's one theta entry; the rest as the general
+    kernel's."""
+    n_levels, t = a1.shape[0], att.shape[0]
+    grad = np.zeros(theta.shape[0])
+    lam = theta[lead_g[0]]
+    lamt = np.zeros((t, t))
+    for i in range(q_rest, t):
+        lamt[i, i] = 1.0
+    for e in range(tail_r.shape[0]):
+        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    btt = np.empty((t, t))
+    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
+    s = np.empty((t, t))
+    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
+    for i in range(q_rest):
+        s[i, i] += 1.0
+    chol = np.empty(n_levels)
+    b1 = np.empty(n_levels)
+    bt = np.empty((n_levels, t))  # lam_t' A_tl
+    h = np.empty((n_levels, t))  # M_l^-1 C_l'
+    p = np.empty(t)
+    logdet = 0.0
+    for lv in range(n_levels):
+        b1[lv] = lam * a1[lv, 0, 0]
+        m = b1[lv] * lam + 1.0
+        if not m > 0.0:
+            grad[:] = np.nan
+            return np.inf, grad
+        c = np.sqrt(m)
+        chol[lv] = c
+        logdet += 2.0 * np.log(c)
+        for j in range(t):
+            acc = 0.0
+            for k in range(t):
+                acc += lamt[k, j] * at1[lv, k, 0]
+            bt[lv, j] = acc
+            p[j] = acc * lam
+            h[lv, j] = p[j] / c / c
+        for i in range(t):
+            for j in range(t):
+                s[i, j] -= p[i] * h[lv, j]
+    r = np.zeros((t, t))
+    if not _cholesky(s, r, t):
+        grad[:] = np.nan
+        return np.inf, grad
+    k = t if reml else q_rest
+    for i in range(k):
+        logdet += 2.0 * np.log(r[i, i])
+    r2 = r[t - 1, t - 1] ** 2
+    value = logdet + weight * np.log(r2) + constant
+    q = np.zeros((max(k, 1), max(k, 1)))
+    for i in range(k):
+        q[i, i] = 1.0
+    _solve(r, q, k, k)
+    vt = np.zeros((t, 1))
+    vt[t - 1, 0] = r2
+    _solve(r, vt, t, 1)
+    v_t = vt[:, 0].copy()
+    wt = np.empty(t)
+    _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
+    coef = weight / r2
+    vb_tail = np.empty(t)
+    _gemv(att, False, wt, vb_tail, t, t, 1.0, 0.0)
+    kmat = np.zeros((max(k, 1), t))  # sum_l H_l[:k]' lam A_lt
+    g_l = np.empty(max(k, 1))
+    lead = lead_g[0]
+    for lv in range(n_levels):
+        v_l = 0.0
+        for j in range(t):
+            v_l -= h[lv, j] * v_t[j]
+        w_l = lam * v_l
+        vb_l = a1[lv, 0, 0] * w_l
+        for j in range(t):
+            vb_l += at1[lv, j, 0] * wt[j]
+            vb_tail[j] += at1[lv, j, 0] * w_l
+        c = chol[lv]
+        trace = b1[lv] / c / c
+        if k > 0:
+            for j in range(k):
+                acc = 0.0
+                for m in range(k):
+                    acc += h[lv, m] * q[m, j]
+                g_l[j] = acc
+            for j in range(k):
+                trace += g_l[j] * (h[lv, j] * b1[lv] - bt[lv, j])
+            if q_rest > 0:
+                for i in range(k):
+                    for j in range(t):
+                        kmat[i, j] += h[lv, i] * (lam * at1[lv, j, 0])
+        grad[lead] += 2.0 * (trace + coef * vb_l * v_l)
+    if tail_r.shape[0] > 0:
+        for i in range(k):
+            for j in range(t):
+                kmat[i, j] = btt[i, j] - kmat[i, j]
+        tail_trace = np.empty((max(k, 1), t))
+        _gemm(q, False, kmat, False, tail_trace, k, k, t, 1.0, 0.0)
+        for e in range(tail_r.shape[0]):
+            rr, cc = tail_r[e], tail_c[e]
+            grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])
+    return value, grad
