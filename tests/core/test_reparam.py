@@ -6,11 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core_terms import random_term
 
 from mixed_models.core.problem import LmmProblem
-from mixed_models.core.reparam import triangular
+from mixed_models.core.covariance import CovarianceStructure
+from mixed_models.core.reparam import TermMap, triangular
 
 
 def _far_columns(rng, correlated=True):
@@ -116,3 +119,21 @@ def test_structured_covariances_keep_their_columns():
     problem = LmmProblem([cs], x, y)
     assert problem.reparam.terms[0].transform is None
     assert problem.internal.terms[0] is cs
+
+
+@settings(max_examples=80, deadline=None)
+@given(theta=st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=3),
+       t=st.lists(st.floats(-1e2, 1e2), min_size=4, max_size=4))
+def test_a_slope_pair_maps_as_the_general_term(theta, t):
+    # the scalar map of an unstructured pair of columns is the general one's
+    theta, t = np.array(theta), np.array(t).reshape(2, 2)
+    term = TermMap(CovarianceStructure.unstructured(2), t)
+    general = triangular(t @ term.covariance.lam(theta))
+    mapped = term._map(theta, t, None)
+    assert np.allclose(mapped, general[[0, 1, 1], [0, 0, 1]], rtol=1e-12,
+                       atol=1e-12 * max(1.0, np.abs(general).max()))
+    diagonal = not np.any(t - np.diag(np.diag(t)))  # then rows are scaled, not rotated
+    if not diagonal and np.linalg.matrix_rank(t @ term.covariance.lam(theta)) == 2:
+        rotation = term.rotation(theta)
+        expected = triangular(t @ term.covariance.lam(theta), rotation=True)[1]
+        assert np.allclose(rotation, expected, rtol=1e-10, atol=1e-12)

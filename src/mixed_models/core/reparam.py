@@ -67,10 +67,20 @@ class TermMap:
         rows = self.covariance.rows
         return np.diag(self.transform)[rows], 1.0 / np.diag(self.transform)[rows]
 
+    @functools.cached_property
+    def _slope_pair(self) -> bool:
+        """Whether the term is an unstructured pair of columns, theta (l11, l21, l22):
+        the commonest term, mapped with scalars."""
+        cov = self.covariance
+        return cov.size == 2 and cov.rows.tolist() == [0, 1, 1] and cov.cols.tolist() == [0, 0, 1]
+
     def _map(self, theta: np.ndarray, t: np.ndarray, scales: np.ndarray | None
              ) -> np.ndarray:
         if scales is not None:
             return theta * scales
+        if self._slope_pair:
+            r, l21, l22 = _givens_2x2(*_times_lower(t, theta))[:3]
+            return np.array([r, l21, l22])
         cov = self.covariance
         return triangular(t @ cov.lam(theta))[cov.rows, cov.cols]
 
@@ -79,8 +89,18 @@ class TermMap:
         spherical effects map as u = Q u_int."""
         if self.transform is None or self._row_scales[0] is not None:
             return None
+        if self._slope_pair:
+            cs, sn, flip = _givens_2x2(*_times_lower(self.transform, theta_internal))[3:]
+            return np.array([[cs, -sn * flip], [sn, cs * flip]])
         return triangular(self.transform @ self.covariance.lam(theta_internal),
                           rotation=True)[1]
+
+
+def _times_lower(t: np.ndarray, theta: np.ndarray) -> tuple[float, float, float, float]:
+    """The entries of T lam for the 2 x 2 lam of theta (l11, l21, l22)."""
+    (t00, t01), (t10, t11) = t.tolist()
+    a, b, c = theta.tolist()
+    return t00 * a + t01 * b, t01 * c, t10 * a + t11 * b, t11 * c
 
 
 def _is_diagonal(t: np.ndarray) -> bool:
@@ -107,7 +127,16 @@ def triangular(m: np.ndarray, rotation: bool = False):
 def _triangular_2x2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`triangular` of a 2 x 2 matrix by one Givens rotation of its columns (the
     commonest term, a random intercept and slope, without LAPACK's call overhead)."""
-    (a, b), (c, d) = m.tolist()
+    r, l21, l22, cs, sn, flip = _givens_2x2(*m.ravel().tolist())
+    lower = np.array([[r, 0.0], [l21, l22]])
+    q = np.array([[cs, -sn * flip], [sn, cs * flip]])
+    return lower, q
+
+
+def _givens_2x2(a: float, b: float, c: float, d: float
+                ) -> tuple[float, float, float, float, float, float]:
+    """For M = [[a, b], [c, d]]: L's entries (l11, l21, l22) and the rotation's
+    (cos, sin, sign of the second column) of :func:`_triangular_2x2`."""
     r = math.hypot(a, b)
     cs, sn = (a / r, b / r) if r > 0.0 else (1.0, 0.0)
     l21, l22 = cs * c + sn * d, cs * d - sn * c
@@ -115,9 +144,7 @@ def _triangular_2x2(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     second = math.hypot(c, d)  # triangular()'s rounding-to-zero rule for the second row
     l21 = 0.0 if abs(l21) <= _ROUNDING_ZERO * second else l21
     l22 = 0.0 if abs(l22) <= _ROUNDING_ZERO * second else flip * l22
-    lower = np.array([[r, 0.0], [l21, l22]])
-    q = np.array([[cs, -sn * flip], [sn, cs * flip]])
-    return lower, q
+    return r, l21, l22, cs, sn, flip
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -182,7 +209,9 @@ def internal_columns(terms: list[TermData], x: np.ndarray, reml: bool
     x_transform = _column_transform(x, centre=True)
     maps, internal = [], []
     for term in terms:
-        t = _term_transform(term)
+        # a term of the fixed effects' own columns ((Days | g) beside Days) shares their map
+        same = term.z.shape == x.shape and _centred_fully(term) and np.array_equal(term.z, x)
+        t = _nonidentity(x_transform) if same else _term_transform(term)
         maps.append(TermMap(term.covariance, t))
         internal.append(term if t is None else dataclasses.replace(term, z=term.z @ t))
     # Tx is the identity with the intercept's row filled, its columns then scaled: its
@@ -191,15 +220,26 @@ def internal_columns(terms: list[TermData], x: np.ndarray, reml: bool
     return Reparametrization(x_transform, maps, shift), internal, x @ x_transform
 
 
+def _centred_fully(term: TermData) -> bool:
+    """Whether the term's columns are centred and scaled as X's are: an unstructured
+    term (every pattern keeps row scaling; only a full one keeps centring)."""
+    cov = term.covariance
+    return isinstance(cov, PatternCovariance) and \
+        cov.n_theta == cov.size * (cov.size + 1) // 2
+
+
 def _term_transform(term: TermData) -> np.ndarray | None:
     cov = term.covariance
     if not isinstance(cov, PatternCovariance):
         return None  # cs and ar1: their SDs and correlation are not rows of lambda
-    full = cov.n_theta == cov.size * (cov.size + 1) // 2
-    t = _column_transform(term.z, centre=full)
+    return _nonidentity(_column_transform(term.z, centre=_centred_fully(term)))
+
+
+def _nonidentity(t: np.ndarray) -> np.ndarray | None:
+    """``t``, or None when it is the identity."""
     if t is _UNCHANGED:
         return None
-    return None if not np.any(t - np.eye(cov.size)) else t
+    return None if not np.any(t - np.eye(len(t))) else t
 
 
 def _column_transform(m: np.ndarray, centre: bool) -> np.ndarray:

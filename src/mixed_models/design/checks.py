@@ -34,8 +34,9 @@ def check_finite(data: pd.DataFrame | Mapping[str, pd.Series], weights: np.ndarr
         if values is None:
             continue
         values = np.asarray(values, dtype=float)
-        bad = np.flatnonzero(np.isinf(values))
-        if len(bad):
+        infinite = np.isinf(values)
+        if infinite.any():
+            bad = np.flatnonzero(infinite)
             raise DataError(
                 f"'{name}' has {len(bad)} infinite value(s) (first {values[bad[0]]} at row "
                 f"{rows[bad[0]]}); remove or recode them: only finite numbers can be fitted"
@@ -94,6 +95,8 @@ def check_grouping(random: list[RandomDesign], n_obs: int, control: Control) -> 
 
 def check_scale(fixed: FixedDesign, control: Control) -> None:
     """Warn when predictors' standard deviations differ by more than a factor 1000."""
+    if fixed.matrix.shape[1] < 2:
+        return  # no two predictors to compare
     sds = fixed.matrix.std(axis=0)
     varying = sds > 0
     if varying.sum() < 2:

@@ -171,10 +171,19 @@ def sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray
     """pandas' sorted factorization (codes, levels); text levels are factorized in order
     of appearance and only the levels are sorted (pandas' sort of the codes costs more
     than the factorization on short columns)."""
+    text = sorted_text_codes(values)
+    if text is not None:
+        return text
+    return pd.factorize(values, sort=True)  # mixed kinds sort pandas' way; missing: -1
+
+
+def sorted_text_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`sorted_codes` of a column whose every value is text (None otherwise: other
+    kinds, or missing values)."""
     codes, uniques = pd.factorize(values)
     uniques = np.asarray(uniques, dtype=object)
     if not all(isinstance(u, str) for u in uniques) or np.any(codes < 0):
-        return pd.factorize(values, sort=True)  # mixed kinds sort pandas' way; missing: -1
+        return None
     order = np.argsort(uniques, kind="stable")
     rank = np.empty(len(order), dtype=np.intp)
     rank[order] = np.arange(len(order))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Iterable
 
 import numpy as np
@@ -179,7 +179,14 @@ def formulaic_spec(text: str, data: pd.DataFrame, reads: Iterable[str]) -> SafeS
 def plain_evaluated(values: np.ndarray, internal: list[str], spec: Any) -> Evaluated:
     """Columns built without formulaic from plain column names, named as formulaic names
     them (``internal``), with their gem names."""
-    return Evaluated(values, list(internal), [_gem(c, {}) for c in internal], spec)
+    return Evaluated(values, list(internal), list(_plain_gem_names(tuple(internal))), spec)
+
+
+@lru_cache(maxsize=1024)
+def _plain_gem_names(internal: tuple[str, ...]) -> tuple[str, ...]:
+    """The gem's names of columns named by plain column names (the same for every fit
+    of a formula: worked out once)."""
+    return tuple(_gem(c, {}) for c in internal)
 
 
 def _evaluated(matrix: Any, idents: dict[str, str], factors: set[str]) -> Evaluated:

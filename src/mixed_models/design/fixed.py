@@ -143,8 +143,10 @@ def fixed_design(parsed: ParsedFormula, data: pd.DataFrame | None,
                 f"fixed-effect model matrix is rank deficient: dropping {len(dropped)} "
                 f"column(s) {dropped} that are linear combinations of earlier columns",
                 ModelError, RankDeficiencyWarning, stacklevel=5)
-    empty = tuple((j, names[j]) for j in range(matrix.shape[1]) if not np.any(matrix[:, j]))
-    return FixedDesign(matrix[:, kept], [names[i] for i in kept], dropped,
+    nonzero = matrix.any(axis=0)
+    empty = tuple((j, names[j]) for j in range(p) if not nonzero[j])
+    chosen = matrix if len(kept) == p else matrix[:, kept]
+    return FixedDesign(chosen, [names[i] for i in kept], dropped,
                        np.asarray(kept, dtype=np.intp), mm.model_spec, empty, reproduces)
 
 

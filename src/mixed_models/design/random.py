@@ -24,7 +24,7 @@ import pandas as pd
 
 from mixed_models.core.covariance import CovarianceStructure
 from mixed_models.core.crossprod import TermData
-from mixed_models.design.columns import small_as_objects, sorted_codes
+from mixed_models.design.columns import small_as_objects, sorted_text_codes
 from mixed_models.design.evaluation import Evaluated, SafeSpec, formulaic_errors
 from mixed_models.design.fixed import evaluate
 from mixed_models.design.names import gem_names, level_label
@@ -260,10 +260,14 @@ def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, list[str]]:
         # integers sort and compare as numbers either way: numpy's unique is pandas'
         # sorted factorize without its overhead
         uniques, codes = np.unique(column.to_numpy(), return_inverse=True)
-        codes, labels = codes.ravel().astype(np.intp), [str(v) for v in uniques.tolist()]
+        return codes.ravel().astype(np.intp), list(map(str, uniques.tolist()))  # distinct
     else:
+        values = small_as_objects(column)
+        text = sorted_text_codes(values)
+        if text is not None:  # distinct texts: distinct labels
+            return text[0], list(map(str, text[1]))
         try:
-            codes, uniques = sorted_codes(small_as_objects(column))
+            codes, uniques = pd.factorize(values, sort=True)
         except TypeError:  # mixed types cannot be sorted: sort their text
             codes, uniques = pd.factorize(column.astype(str), sort=True)
         codes, labels = codes.astype(np.intp), [level_label(v) for v in uniques]
