@@ -7,6 +7,7 @@ summary.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, fields
@@ -90,13 +91,19 @@ class Control:
                 f"Control.convergence_tol must be a positive number, got {shown(tol)}")
 
 
+@functools.cache
+def _default_control() -> Control:
+    """The default settings (frozen, so one instance serves every fit)."""
+    return Control()
+
+
 def fit_arguments(reml: object, control: object) -> tuple[bool, Control]:
     """The ``reml`` and ``control`` arguments of a fit, checked: ``reml`` a bool (a
     string such as ``"False"`` is refused, not read as true), ``control`` a
     :class:`Control` or None (the defaults)."""
     reml = check_bool("reml", reml)
     if control is None:
-        return reml, Control()
+        return reml, _default_control()
     if not isinstance(control, Control):
         raise DataTypeError(f"control must be a mixed_models.Control or None, got "
                             f"{shown(control)} ({type(control).__name__})")

@@ -11,7 +11,8 @@ import pytest
 from core_terms import problem_arrays, random_term
 
 from mixed_models.core import dense_newton, kernels
-from mixed_models.core.dense_evaluator import DenseEvaluator
+from mixed_models.core.block_gradient import lead_blocks
+from mixed_models.core.dense_evaluator import DenseEvaluator, kernel_index
 from mixed_models.core.dense_newton import evaluator_for, newton_result
 from mixed_models.core.optimize import OptimizerSettings
 from mixed_models.core.problem import LmmProblem
@@ -161,3 +162,15 @@ def test_compiled_estimates_equal_the_blocked_factors(kind, reml, compiled_kerne
     bad = problem.start()
     bad[problem.diagonal_mask()] = np.nan  # no factor: the estimates are the blocked path's
     assert fun.solution(bad) is None
+
+
+@pytest.mark.parametrize("kind", KINDS + ["crossed_sparse_vector"])
+def test_the_kernel_index_is_the_layouts(kind):
+    # the compiled kernel's positions, built directly, are those the full layout gives
+    problem = _problem(kind, True)
+    fun = DenseEvaluator(problem.cp, problem.theta_slices, True)
+    expected = kernels.block_arrays(lead_blocks(problem.cp), fun.rows, fun.cols, fun.group)
+    got = kernel_index(problem.cp, problem.theta_slices)
+    assert len(got) == len(expected) - 3
+    for a, b in zip(got, expected[3:]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

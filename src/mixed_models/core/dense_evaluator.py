@@ -42,21 +42,43 @@ class DenseEvaluator:
 
     def __init__(self, cp: CrossProducts, theta_slices: list[slice], reml: bool):
         self.cp = cp
+        self.theta_slices = theta_slices
         size = cp.lead.q + cp.avv.shape[0]
-        offsets, positions = layout(cp, theta_slices)
-        rows = np.concatenate([r for r, _ in positions]).astype(np.intp)
-        cols = np.concatenate([c for _, c in positions]).astype(np.intp)
-        self.group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
-        self.n_theta = len(positions)
+        self.n_theta = sum(s.stop - s.start for s in theta_slices)
         self.q = size - cp.avv.shape[0] + cp.q_rest
         self.size, self.reml = size, reml
         self.k = size if reml else self.q
-        self.rows, self.cols = rows, cols
         self.weight, self.constant = profiled_constants(cp, reml)
         self.calls = 0
         self.optimum: tuple[np.ndarray, np.ndarray] | None = None
         self.lead_size, self.q_rest = cp.lead.size, cp.q_rest
         self.blocks = self._blocks() if kernels.block_wanted() else None
+
+    @functools.cached_property
+    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every theta entry's (row, column) in lambda~ at every level, and its index
+        (numpy's evaluation reads them all; the compiled kernel only the lead term's
+        first level and the tail's: :func:`kernel_index`)."""
+        _, positions = layout(self.cp, self.theta_slices)
+        rows = np.concatenate([r for r, _ in positions]).astype(np.intp)
+        cols = np.concatenate([c for _, c in positions]).astype(np.intp)
+        group = np.repeat(np.arange(len(positions)), [len(r) for r, _ in positions])
+        return rows, cols, group
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Row in lambda~ of each theta entry at each level."""
+        return self._positions[0]
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Column in lambda~ of each theta entry at each level."""
+        return self._positions[1]
+
+    @property
+    def group(self) -> np.ndarray:
+        """The theta entry of each of :attr:`rows`."""
+        return self._positions[2]
 
     @functools.cached_property
     def a(self) -> np.ndarray:
@@ -77,7 +99,8 @@ class DenseEvaluator:
 
     def _blocks(self) -> tuple:
         """The compiled kernel's arrays (the lead term's blocks, the dense tail)."""
-        return kernels.block_arrays(lead_blocks(self.cp), self.rows, self.cols, self.group)
+        a1, at1, att = (np.ascontiguousarray(x) for x in lead_blocks(self.cp))
+        return (a1, at1, att, *kernel_index(self.cp, self.theta_slices))
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -146,3 +169,28 @@ class DenseEvaluator:
         per_entry = traces + (self.weight / r2) * vb[self.rows] * v[self.cols]
         grad = 2.0 * np.bincount(self.group, per_entry, self.n_theta)
         return float(value), grad
+
+
+def kernel_index(cp: CrossProducts, theta_slices: list[slice]) -> list[np.ndarray]:
+    """The compiled kernel's positions of theta: the lead term's entries in its S x S
+    lambda (row, column, theta index), then every other term's entries at every level
+    in the tail's lambda~ (the same order as :func:`~mixed_models.core.gradient.layout`'s
+    with the lead term's other levels left out)."""
+    lead_i = cp.order[0]
+    lead, lead_s = cp.terms[lead_i].covariance, theta_slices[lead_i]
+    rest_offset = dict(zip(cp.order[1:], cp.rest_offsets))
+    rows, cols, group = [], [], []
+    for i, term in enumerate(cp.terms):
+        if i == lead_i:
+            continue
+        levels = np.arange(term.n_levels) * term.size + rest_offset[i]
+        cov, first = term.covariance, theta_slices[i].start
+        for e, (r, c) in enumerate(zip(cov.rows.tolist(), cov.cols.tolist())):
+            rows.append(levels + r)
+            cols.append(levels + c)
+            group.append(np.full(term.n_levels, first + e))
+    tail = [np.concatenate(x).astype(np.intp) if x else np.zeros(0, dtype=np.intp)
+            for x in (rows, cols, group)]
+    head = [np.ascontiguousarray(x, dtype=np.intp) for x in (
+        lead.rows, lead.cols, np.arange(lead_s.start, lead_s.stop))]
+    return head + tail
