@@ -21,6 +21,8 @@ and may change with it.
 
 from __future__ import annotations
 
+import functools
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -48,14 +50,18 @@ class CovarianceStructure(ABC):
     # --- constructors ----------------------------------------------------------------
 
     @staticmethod
+    @functools.cache
     def unstructured(size: int) -> PatternCovariance:
-        """All variances and correlations free (lme4's ``(x | g)``, ``us()``)."""
+        """All variances and correlations free (lme4's ``(x | g)``, ``us()``). One
+        instance per size: the structures are immutable, and every fit asks for them."""
         pairs = [(r, c) for c in range(size) for r in range(c, size)]
         return PatternCovariance.from_pairs(size, pairs)
 
     @staticmethod
+    @functools.cache
     def diagonal(size: int) -> PatternCovariance:
-        """Independent random effects (lme4's ``(x || g)``, ``diag()``)."""
+        """Independent random effects (lme4's ``(x || g)``, ``diag()``); one instance
+        per size."""
         return PatternCovariance.from_pairs(size, [(i, i) for i in range(size)])
 
     @staticmethod
@@ -171,6 +177,7 @@ class PatternCovariance(CovarianceStructure):
         """The pattern whose theta entries sit at the (row, col) positions given."""
         rows = np.array([r for r, _ in pairs], dtype=np.intp)
         cols = np.array([c for _, c in pairs], dtype=np.intp)
+        rows.flags.writeable = cols.flags.writeable = False  # structures are shared
         return cls(size, rows, cols)
 
     @classmethod

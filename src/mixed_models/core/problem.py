@@ -307,7 +307,8 @@ class LmmProblem:
                                                       self.theta_slices)
         solved = self._compiled_solution(theta)
         if solved is not None:
-            est = solved_estimates(self.cp, self.factor.lambdas(theta), *solved)
+            lams = [t.covariance.lam(theta[s]) for t, s in zip(self.terms, self.theta_slices)]
+            est = solved_estimates(self.cp, lams, *solved)
             return dataclasses.replace(est, beta=est.beta + self.beta_shift)
         if not self.factor.update(theta):
             raise FloatingPointError(f"Omega is not positive definite at theta = {theta}")
