@@ -53,7 +53,8 @@ class CovarianceStructure(ABC):
     @functools.cache
     def unstructured(size: int) -> PatternCovariance:
         """All variances and correlations free (lme4's ``(x | g)``, ``us()``). One
-        instance per size: the structures are immutable, and every fit asks for them."""
+        instance per size, shared by every fit: nothing changes a structure (its position
+        arrays stay writeable: numba compiles read-only arrays as another type)."""
         pairs = [(r, c) for c in range(size) for r in range(c, size)]
         return PatternCovariance.from_pairs(size, pairs)
 
@@ -177,7 +178,6 @@ class PatternCovariance(CovarianceStructure):
         """The pattern whose theta entries sit at the (row, col) positions given."""
         rows = np.array([r for r, _ in pairs], dtype=np.intp)
         cols = np.array([c for _, c in pairs], dtype=np.intp)
-        rows.flags.writeable = cols.flags.writeable = False  # structures are shared
         return cls(size, rows, cols)
 
     @classmethod

@@ -227,6 +227,17 @@ class CrossProductAccumulator:
         qr = self.q_rest
         rest = [(chunk_terms[i], zw[i], off) for i, off in zip(self.order[1:], self.rest_offsets)]
         self.avv[qr:, qr:] += xy.T @ xy
+        if self.lead_rest is not None and all(
+                t.size * max(xy.shape[1], max(u.size for u, _, _ in rest)) <= MAX_BINCOUNTS
+                for t, _, _ in rest):  # what the bincounts would add, in one pass
+            block = products.rest_products(
+                [t.codes for t, _, _ in rest], [w for _, w, _ in rest],
+                [t.n_levels for t, _, _ in rest], [off for _, _, off in rest], xy, qr,
+                lead.codes, zl, *self.lead_rest)
+            self.avv[:qr, :qr] += block[:, :qr]
+            self.avv[:qr, qr:] += block[:, qr:]
+            self.avv[qr:, :qr] += block[:, qr:].T
+            return
         for t, w, off in rest:
             block = _z_times(t, w, xy, self.compiled).T
             self.avv[qr:, off:off + t.q] += block

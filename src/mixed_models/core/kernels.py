@@ -143,7 +143,7 @@ def _small_kernels() -> tuple:
     return (_block_kernel(), _solution_kernel(), _newton_kernel(), _moment_kernel(),
             compiled.level_gram,
             compiled.level_products, compiled.pair_products, compiled.lead_rest,
-            numba_glmm.pirls,
+            compiled.rest_products, numba_glmm.pirls,
             numba_glmm_gradient.gradient, numba_glmm.log_determinant)
 
 
@@ -181,6 +181,10 @@ def _run_product_kernels() -> None:
     compiled.level_products(codes, z, z, 1)
     compiled.pair_products(codes, z, 1, codes, z, 1)
     compiled.lead_rest(codes, z, 0, codes, z, np.zeros((1, 1)), np.zeros((1, 1), dtype=bool))
+    one = np.ones(1, dtype=np.intp)
+    compiled.rest_products(np.ascontiguousarray(codes[:, None]), z, one, one, codes[:1],
+                           codes[:1], z, 1, codes, z,
+                           np.zeros((1, 1)), np.zeros((1, 1), dtype=bool))
 
 
 def _run_glmm_kernels() -> None:

@@ -77,3 +77,36 @@ def lead_rest(r_codes, w, offset, lead_codes, zl, out, seen):  # pragma: no cove
             ws = w[i, s]
             for t in range(size):
                 out[row, base + t] += ws * zl[i, t]
+
+
+@numba.njit(cache=True, nogil=True)
+def rest_products(codes, z, sizes, levels, offsets, starts, xy, q_rest, lead_codes, zl,
+                  lead_rest, seen):  # pragma: no cover
+    """Every product of the rest terms' columns in one pass: [Z_r' Z_u | Z_r' M] for all
+    pairs of rest terms (q_rest, q_rest + m), and Z_r' Z_lead added into ``lead_rest``
+    with the (row, lead level) pairs marked in ``seen``. Term k's codes are column k of
+    ``codes``, its columns those of ``z`` from ``starts[k]``, its rows from
+    ``offsets[k]``."""
+    n, m = xy.shape[0], xy.shape[1]
+    n_terms = sizes.shape[0]
+    size = zl.shape[1]
+    out = np.zeros((q_rest, q_rest + m))
+    for i in range(n):
+        lead_level = lead_codes[i]
+        for k in range(n_terms):
+            sk, zk = sizes[k], starts[k]
+            row0 = offsets[k] + codes[i, k] * sk
+            for a in range(sk):
+                za = z[i, zk + a]
+                row = row0 + a
+                for u in range(n_terms):
+                    su, zu = sizes[u], starts[u]
+                    col0 = offsets[u] + codes[i, u] * su
+                    for b in range(su):
+                        out[row, col0 + b] += za * z[i, zu + b]
+                for j in range(m):
+                    out[row, q_rest + j] += za * xy[i, j]
+                seen[row, lead_level] = True
+                for t in range(size):
+                    lead_rest[row, lead_level * size + t] += za * zl[i, t]
+    return out

@@ -239,12 +239,14 @@ class LmmProblem:
         the internal columns and mapped back to the original ones."""
         if self.reparam is not None:
             return self.theta_to_original(self.internal.start())
-        theta = np.concatenate([t.covariance.initial() for t in self.terms])
         ratio = self._variance_ratio_start()
-        return theta if ratio is None else ratio
+        if ratio is not None:
+            return ratio
+        return np.concatenate([t.covariance.initial() for t in self.terms])
 
     def _variance_ratio_start(self) -> np.ndarray | None:
-        if not all(t.size == 1 and np.all(t.z == 1.0) for t in self.terms) or len(self.y) < 2:
+        if len(self.y) < 2 or not all(t.size == 1 for t in self.terms) \
+                or not all(np.all(t.z == 1.0) for t in self.terms):
             return None
         y = self.y
         centred = y - y.mean()

@@ -90,3 +90,20 @@ def add_lead_rest(r_codes: np.ndarray, w: np.ndarray, offset: int, lead_codes: n
     assert fast is not None
     fast.lead_rest(_c(r_codes, np.intp), _c(w, float), int(offset), _c(lead_codes, np.intp),
                    _c(zl, float), out, seen)
+
+
+def rest_products(codes: list[np.ndarray], z: list[np.ndarray], levels: list[int],
+                  offsets: list[int], xy: np.ndarray, q_rest: int, lead_codes: np.ndarray,
+                  zl: np.ndarray, lead_rest: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """The rest terms' products in one compiled pass (the sums of the per-block
+    bincounts, to the bit): [Z_r' Z_u | Z_r' M] over the rest block's rows, and
+    Z_r' Z_lead added into the dense ``lead_rest`` (pairs that occur marked in
+    ``seen``). Only for processes using the kernels."""
+    fast = _kernels(True, 0)
+    assert fast is not None
+    sizes = np.array([zz.shape[1] for zz in z], dtype=np.intp)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+    return fast.rest_products(
+        _c(np.column_stack(codes), np.intp), _c(np.hstack(z), float), sizes,
+        np.asarray(levels, dtype=np.intp), np.asarray(offsets, dtype=np.intp), starts,
+        _c(xy, float), int(q_rest), _c(lead_codes, np.intp), _c(zl, float), lead_rest, seen)

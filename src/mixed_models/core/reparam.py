@@ -169,8 +169,9 @@ class Reparametrization:
     @property
     def is_identity(self) -> bool:
         """True when the internal columns are the original ones."""
-        return all(t.transform is None for t in self.terms) and \
-            not np.any(self.x_transform - np.eye(len(self.x_transform)))
+        return all(t.transform is None for t in self.terms) and (
+            self.x_transform is _UNCHANGED
+            or not np.any(self.x_transform - np.eye(len(self.x_transform))))
 
     def theta_to_internal(self, theta: np.ndarray, slices: list[slice]) -> np.ndarray:
         """Original theta -> internal theta."""
@@ -214,6 +215,8 @@ def internal_columns(terms: list[TermData], x: np.ndarray, reml: bool
         t = _nonidentity(x_transform) if same else _term_transform(term)
         maps.append(TermMap(term.covariance, t))
         internal.append(term if t is None else dataclasses.replace(term, z=term.z @ t))
+    if x_transform is _UNCHANGED:  # X = 1: nothing to map
+        return Reparametrization(x_transform, maps, 0.0), internal, x
     # Tx is the identity with the intercept's row filled, its columns then scaled: its
     # determinant is the product of its diagonal
     shift = -2.0 * float(np.sum(np.log(np.abs(np.diagonal(x_transform))))) if reml else 0.0
