@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mixed_models.core import crossprod, kernels
+from mixed_models.core import crossprod, kernels, products
 from mixed_models.core.covariance import PatternCovariance
 from mixed_models.core.crossprod import TermData, cross_products, theta_slices
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
@@ -94,8 +94,9 @@ class LmmProblem:
         if source is not None:  # a refit with another response shares the Z and X blocks
             return beta_shift, crossprod.with_response(source.cp, self.x, y_work,
                                                        self.weights)
+        small = len(y_work) <= products.MAX_COMPILED_ROWS  # then ask: it loads the kernels
         return beta_shift, cross_products(self.terms, self.x, y_work, self.weights,
-                                          compiled=kernels.block_wanted())
+                                          compiled=small and kernels.block_wanted())
 
     @functools.cached_property
     def beta_shift(self) -> np.ndarray:

@@ -12,8 +12,9 @@ from types import ModuleType
 import numpy as np
 
 # Rows up to which one compiled pass replaces the bincounts (beyond, each bincount's
-# pass over the rows costs far more than the call, and numba need not be loaded).
-MAX_COMPILED_ROWS = 100_000
+# pass over the rows costs far more than the call, and a large fit need not load the
+# small-model kernels: tens of MB).
+MAX_COMPILED_ROWS = 10_000
 
 
 def _kernels(compiled: bool, n_rows: int) -> ModuleType | None:
