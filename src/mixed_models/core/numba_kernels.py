@@ -42,7 +42,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mixed_models.core.numba_linalg import _cholesky, _gemm, _gemv, _solve
+from mixed_models.core.numba_linalg import (
+    _cholesky, _gemm, _gemv, _lead_lambda, _profiled_tail, _solve, _tail_system)
 from mixed_models.core.numba_one import objective_one
 from mixed_models.core.numba_two import objective_two
 
@@ -124,24 +125,12 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
                              constant)
     t = att.shape[0]
     grad = np.zeros(theta.shape[0])
-    lam1 = np.zeros((size, size))
-    for e in range(lead_r.shape[0]):
-        lam1[lead_r[e], lead_c[e]] = theta[lead_g[e]]
-    lamt = np.zeros((t, t))
-    for i in range(q_rest, t):
-        lamt[i, i] = 1.0
-    for e in range(tail_r.shape[0]):
-        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    lam1 = _lead_lambda(theta, size, lead_r, lead_c, lead_g)
+    lamt, btt, s = _tail_system(theta, att, tail_r, tail_c, tail_g, q_rest)
     chol = np.zeros((n_levels, size, size))
     h = np.empty((n_levels, size, t))
     b1 = np.empty((n_levels, size, size))
     bt = np.empty((n_levels, t, size))
-    btt = np.empty((t, t))
-    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
-    s = np.empty((t, t))
-    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
-    for i in range(q_rest):
-        s[i, i] += 1.0
     logdet = _factor_levels(lam1, lamt, a1, at1, chol, h, b1, bt, s,
                             np.empty((size, size)), np.empty((t, size)))
     r = np.zeros((t, t))
@@ -150,18 +139,8 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
             grad[i] = np.nan
         return np.inf, grad
     k = t if reml else q_rest
-    for i in range(k):
-        logdet += 2.0 * np.log(r[i, i])
-    r2 = r[t - 1, t - 1] ** 2
-    value = logdet + weight * np.log(r2) + constant
     # Q = S_k^-1 (the leading k x k block's inverse), v = Omega^-1 e_y r^2
-    q = np.zeros((max(k, 1), max(k, 1)))
-    for i in range(k):
-        q[i, i] = 1.0
-    _solve(r, q, k, k)
-    vt = np.zeros((t, 1))
-    vt[t - 1, 0] = r2
-    _solve(r, vt, t, 1)
+    value, r2, q, vt = _profiled_tail(s, r, logdet, k, weight, constant)
     v_t = vt[:, 0].copy()
     wt = np.empty(t)
     _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
@@ -221,22 +200,10 @@ def block_solution(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c, 
     n_levels, size = a1.shape[0], a1.shape[1]
     t = att.shape[0]
     p = t - 1 - q_rest
-    lam1 = np.zeros((size, size))
-    for e in range(lead_r.shape[0]):
-        lam1[lead_r[e], lead_c[e]] = theta[lead_g[e]]
-    lamt = np.zeros((t, t))
-    for i in range(q_rest, t):
-        lamt[i, i] = 1.0
-    for e in range(tail_r.shape[0]):
-        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    lam1 = _lead_lambda(theta, size, lead_r, lead_c, lead_g)
+    lamt, _, s = _tail_system(theta, att, tail_r, tail_c, tail_g, q_rest)
     chol = np.zeros((n_levels, size, size))
     h = np.empty((n_levels, size, t))
-    btt = np.empty((t, t))
-    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
-    s = np.empty((t, t))
-    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
-    for i in range(q_rest):
-        s[i, i] += 1.0
     logdet = _factor_levels(lam1, lamt, a1, at1, chol, h, np.empty((n_levels, size, size)),
                             np.empty((n_levels, t, size)), s, np.empty((size, size)),
                             np.empty((t, size)))

@@ -1,5 +1,7 @@
 """The small dense helpers of the compiled kernels: products, a Cholesky factor and its
-solves on blocks of a few rows (BLAS's per-call cost dwarfs them there).
+solves on blocks of a few rows (BLAS's per-call cost dwarfs them there), and the pieces
+the small-model objectives share (the lead term's lambda, the tail's system before and
+its profiled objective after the levels are eliminated).
 
 They are inlined into their callers (numba's ``inline="always"``): a call's transpose
 flags are then constants and its loops are compiled for that call alone.
@@ -73,3 +75,53 @@ def _gemv(a, ta, x, out, n, m, alpha, beta):  # pragma: no cover
         for k in range(m):
             s += (a[k, i] if ta else a[i, k]) * x[k]
         out[i] = alpha * s if beta == 0.0 else beta * out[i] + alpha * s
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tail_system(theta, att, tail_r, tail_c, tail_g, q_rest):  # pragma: no cover
+    """lambda~ of the tail (the rest terms' entries of theta, 1 on X's and y's
+    diagonal), B_tt = lambda~' A_tt and S = B_tt lambda~ + I on the rest terms'
+    diagonal: the tail's system before the lead term's levels are eliminated from it."""
+    t = att.shape[0]
+    lamt = np.zeros((t, t))
+    for i in range(q_rest, t):
+        lamt[i, i] = 1.0
+    for e in range(tail_r.shape[0]):
+        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
+    btt = np.empty((t, t))
+    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
+    s = np.empty((t, t))
+    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
+    for i in range(q_rest):
+        s[i, i] += 1.0
+    return lamt, btt, s
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _profiled_tail(s, r, logdet, k, weight, constant):  # pragma: no cover
+    """With ``r`` the Cholesky factor of the tail's Schur complement S (t x t, y last):
+    the profiled objective (``logdet`` the levels' log |M_l|, k the rows whose log
+    determinant it counts: all for REML), Q = S_k^-1 and v = S^-1 e_y r^2."""
+    t = s.shape[0]
+    for i in range(k):
+        logdet += 2.0 * np.log(r[i, i])
+    r2 = r[t - 1, t - 1] ** 2
+    value = logdet + weight * np.log(r2) + constant
+    q = np.zeros((max(k, 1), max(k, 1)))
+    for i in range(k):
+        q[i, i] = 1.0
+    _solve(r, q, k, k)
+    vt = np.zeros((t, 1))
+    vt[t - 1, 0] = r2
+    _solve(r, vt, t, 1)
+    return value, r2, q, vt
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lead_lambda(theta, size, lead_r, lead_c, lead_g):  # pragma: no cover
+    """The lead term's S x S lambda: theta's entries ``lead_g`` at (``lead_r``,
+    ``lead_c``)."""
+    lam = np.zeros((size, size))
+    for e in range(lead_r.shape[0]):
+        lam[lead_r[e], lead_c[e]] = theta[lead_g[e]]
+    return lam

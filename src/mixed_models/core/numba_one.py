@@ -13,7 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mixed_models.core.numba_linalg import _cholesky, _gemm, _gemv, _solve
+from mixed_models.core.numba_linalg import (
+    _cholesky, _gemm, _gemv, _profiled_tail, _tail_system)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -25,17 +26,7 @@ def objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest, r
     n_levels, t = a1.shape[0], att.shape[0]
     grad = np.zeros(theta.shape[0])
     lam = theta[lead_g[0]]
-    lamt = np.zeros((t, t))
-    for i in range(q_rest, t):
-        lamt[i, i] = 1.0
-    for e in range(tail_r.shape[0]):
-        lamt[tail_r[e], tail_c[e]] = theta[tail_g[e]]
-    btt = np.empty((t, t))
-    _gemm(lamt, True, att, False, btt, t, t, t, 1.0, 0.0)
-    s = np.empty((t, t))
-    _gemm(btt, False, lamt, False, s, t, t, t, 1.0, 0.0)
-    for i in range(q_rest):
-        s[i, i] += 1.0
+    lamt, btt, s = _tail_system(theta, att, tail_r, tail_c, tail_g, q_rest)
     chol = np.empty(n_levels)
     b1 = np.empty(n_levels)
     bt = np.empty((n_levels, t))  # lam_t' A_tl
@@ -66,17 +57,7 @@ def objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest, r
         grad[:] = np.nan
         return np.inf, grad
     k = t if reml else q_rest
-    for i in range(k):
-        logdet += 2.0 * np.log(r[i, i])
-    r2 = r[t - 1, t - 1] ** 2
-    value = logdet + weight * np.log(r2) + constant
-    q = np.zeros((max(k, 1), max(k, 1)))
-    for i in range(k):
-        q[i, i] = 1.0
-    _solve(r, q, k, k)
-    vt = np.zeros((t, 1))
-    vt[t - 1, 0] = r2
-    _solve(r, vt, t, 1)
+    value, r2, q, vt = _profiled_tail(s, r, logdet, k, weight, constant)
     v_t = vt[:, 0].copy()
     wt = np.empty(t)
     _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from mixed_models.core.numba_linalg import _cholesky, _solve
+from mixed_models.core.numba_linalg import _cholesky, _lead_lambda, _profiled_tail
 
 
 @numba.njit(cache=True, nogil=True)
@@ -24,9 +24,7 @@ def objective_two(theta, a1, at1, att, lead_r, lead_c, lead_g, reml, weight,
     definite. The arrays are the general kernel's (no tail entries of lambda)."""
     n_levels, t = a1.shape[0], att.shape[0]
     grad = np.zeros(theta.shape[0])
-    lam = np.zeros((2, 2))
-    for e in range(lead_r.shape[0]):
-        lam[lead_r[e], lead_c[e]] = theta[lead_g[e]]
+    lam = _lead_lambda(theta, 2, lead_r, lead_c, lead_g)
     l00, l01, l10, l11 = lam[0, 0], lam[0, 1], lam[1, 0], lam[1, 1]
     chol = np.empty((n_levels, 3))  # c00, c10, c11 of each level's M_l
     b1 = np.empty((n_levels, 4))  # lam' A_l: b00, b01, b10, b11
@@ -73,17 +71,7 @@ def objective_two(theta, a1, at1, att, lead_r, lead_c, lead_g, reml, weight,
         grad[:] = np.nan
         return np.inf, grad
     k = t if reml else 0
-    for i in range(k):
-        logdet += 2.0 * np.log(r[i, i])
-    r2 = r[t - 1, t - 1] ** 2
-    value = logdet + weight * np.log(r2) + constant
-    q = np.zeros((max(k, 1), max(k, 1)))  # S^-1 (REML)
-    for i in range(k):
-        q[i, i] = 1.0
-    _solve(r, q, k, k)
-    vt = np.zeros((t, 1))
-    vt[t - 1, 0] = r2
-    _solve(r, vt, t, 1)
+    value, r2, q, vt = _profiled_tail(s, r, logdet, k, weight, constant)  # q: S^-1 (REML)
     coef = weight / r2
     g_l = np.empty((2, max(k, 1)))
     for lv in range(n_levels):
