@@ -59,6 +59,12 @@ class TermData:
         return self.n_levels * self.size
 
 
+def term_lambdas(terms: list[TermData], slices: list[slice],
+                 theta: np.ndarray) -> list[np.ndarray]:
+    """lambda of every term at theta (its slice ``slices[i]``), in the terms' order."""
+    return [t.covariance.lam(theta[s]) for t, s in zip(terms, slices)]
+
+
 def theta_slices(terms: list[TermData]) -> list[slice]:
     """Each term's slice of theta, in the terms' order."""
     slices, start = [], 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixed_models.core import kernels, small
-from mixed_models.core.crossprod import CrossProducts, theta_slices
+from mixed_models.core.crossprod import CrossProducts, term_lambdas, theta_slices
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.threads import TINY_COLUMNS, blas_threads_for
 
@@ -84,7 +84,7 @@ class BlockedCholesky:
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         """lambda of every term, in the terms' own order."""
-        return [t.covariance.lam(theta[s]) for t, s in zip(self.cp.terms, self.theta_slices)]
+        return term_lambdas(self.cp.terms, self.theta_slices, theta)
 
     def update(self, theta: np.ndarray) -> bool:
         """Factor Omega(theta). Returns False when it is not positive definite.

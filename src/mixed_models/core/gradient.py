@@ -18,7 +18,7 @@ import numpy as np
 
 from mixed_models.core.block_gradient import block_objective_and_gradient, split_system
 from mixed_models.core.covariance import PatternCovariance
-from mixed_models.core.crossprod import CrossProducts
+from mixed_models.core.crossprod import CrossProducts, term_lambdas
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.lbfgs import FTOL, lbfgs_b
 from mixed_models.errors import InvalidArgumentError
@@ -100,7 +100,7 @@ def objective_and_gradient(cp: CrossProducts, theta_slices: list[slice], theta: 
         return _blockwise(cp, theta_slices, theta, reml, a, offsets)
     size = a.shape[0]
     q = size - cp.avv.shape[0] + cp.q_rest
-    lams = [t.covariance.lam(theta[s]) for t, s in zip(cp.terms, theta_slices)]
+    lams = term_lambdas(cp.terms, theta_slices, theta)
     b = _scale_rows(cp, offsets, lams, a)  # L~' A, block by block
     bt = np.ascontiguousarray(b.T)  # transposed once: the traces read it too
     m = _scale_rows(cp, offsets, lams, bt).T  # L~' A L~

@@ -14,7 +14,7 @@ import numpy as np
 
 from mixed_models.core import crossprod, kernels, products
 from mixed_models.core.covariance import PatternCovariance
-from mixed_models.core.crossprod import TermData, cross_products, theta_slices
+from mixed_models.core.crossprod import TermData, cross_products, term_lambdas, theta_slices
 from mixed_models.core.factor import BlockedCholesky, profiled_objective
 from mixed_models.core.lazy import lazy_module
 from mixed_models.core.optimize import OptimizationResult, OptimizerSettings, minimize_theta
@@ -310,7 +310,7 @@ class LmmProblem:
                                                       self.theta_slices)
         solved = self._compiled_solution(theta)
         if solved is not None:
-            lams = [t.covariance.lam(theta[s]) for t, s in zip(self.terms, self.theta_slices)]
+            lams = term_lambdas(self.terms, self.theta_slices, theta)
             est = solved_estimates(self.cp, lams, *solved)
             return dataclasses.replace(est, beta=est.beta + self.beta_shift)
         if not self.factor.update(theta):

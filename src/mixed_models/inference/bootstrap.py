@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mixed_models._validate import check_callable, check_positive_int
+from mixed_models.core.crossprod import term_lambdas
 from mixed_models.core.problem import LmmProblem
 from mixed_models.fitted import results
 from mixed_models.fitted.record import FittedModel, as_record
@@ -113,7 +114,7 @@ def _term_covariances(model: FittedModel) -> list[np.ndarray]:
     if not isinstance(problem, LmmProblem):
         return results.term_covariances(model)
     theta = model.theta
-    lams = [t.covariance.lam(theta[s]) for t, s in zip(problem.terms, problem.theta_slices)]
+    lams = term_lambdas(problem.terms, problem.theta_slices, theta)
     return [model.sigma2 * lam @ lam.T for lam in lams]
 
 
