@@ -68,7 +68,7 @@ def test_blocked_gradient_equals_the_dense_one(formula, reml, weighted):
 @pytest.mark.parametrize("compiled", [False, True])
 def test_sparse_lead_block_and_zero_entries(compiled, reml, monkeypatch):
     # 1500 x 600 levels: the lead-rest block is stored sparse; theta_c = 0 has gradient 0.
-    # compiled: the lead term's Gram matrix by the compiled rank update
+    # compiled: the lead term's trace by the compiled kernel
     if compiled and not kernels.available():
         pytest.skip("numba is not installed")
     data = frame(20_000, (1500, 600, 20), seed=4)
@@ -76,7 +76,8 @@ def test_sparse_lead_block_and_zero_entries(compiled, reml, monkeypatch):
     monkeypatch.setattr(kernels, "MIN_WORK", 0 if compiled else 10**18)
     factor = BlockedCholesky(problem.cp)
     h = factor.weighted_lead_rest(np.ones(1500))
-    assert (factor.lead_rest_gram(h, np.ones(factor.q_rest)) is not None) is compiled
+    q = factor.q_rest
+    assert (factor.lead_rest_trace(h, np.ones(q), np.eye(q)) is not None) is compiled
     theta = np.array([0.8, 0.5, 0.0])
     value, grad = blocked_gradient.objective_and_gradient(factor, theta, reml)
     dense_value, dense_grad = objective_and_gradient(problem.cp, factor.theta_slices, theta,

@@ -12,7 +12,7 @@ r^2 = pwrss and u the spherical random effects at the conditional optimum,
 Omega^-1 comes from the blocked factor: the rest block's entries from the inverse of the
 Schur complement S (LAPACK ``dpotri`` on the rest factor), the lead term's as
 sum(1 / omega) + tr(S^-1 K) with K = Lambda_v A_v1 diag(lambda_1^2 / omega^2) A_1v
-Lambda_v, a second sparse rank update like the factor's. A gradient therefore costs
+Lambda_v, summed over the pattern of the factor's sparse rank update without forming K. A gradient therefore costs
 about twice an objective evaluation and, like it, does not depend on the number of rows.
 At theta_k = 0 both derivatives are 0 (the objective depends on theta_k^2 there).
 
@@ -50,8 +50,8 @@ GTOL = 1e-9
 # Per factor, the last (theta, reml, objective, gradient): the Newton check starts where
 # L-BFGS-B ended, and a gradient costs several factorizations.
 _last: WeakKeyDictionary = WeakKeyDictionary()
-# Per factor, the two rest-sized arrays a gradient fills (until release()): on the 1M
-# ratings each is 110 MB, and fresh ones cost their page faults, 0.1-0.2 s a gradient.
+# Per factor, the rest-sized array a gradient fills (until release()): on the 1M
+# ratings it is 110 MB, and a fresh one costs its page faults, 0.1-0.2 s a gradient.
 _work: WeakKeyDictionary = WeakKeyDictionary()
 
 
@@ -154,36 +154,58 @@ def _traces(factor: BlockedCholesky, theta: np.ndarray, s_inv: np.ndarray,
     for i, off in zip(cp.order[1:], cp.rest_offsets):
         traces[i] = diag[off:off + cp.terms[i].q].sum()
     weight = theta[lead] / omega  # lambda_1 / omega per lead level
-    gram = _lead_gram(factor, weight, scale)
-    # tr(S^-1 K) over K's lower triangle (its strict upper one is zero, so the
-    # unused triangle of s_inv is never read) against S^-1's upper one, transposed in
-    # place: off-diagonal entries count twice
-    both = 2.0 * float(np.vdot(s_inv.T, gram)) - float(np.dot(diag, np.diagonal(gram)))
-    traces[lead] = float(np.sum(1.0 / omega)) + both
+    traces[lead] = float(np.sum(1.0 / omega)) + _lead_trace(factor, weight, scale, s_inv.T)
     return traces
 
 
-def _lead_gram(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """The lower triangle of K = Lambda_v A_v1 diag(weight^2) A_1v Lambda_v over the
-    first ``len(scale)`` rest rows (``scale``: Lambda_v's diagonal there); zeros above."""
+def _lead_trace(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray,
+                lower: np.ndarray) -> float:
+    """tr(S^-1 K), K = Lambda_v A_v1 diag(weight^2) A_1v Lambda_v over the first
+    ``len(scale)`` rest rows (``scale``: Lambda_v's diagonal there), from the lower
+    triangle of the C-ordered ``lower`` (S^-1's there; the upper one is not read). The
+    random-effects block is summed by the compiled kernel without forming K when the
+    factor uses it."""
     cp = factor.cp
     qr = cp.q_rest
     size = len(scale)
-    gram = _array(factor, "gram", size, "C")
-    gram.fill(0.0)
+    hr = factor.weighted_lead_rest(weight) if qr else None
+    total = factor.lead_rest_trace(hr, scale[:qr], lower) if qr else 0.0
+    if total is None:
+        return _gram_trace(factor, weight, scale, lower)
+    if size > qr:
+        hx = cp.ax1 * weight[None, :]
+        if qr:
+            kxr = np.asarray((hr @ hx.T).T) if sp.issparse(hr) else hx @ hr.T
+            total += 2.0 * float(np.vdot(lower[qr:size, :qr], kxr * scale[None, :qr]))
+        block = lower[qr:size, qr:size]
+        full = np.tril(block) + np.tril(block, -1).T
+        total += float(np.vdot(full, hx @ hx.T))
+    return total
+
+
+def _gram_trace(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray,
+                lower: np.ndarray) -> float:
+    """:func:`_lead_trace` through K's lower triangle, formed by scipy's sparse product
+    (without the compiled kernels)."""
+    cp = factor.cp
+    qr = cp.q_rest
+    size = len(scale)
+    gram = np.zeros((size, size))
     hx = cp.ax1 * weight[None, :]
     if qr:
         hr = factor.weighted_lead_rest(weight)
-        if factor.lead_rest_gram(hr, scale[:qr], out=gram) is None:
-            krr = hr @ hr.T
-            krr = krr.toarray() if sp.issparse(krr) else krr
-            gram[:qr, :qr] = np.tril(krr * np.outer(scale[:qr], scale[:qr]))
+        krr = hr @ hr.T
+        krr = krr.toarray() if sp.issparse(krr) else krr
+        gram[:qr, :qr] = np.tril(krr * np.outer(scale[:qr], scale[:qr]))
         if size > qr:
             kxr = np.asarray((hr @ hx.T).T) if sp.issparse(hr) else hx @ hr.T
             gram[qr:, :qr] = kxr * scale[None, :qr]
     if size > qr:
         gram[qr:, qr:] = np.tril(hx @ hx.T)
-    return gram
+    # over K's lower triangle (its strict upper one is zero): off-diagonal entries count
+    # twice
+    return 2.0 * float(np.vdot(lower[:size, :size], gram)) \
+        - float(np.dot(np.diagonal(lower)[:size], np.diagonal(gram)))
 
 
 def _u_squares(factor: BlockedCholesky, theta: np.ndarray, r2: float) -> np.ndarray:

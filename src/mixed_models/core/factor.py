@@ -252,28 +252,20 @@ class BlockedCholesky:
                                   ar1.indptr), shape=ar1.shape)
         return ar1 * weight[None, :]
 
-    def lead_rest_gram(self, h: sp.csr_matrix | np.ndarray, scale: np.ndarray,
-                       out: np.ndarray | None = None) -> np.ndarray | None:
-        """s_i s_k (H H')[i, k] over the rest random effects, in the lower triangle (the
-        strict upper one is zero), written by the compiled rank update; None when this
-        factor does not use it (then scipy's product serves). ``h``: H of
-        :meth:`weighted_lead_rest`; ``scale``: s, one per rest random effect. ``out``: a
-        C-ordered array of zeros of at least that many rows and columns, to write into
-        (its leading block; on the ratings set a fresh one costs as much as the update's
-        arithmetic), else a new one."""
+    def lead_rest_trace(self, h: sp.csr_matrix | np.ndarray, scale: np.ndarray,
+                        inverse: np.ndarray) -> float | None:
+        """sum over i, k of s_i s_k (H H')[i, k] inverse[i, k] over the rest random
+        effects, by the compiled kernel that reads only the lower triangle of the
+        C-ordered, symmetric ``inverse``; None when this factor does not use the compiled
+        rank update (then the caller forms H H'). ``h``: H of :meth:`weighted_lead_rest`;
+        ``scale``: s, one per rest random effect."""
         plan = self._kernel
         if plan is None:
             return None
         pattern = plan["csc"]
         h_csc = sp.csc_matrix((h.data[plan["to_csc"]], pattern.indices, pattern.indptr),
                               shape=pattern.shape)
-        qr = self.q_rest
-        out = np.zeros((qr, qr)) if out is None else out
-        kernels.downdate_lower(out, out, scale, h, h_csc)  # -s s H H' + I, lower
-        block = out[:qr, :qr]
-        block[np.arange(qr), np.arange(qr)] -= 1.0
-        np.negative(block, out=block)
-        return out
+        return kernels.trace_lower(inverse, scale, h, h_csc)
 
     def _scale_rest(self, schur: np.ndarray, lams: list[np.ndarray]) -> None:
         """schur <- Lambda_v' schur Lambda_v, term by term (X and y rows are unscaled)."""

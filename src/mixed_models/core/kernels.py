@@ -45,6 +45,7 @@ def available() -> bool:
         one, idx = np.ones(1), np.array([0, 1], dtype=np.int32)
         _compiled()(np.zeros((1, 1)), np.ones((1, 1)), one, idx, idx[:1], one, idx,
                     idx[:1], one)
+        _trace_kernel()(np.ones((1, 1)), one, idx, idx[:1], one, idx, idx[:1], one)
     except Exception as error:  # a numba that cannot build here: fall back, and say so
         warnings.warn(f"the compiled rank update is unavailable ({error}); using scipy's "
                       "sparse product, which is slower on large crossed designs",
@@ -127,6 +128,7 @@ def compile_small_kernels() -> bool:
     False when numba is not installed."""
     if not _numba_installed():
         return False
+    available()  # the large models' kernels too: a first large fit then compiles nothing
     try:
         _run_small_kernels()
     except Exception as error:  # a numba that cannot build here: the fits use numpy
@@ -213,6 +215,12 @@ def _compiled():
 
 
 @cache
+def _trace_kernel():
+    from mixed_models.core import numba_kernels
+    return numba_kernels.trace_lower
+
+
+@cache
 def _block_kernel():
     from mixed_models.core import numba_kernels
     return numba_kernels.block_objective
@@ -281,6 +289,14 @@ def downdate_lower(out: np.ndarray, base: np.ndarray, scale: np.ndarray, g_csr, 
     """
     _compiled()(out, base, scale, g_csr.indptr, g_csr.indices, g_csr.data,
                 g_csc.indptr, g_csc.indices, g_csc.data)
+
+
+def trace_lower(inverse: np.ndarray, scale: np.ndarray, g_csr, g_csc) -> float:
+    """sum over i, k of s_i s_k (G G')[i, k] inverse[i, k], reading only the lower
+    triangle of the symmetric, C-ordered ``inverse`` (its first ``len(scale)`` rows);
+    G as for :func:`downdate_lower`."""
+    return float(_trace_kernel()(inverse, scale, g_csr.indptr, g_csr.indices, g_csr.data,
+                                 g_csc.indptr, g_csc.indices, g_csc.data))
 
 
 def block_objective(theta: np.ndarray, arrays: tuple, q_rest: int, reml: bool, weight: float,

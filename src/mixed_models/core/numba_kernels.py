@@ -79,6 +79,37 @@ def downdate_lower(out, base, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)
+def _trace_row(i, inv, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
+    acc = 0.0
+    for a in range(rp[i], rp[i + 1]):
+        j = rj[a]
+        part = 0.0
+        for b in range(cp[j], cp[j + 1]):
+            k = ci[b]
+            if k >= i:
+                if k == i:  # the diagonal counts once, the entries left of it twice
+                    part += 0.5 * cv[b] * scale[k] * inv[i, k]
+                break
+            part += cv[b] * scale[k] * inv[i, k]
+        acc += rv[a] * part
+    return 2.0 * scale[i] * acc
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def trace_lower(inv, scale, rp, rj, rv, cp, ci, cv):  # pragma: no cover
+    """sum over i, k of s_i s_k (G G')[i, k] inv[i, k] for a symmetric ``inv`` of which
+    only the lower triangle is read; G as for :func:`downdate_lower`. Row i reads only
+    row i of ``inv``, so the sum never forms G G'."""
+    m = scale.shape[0]
+    total = 0.0
+    for t in numba.prange((m + 1) // 2):
+        total += _trace_row(t, inv, scale, rp, rj, rv, cp, ci, cv)
+        if m - 1 - t != t:
+            total += _trace_row(m - 1 - t, inv, scale, rp, rj, rv, cp, ci, cv)
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
 def _factor_levels(lam1, lamt, a1, at1, chol, h, b1, bt, schur, m, p):  # pragma: no cover
     """Per level: chol_l of M_l, H_l = M_l^-1 C_l', B1_l = lam' A_l, Bt_l = lam_t' A_tl;
     subtracts sum_l C_l H_l from ``schur``; returns sum_l log |M_l| (NaN when an M_l is

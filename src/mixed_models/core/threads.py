@@ -4,33 +4,61 @@ OpenBLAS splits even a 100 x 100 Cholesky over every core. On a quiet machine th
 gains nothing below about two thousand columns; on a busy one its spinning threads make
 each call ten to a hundred times slower (docs/performance.md has the measurements). The
 factorization therefore runs single-threaded when its dense block is small. A larger
-block gets as many threads as there are cores idle when the fit starts (read from the
-kernel's CPU counters while this process sleeps a few milliseconds), never more than
+block gets as many threads as there are cores idle when the fit starts, never more than
 BLAS's own setting: a thread put on a core another program keeps busy waits for it at
 every synchronization, so one program's CPU-bound loop would otherwise slow every
 multi-threaded factorization several times.
 
-Stable: the context manager's contract. Unstable: the thresholds and how free cores are
+A fit whose heavy work is LAPACK on one dense block between compiled kernels (the
+blocked factor of a large model) is threaded from a thousand columns
+(:func:`lapack_threads_for`): its inverse halves with two threads there. After each
+call OpenBLAS's workers spin for about a tenth of a second, through all of a short
+evaluation, so that only the library scipy's LAPACK calls gets the threads, and the
+compiled kernels run on one while the evaluations are short: two spinning pools or a
+parallel kernel beside the spinning workers would share the same cores.
+
+Free cores are the idle ones plus the ones this process itself keeps busy (its own
+BLAS workers spin after every call), read from the kernel's CPU counters over the time
+since the previous reading, or over a short sleep when there is none recent.
+
+Stable: the context managers' contracts. Unstable: the thresholds and how free cores are
 measured (Linux's /proc/stat; elsewhere every allowed core counts as free).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
+from typing import NamedTuple
 
 # Dense blocks with fewer columns than this are factored with one BLAS thread.
 MULTITHREAD_COLUMNS = 2000
+# ... and LAPACK on the blocked factor's rest block from this many columns.
+LAPACK_COLUMNS = 1000
 # ... and blocks this small never reach OpenBLAS's threading, so nothing is switched.
 TINY_COLUMNS = 16
 _depth = [0]  # nesting: an evaluation inside an optimization sets nothing again
-# How long the idle counters are read for, and how long a reading is reused.
+# The shortest span the counters are read over (sleeping if need be), the longest
+# span since the previous reading that still tells the present load, and how long a
+# result is reused.
 SAMPLE_SECONDS = 0.1
+WINDOW_SECONDS = 10.0
 READING_SECONDS = 2.0
-_reading: list[tuple[float, int]] = []  # (when, free cores) of the last reading
+_reading: list[tuple[float, int]] = []  # (when, free cores) of the last result
+
+
+class Counters(NamedTuple):
+    """One reading: when, this process's CPU seconds, and (idle, total) jiffies of all
+    cores."""
+
+    when: float
+    own: float
+    jiffies: tuple[int, int]
 
 
 @cache
@@ -38,6 +66,15 @@ def _blas_libraries() -> list:
     import scipy.linalg  # noqa: F401  (load scipy's BLAS too, so it is controlled)
     from threadpoolctl import ThreadpoolController
     return [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+
+
+@cache
+def _numpy_only_libraries() -> list:
+    """The BLAS libraries vendored in numpy's wheel (scipy's LAPACK never calls them)."""
+    import numpy
+    vendored = Path(numpy.__file__).resolve().parent.parent / "numpy.libs"
+    return [lib for lib in _blas_libraries()
+            if Path(lib.filepath).resolve().parent == vendored]
 
 
 @contextmanager
@@ -52,11 +89,43 @@ def blas_threads_for(columns: int, tiny: int = TINY_COLUMNS) -> Iterator[None]:
     if columns <= tiny or _depth[0]:
         yield
         return
+    wanted = 1 if columns < MULTITHREAD_COLUMNS else free_cores()
+    with _threads({id(lib): wanted for lib in _blas_libraries()}, None):
+        yield
+
+
+@contextmanager
+def lapack_threads_for(columns: int) -> Iterator[None]:
+    """Threads for a fit whose heavy work is LAPACK on a dense block of ``columns``
+    columns between compiled kernels: from :data:`LAPACK_COLUMNS` columns scipy's LAPACK
+    gets one thread per free core and a BLAS only numpy calls one; below
+    :data:`MULTITHREAD_COLUMNS` the compiled kernels then run on one (see the module's
+    docstring). Smaller blocks run as :func:`blas_threads_for`'s."""
+    if _depth[0] or columns < LAPACK_COLUMNS:
+        with blas_threads_for(columns, tiny=0):
+            yield
+        return
+    wanted = free_cores()
+    numpy_only = {id(lib) for lib in _numpy_only_libraries()}
+    counts = {id(lib): 1 if id(lib) in numpy_only else wanted for lib in _blas_libraries()}
+    kernels = 1 if wanted > 1 and columns < MULTITHREAD_COLUMNS else None
+    with _threads(counts, kernels):
+        yield
+
+
+@contextmanager
+def _threads(counts: dict[int, int], kernels: int | None) -> Iterator[None]:
+    """BLAS library ``lib`` on at most ``counts[id(lib)]`` threads (never more than its
+    setting) and, unless None, numba's parallel kernels on ``kernels`` threads (when
+    numba is loaded), restored on exit."""
     libraries = _blas_libraries()
     before = [lib.get_num_threads() for lib in libraries]
-    wanted = 1 if columns < MULTITHREAD_COLUMNS else free_cores()
+    numba = sys.modules.get("numba") if kernels is not None else None
+    numba_before = numba.get_num_threads() if numba is not None else None
     for lib, n in zip(libraries, before):
-        lib.set_num_threads(min(n, wanted))
+        lib.set_num_threads(min(n, counts[id(lib)]))
+    if numba is not None:
+        numba.set_num_threads(min(kernels, numba_before))
     _depth[0] += 1
     try:
         yield
@@ -64,38 +133,47 @@ def blas_threads_for(columns: int, tiny: int = TINY_COLUMNS) -> Iterator[None]:
         _depth[0] -= 1
         for lib, n in zip(libraries, before):
             lib.set_num_threads(n)
+        if numba is not None:
+            numba.set_num_threads(numba_before)
 
 
 def free_cores() -> int:
     """Cores this process may use that other programs leave idle (at least 1).
 
-    Read from the kernel's idle counters over :data:`SAMPLE_SECONDS` while this thread
-    sleeps, and reused for :data:`READING_SECONDS`; where the counters cannot be read,
-    every core the process may run on counts as free.
+    Read from the kernel's CPU counters since the previous reading when that lies
+    between :data:`SAMPLE_SECONDS` and :data:`WINDOW_SECONDS` ago, else over
+    :data:`SAMPLE_SECONDS` of sleep; the result is reused for :data:`READING_SECONDS`.
+    Where the counters cannot be read, every core the process may run on counts as free.
     """
     now = time.monotonic()
     if _reading and now - _reading[0][0] < READING_SECONDS:
         return _reading[0][1]
     allowed = _allowed_cores()
-    first = _cpu_counters()
-    if first is None:
+    second = _counters()
+    if second is None:
         free = allowed
     else:
-        time.sleep(SAMPLE_SECONDS)
-        second = _cpu_counters()
-        free = allowed if second is None else cores_idle(first, second, allowed)
+        first = _last_counters[0] if _last_counters else None
+        if first is None or not SAMPLE_SECONDS <= second.when - first.when <= WINDOW_SECONDS:
+            first = second
+            time.sleep(SAMPLE_SECONDS)
+            second = _counters() or first
+        free = cores_free(first, second, allowed)
+        _last_counters[:] = [second]
     _reading[:] = [(time.monotonic(), free)]
     return free
 
 
-def cores_idle(first: tuple[int, int], second: tuple[int, int], allowed: int) -> int:
-    """Whole cores idle between two readings ``(idle, total)`` of the counters summed
-    over every core, rounded to the nearest, between 1 and ``allowed``."""
-    idle, total = second[0] - first[0], second[1] - first[1]
-    if total <= 0:
+def cores_free(first: Counters, second: Counters, allowed: int) -> int:
+    """Whole cores idle or kept busy by this process between two readings, rounded to
+    the nearest, between 1 and ``allowed``."""
+    idle, total = (b - a for a, b in zip(first.jiffies, second.jiffies))
+    elapsed = second.when - first.when
+    if total <= 0 or elapsed <= 0.0:
         return allowed
     idle_cores = (os.cpu_count() or 1) * idle / total
-    return max(1, min(allowed, int(idle_cores + 0.5)))
+    own_cores = (second.own - first.own) / elapsed
+    return max(1, min(allowed, int(idle_cores + own_cores + 0.5)))
 
 
 def _allowed_cores() -> int:
@@ -103,6 +181,14 @@ def _allowed_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def _counters() -> Counters | None:
+    """Now's reading, or None where /proc/stat cannot be read."""
+    jiffies = _cpu_counters()
+    if jiffies is None:
+        return None
+    return Counters(time.monotonic(), time.process_time(), jiffies)
 
 
 def _cpu_counters() -> tuple[int, int] | None:
@@ -116,3 +202,8 @@ def _cpu_counters() -> tuple[int, int] | None:
         return None
     counts = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
     return counts[3] + counts[4], sum(counts)
+
+
+# The first reading, when the package's core is loaded: a fit's first threaded block
+# then reads the load over the time since, without sleeping.
+_last_counters: list[Counters] = [c for c in (_counters(),) if c is not None]

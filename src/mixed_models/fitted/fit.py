@@ -22,7 +22,7 @@ from mixed_models.core.fit import FitSettings, fit_theta
 from mixed_models.core.gradient import MAX_POLISHED
 from mixed_models.core.interface import MixedProblem
 from mixed_models.core.problem import LmmProblem
-from mixed_models.core.threads import blas_threads_for
+from mixed_models.core.threads import blas_threads_for, lapack_threads_for
 from mixed_models.design import build_design
 from mixed_models.errors import InvalidArgumentError
 from mixed_models.fitted.checks import check_finite_optimum, check_fit
@@ -32,6 +32,9 @@ from mixed_models.fitted.structure import FormulaStructure, Structure
 from mixed_models.formula import parse_formula
 from mixed_models.formula.terms import ParsedFormula
 from mixed_models.progress import ProgressChoice
+
+# Problems of more rows than this are built on one BLAS thread (see _rows_threads).
+THREADED_ROWS = 10_000
 
 
 @contextmanager
@@ -79,7 +82,17 @@ def _blas_threads(problem: MixedProblem) -> AbstractContextManager[None]:
         return nullcontext()
     cp = problem.internal.cp
     dense = cp.lead.q + cp.avv.shape[0]
-    return blas_threads_for(dense if dense <= MAX_POLISHED else cp.avv.shape[0], tiny=0)
+    if dense <= MAX_POLISHED:
+        return blas_threads_for(dense, tiny=0)
+    return lapack_threads_for(cp.avv.shape[0])
+
+
+def _rows_threads(rows: int) -> AbstractContextManager[None]:
+    """One BLAS thread for building a problem of many rows: its passes over the rows
+    (cross-products, the least-squares shift) read a few columns, where threads gain
+    little, and their workers would still be spinning when the fit's threads start.
+    Small problems switch nothing (OpenBLAS does not thread them)."""
+    return blas_threads_for(1, tiny=0) if rows > THREADED_ROWS else nullcontext()
 
 
 def fit_recorded(problem: MixedProblem, structure: Structure, control: Control,
@@ -112,8 +125,10 @@ def fit_formula(formula: str, data: object, *, reml: object = True, weights: obj
             return _fit_streamed(parsed, data, reml_, weights, offset, na_action, start_point,
                                  control_, sigma, progress)
         design = build_design(parsed, data, weights, offset, na_action, control_)
-        problem = LmmProblem([r.term_data() for r in design.random], design.fixed.matrix,
-                             design.y, design.weights, design.offset, reml=reml_, sigma=sigma)
+        with _rows_threads(len(design.y)):
+            problem = LmmProblem([r.term_data() for r in design.random],
+                                 design.fixed.matrix, design.y, design.weights,
+                                 design.offset, reml=reml_, sigma=sigma)
         return fit_problem(problem, FormulaStructure(design), control_, start_point)
 
     return with_recorded_warnings(build)
