@@ -113,7 +113,10 @@ def test_a_blocked_fit_threads_scipys_lapack_only(monkeypatch, fresh_reading):
             assert numba.get_num_threads() == 1  # nested blocks switch nothing
     assert _blas_threads() == before and numba.get_num_threads() == kernels_before
     with threads.lapack_threads_for(threads.MULTITHREAD_COLUMNS):
-        assert numba.get_num_threads() == kernels_before  # long ones keep the kernels'
+        assert numba.get_num_threads() == min(2, kernels_before)  # long ones: free cores
+    monkeypatch.setattr(threads, "free_cores", lambda: 1)
+    with threads.lapack_threads_for(threads.MULTITHREAD_COLUMNS):
+        assert numba.get_num_threads() == 1  # a busy machine: one everywhere
 
 
 def test_a_small_blocked_fit_runs_on_one_thread(fresh_reading):

@@ -98,9 +98,9 @@ def blas_threads_for(columns: int, tiny: int = TINY_COLUMNS) -> Iterator[None]:
 def lapack_threads_for(columns: int) -> Iterator[None]:
     """Threads for a fit whose heavy work is LAPACK on a dense block of ``columns``
     columns between compiled kernels: from :data:`LAPACK_COLUMNS` columns scipy's LAPACK
-    gets one thread per free core and a BLAS only numpy calls one; below
-    :data:`MULTITHREAD_COLUMNS` the compiled kernels then run on one (see the module's
-    docstring). Smaller blocks run as :func:`blas_threads_for`'s."""
+    gets one thread per free core and a BLAS only numpy calls one; the compiled kernels
+    get the free cores too from :data:`MULTITHREAD_COLUMNS` columns, below it one (see
+    the module's docstring). Smaller blocks run as :func:`blas_threads_for`'s."""
     if _depth[0] or columns < LAPACK_COLUMNS:
         with blas_threads_for(columns, tiny=0):
             yield
@@ -108,16 +108,16 @@ def lapack_threads_for(columns: int) -> Iterator[None]:
     wanted = free_cores()
     numpy_only = {id(lib) for lib in _numpy_only_libraries()}
     counts = {id(lib): 1 if id(lib) in numpy_only else wanted for lib in _blas_libraries()}
-    kernels = 1 if wanted > 1 and columns < MULTITHREAD_COLUMNS else None
+    kernels = 1 if columns < MULTITHREAD_COLUMNS else wanted
     with _threads(counts, kernels):
         yield
 
 
 @contextmanager
 def _threads(counts: dict[int, int], kernels: int | None) -> Iterator[None]:
-    """BLAS library ``lib`` on at most ``counts[id(lib)]`` threads (never more than its
-    setting) and, unless None, numba's parallel kernels on ``kernels`` threads (when
-    numba is loaded), restored on exit."""
+    """BLAS library ``lib`` on at most ``counts[id(lib)]`` threads and, unless None,
+    numba's parallel kernels on at most ``kernels`` (when numba is loaded), never more
+    than their own settings; restored on exit."""
     libraries = _blas_libraries()
     before = [lib.get_num_threads() for lib in libraries]
     numba = sys.modules.get("numba") if kernels is not None else None
