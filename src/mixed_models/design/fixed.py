@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mixed_models.core.shift import GRAM_CLEAR, GRAM_ROWS, clear_gram
 from mixed_models.design.evaluation import Evaluated, SafeSpec, evaluate_piece, formulaic_errors
 from mixed_models.design.names import gem_names
 from mixed_models.control import Action, enforce
@@ -194,6 +195,11 @@ def _clearly_independent(x: np.ndarray, tol: float) -> bool:
     n, p = x.shape
     if p == 0 or n < p:
         return p == 0
+    # columns each far from the span of those before (GRAM_CLEAR's root, 1e-2, is far
+    # above _MARGIN * tol) pass on their Gram matrix's Cholesky pivots: half a QR's work
+    if _MARGIN * tol < np.sqrt(GRAM_CLEAR) and (p <= 2 or n >= GRAM_ROWS) \
+            and clear_gram(x.T @ x):
+        return True
     from scipy.linalg import lapack  # scipy is imported when a fit needs it, not before
 
     factored, _, _, info = lapack.dgeqrf(x)

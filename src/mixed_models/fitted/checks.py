@@ -48,6 +48,19 @@ def check_finite_optimum(result: OptimizationResult) -> None:
             "variance can be estimated")
 
 
+def solvable_estimates(problem: MixedProblem, result: OptimizationResult):
+    """The problem's estimates at the optimum; DataError where their system is singular
+    there (the random effects reproduce the response up to rounding, theta running off
+    to huge values)."""
+    try:
+        return problem.estimates(result.final)
+    except np.linalg.LinAlgError:
+        raise DataError(
+            f"the estimates cannot be solved at the optimum (theta {result.final}): the "
+            "random effects reproduce the response almost exactly (e.g. a term of the "
+            "response itself), so no residual variance can be estimated") from None
+
+
 def check_fit(problem: MixedProblem, result: OptimizationResult, sigma: float,
               control: Control) -> None:
     """Warn or raise (per ``control``) on an unconfirmed optimum, a residual SD near

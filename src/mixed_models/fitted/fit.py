@@ -25,7 +25,7 @@ from mixed_models.core.problem import LmmProblem
 from mixed_models.core.threads import blas_threads_for, lapack_threads_for
 from mixed_models.design import build_design
 from mixed_models.errors import InvalidArgumentError
-from mixed_models.fitted.checks import check_finite_optimum, check_fit
+from mixed_models.fitted.checks import check_finite_optimum, check_fit, solvable_estimates
 from mixed_models.fitted.raw import check_sigma, raw_problem
 from mixed_models.fitted.record import FittedModel
 from mixed_models.fitted.structure import FormulaStructure, Structure
@@ -66,7 +66,7 @@ def fit_problem(problem: MixedProblem, structure: Structure, control: Control,
     with _blas_threads(problem):
         result = fit_theta(problem, settings, start)
         check_finite_optimum(result)
-        estimates = problem.estimates(result.final)
+        estimates = solvable_estimates(problem, result)
         check_fit(problem, result, float(np.sqrt(problem.sigma2(estimates))), control)
     return FittedModel(problem, structure, estimates, result, control, settings, start)
 
