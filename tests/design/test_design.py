@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mixed_models.core.shift import GRAM_ROWS
 from mixed_models.design import build_design
 from mixed_models.design.fixed import independent_columns, sequential_columns
 from mixed_models.design.random import grouping_codes
@@ -144,7 +145,21 @@ def test_independent_columns_agree_with_the_sequential_test(seed, n, free, noise
     assert independent_columns(x) == sequential_columns(x)
 
 
-@pytest.mark.parametrize("n", [12, 2000])
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), free=st.integers(1, 4),
+       noise=st.lists(st.sampled_from([0.0, 1e-9, 1e-7, 1e-5, 1e-3, 1e-2, 3e-2, 1.0]),
+                      min_size=0, max_size=4))
+def test_many_rows_agree_with_the_sequential_test_through_the_gram_matrix(seed, free, noise):
+    # from GRAM_ROWS rows a clearly conditioned X passes on its Gram matrix's pivots
+    rng = np.random.default_rng(seed)
+    n = GRAM_ROWS
+    base = rng.normal(size=(n, free)) * 10.0 ** rng.integers(-3, 4, size=free)
+    mixed = [base @ rng.normal(size=free) + level * rng.normal(size=n) for level in noise]
+    x = np.column_stack([np.ones(n), base, *mixed])
+    assert independent_columns(x) == sequential_columns(x)
+
+
+@pytest.mark.parametrize("n", [12, 2000, GRAM_ROWS])
 def test_independent_columns_on_square_and_tall_matrices(n):
     rng = np.random.default_rng(n)
     a, b = rng.normal(size=(2, n))

@@ -48,7 +48,7 @@ def clear_gram(gram: np.ndarray) -> bool:
         return False
     if len(gram) <= 2:  # in closed form: numpy's Cholesky costs microseconds per call
         return len(gram) == 1 or \
-            gram[1, 1] - gram[0, 1] ** 2 / gram[0, 0] > GRAM_CLEAR * gram[1, 1]
+            bool(gram[1, 1] - gram[0, 1] ** 2 / gram[0, 0] > GRAM_CLEAR * gram[1, 1])
     try:
         lower = np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
