@@ -31,7 +31,8 @@ def compare(*models: object, names: list[str] | None = None) -> object:
 
 
 def compile_kernels() -> bool:
-    """Compile the optional numba kernels for small models into numba's disk cache.
+    """Compile the optional numba kernels into numba's disk cache: those of small models,
+    and the rank update and trace of large ones.
 
     With numba installed (the ``fast`` extra), small models (sleepstudy and the like)
     are fitted with compiled code once this has run for the installation: compiling

@@ -12,8 +12,9 @@ r^2 = pwrss and u the spherical random effects at the conditional optimum,
 Omega^-1 comes from the blocked factor: the rest block's entries from the inverse of the
 Schur complement S (LAPACK ``dpotri`` on the rest factor), the lead term's as
 sum(1 / omega) + tr(S^-1 K) with K = Lambda_v A_v1 diag(lambda_1^2 / omega^2) A_1v
-Lambda_v, summed over the pattern of the factor's sparse rank update without forming K. A gradient therefore costs
-about twice an objective evaluation and, like it, does not depend on the number of rows.
+Lambda_v, summed over the pattern of the factor's sparse rank update without forming K.
+A gradient therefore costs about twice an objective evaluation and, like it, does not
+depend on the number of rows.
 At theta_k = 0 both derivatives are 0 (the objective depends on theta_k^2 there).
 
 Unstable: used by the default fit of large all-scalar models (see :mod:`mixed_models.core.fit`).
@@ -168,44 +169,34 @@ def _lead_trace(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray,
     cp = factor.cp
     qr = cp.q_rest
     size = len(scale)
+    total = 0.0
     hr = factor.weighted_lead_rest(weight) if qr else None
-    total = factor.lead_rest_trace(hr, scale[:qr], lower) if qr else 0.0
-    if total is None:
-        return _gram_trace(factor, weight, scale, lower)
-    if size > qr:
+    if qr:
+        total = factor.lead_rest_trace(hr, scale[:qr], lower)
+        if total is None:
+            total = _rest_trace(hr, scale[:qr], lower)
+    if size > qr:  # the X and y rows (REML)
         hx = cp.ax1 * weight[None, :]
         if qr:
             kxr = np.asarray((hr @ hx.T).T) if sp.issparse(hr) else hx @ hr.T
             total += 2.0 * float(np.vdot(lower[qr:size, :qr], kxr * scale[None, :qr]))
         block = lower[qr:size, qr:size]
-        full = np.tril(block) + np.tril(block, -1).T
-        total += float(np.vdot(full, hx @ hx.T))
+        total += float(np.vdot(np.tril(block) + np.tril(block, -1).T, hx @ hx.T))
     return total
 
 
-def _gram_trace(factor: BlockedCholesky, weight: np.ndarray, scale: np.ndarray,
+def _rest_trace(h: sp.csr_matrix | np.ndarray, scale: np.ndarray,
                 lower: np.ndarray) -> float:
-    """:func:`_lead_trace` through K's lower triangle, formed by scipy's sparse product
-    (without the compiled kernels)."""
-    cp = factor.cp
-    qr = cp.q_rest
-    size = len(scale)
-    gram = np.zeros((size, size))
-    hx = cp.ax1 * weight[None, :]
-    if qr:
-        hr = factor.weighted_lead_rest(weight)
-        krr = hr @ hr.T
-        krr = krr.toarray() if sp.issparse(krr) else krr
-        gram[:qr, :qr] = np.tril(krr * np.outer(scale[:qr], scale[:qr]))
-        if size > qr:
-            kxr = np.asarray((hr @ hx.T).T) if sp.issparse(hr) else hx @ hr.T
-            gram[qr:, :qr] = kxr * scale[None, :qr]
-    if size > qr:
-        gram[qr:, qr:] = np.tril(hx @ hx.T)
+    """:meth:`BlockedCholesky.lead_rest_trace` through H H', formed by scipy's sparse
+    product (without the compiled kernels)."""
+    gram = h @ h.T
+    gram = gram.toarray() if sp.issparse(gram) else gram
+    gram = np.tril(gram * np.outer(scale, scale))
+    block = lower[:len(scale), :len(scale)]
     # over K's lower triangle (its strict upper one is zero): off-diagonal entries count
     # twice
-    return 2.0 * float(np.vdot(lower[:size, :size], gram)) \
-        - float(np.dot(np.diagonal(lower)[:size], np.diagonal(gram)))
+    return 2.0 * float(np.vdot(block, gram)) - float(np.dot(np.diagonal(block),
+                                                            np.diagonal(gram)))
 
 
 def _u_squares(factor: BlockedCholesky, theta: np.ndarray, r2: float) -> np.ndarray:
