@@ -132,3 +132,20 @@ def test_numpys_own_blas_is_found_in_its_wheel():
     vendored = Path(numpy.__file__).resolve().parent.parent / "numpy.libs"
     for lib in threads._numpy_only_libraries():
         assert Path(lib.filepath).resolve().parent == vendored
+
+
+def test_a_blocked_fit_sets_the_kernels_threads_in_a_process_without_numba_yet():
+    # the first large fit of a process imports numba inside it (its compiled rank
+    # update): the threads must be set before, or that fit's kernels run on every core
+    pytest.importorskip("numba")
+    import subprocess
+    import sys
+    code = ("import sys\n"
+            "from mixed_models.core import threads\n"
+            "threads.free_cores = lambda: 2\n"
+            "assert 'numba' not in sys.modules\n"
+            "with threads.lapack_threads_for(threads.LAPACK_COLUMNS):\n"
+            "    print(sys.modules['numba'].get_num_threads())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "1"

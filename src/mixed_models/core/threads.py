@@ -106,11 +106,21 @@ def lapack_threads_for(columns: int) -> Iterator[None]:
             yield
         return
     wanted = free_cores()
+    _load_numba()
     numpy_only = {id(lib) for lib in _numpy_only_libraries()}
     counts = {id(lib): 1 if id(lib) in numpy_only else wanted for lib in _blas_libraries()}
     kernels = 1 if columns < MULTITHREAD_COLUMNS else wanted
     with _threads(counts, kernels):
         yield
+
+
+def _load_numba() -> None:
+    """Import numba when it is installed: a fit of so large a block loads it for its
+    compiled rank update anyway, and the kernels' threads are set before they run."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        pass
 
 
 @contextmanager
