@@ -43,7 +43,8 @@ import numba
 import numpy as np
 
 from mixed_models.core.numba_linalg import (
-    _cholesky, _gemm, _gemv, _lead_lambda, _profiled_tail, _solve, _tail_system)
+    _cholesky, _gemm, _gemv, _lead_lambda, _profiled_tail, _solve, _tail_gradient,
+    _tail_system, _tail_weights)
 from mixed_models.core.numba_one import objective_one
 from mixed_models.core.numba_two import objective_two
 
@@ -172,12 +173,8 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
     k = t if reml else q_rest
     # Q = S_k^-1 (the leading k x k block's inverse), v = Omega^-1 e_y r^2
     value, r2, q, vt = _profiled_tail(s, r, logdet, k, weight, constant)
-    v_t = vt[:, 0].copy()
-    wt = np.empty(t)
-    _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
+    v_t, wt, vb_tail = _tail_weights(vt, lamt, att)
     coef = weight / r2
-    vb_tail = np.empty(t)
-    _gemv(att, False, wt, vb_tail, t, t, 1.0, 0.0)
     kmat = np.zeros((max(k, 1), t))  # sum_l H_l[:, :k]' lam' A_lt
     g_l = np.empty((size, max(k, 1)))
     v_l, w_l, vb_l = np.empty(size), np.empty(size), np.empty(size)
@@ -204,15 +201,7 @@ def block_objective(theta, a1, at1, att, lead_r, lead_c, lead_g, tail_r, tail_c,
         for e in range(lead_r.shape[0]):
             rr, cc = lead_r[e], lead_c[e]
             grad[lead_g[e]] += 2.0 * (trace[cc, rr] + coef * vb_l[rr] * v_l[cc])
-    if tail_r.shape[0] > 0:
-        for i in range(k):
-            for j in range(t):
-                kmat[i, j] = btt[i, j] - kmat[i, j]
-        tail_trace = np.empty((max(k, 1), t))
-        _gemm(q, False, kmat, False, tail_trace, k, k, t, 1.0, 0.0)
-        for e in range(tail_r.shape[0]):
-            rr, cc = tail_r[e], tail_c[e]
-            grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])
+    _tail_gradient(grad, kmat, btt, q, k, tail_r, tail_c, tail_g, coef, vb_tail, v_t)
     return value, grad
 
 

@@ -125,3 +125,34 @@ def _lead_lambda(theta, size, lead_r, lead_c, lead_g):  # pragma: no cover
     for e in range(lead_r.shape[0]):
         lam[lead_r[e], lead_c[e]] = theta[lead_g[e]]
     return lam
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tail_weights(vt, lamt, att):  # pragma: no cover
+    """From v = S^-1 e_y r^2 of :func:`_profiled_tail`: its tail v_t, lambda~ v_t and
+    A_tt lambda~ v_t, the vectors the compiled objectives' gradients weigh with."""
+    t = att.shape[0]
+    v_t = vt[:, 0].copy()
+    wt = np.empty(t)
+    _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
+    vb_tail = np.empty(t)
+    _gemv(att, False, wt, vb_tail, t, t, 1.0, 0.0)
+    return v_t, wt, vb_tail
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tail_gradient(grad, kmat, btt, q, k, tail_r, tail_c, tail_g, coef, vb_tail,
+                   v_t):  # pragma: no cover
+    """Add the rest terms' entries of the gradient to ``grad``: ``kmat`` (overwritten)
+    holds sum_l H_l' lam' A_lt over the levels, Q = S_k^-1."""
+    if tail_r.shape[0] == 0:
+        return
+    t = btt.shape[1]
+    for i in range(k):
+        for j in range(t):
+            kmat[i, j] = btt[i, j] - kmat[i, j]
+    tail_trace = np.empty((max(k, 1), t))
+    _gemm(q, False, kmat, False, tail_trace, k, k, t, 1.0, 0.0)
+    for e in range(tail_r.shape[0]):
+        rr, cc = tail_r[e], tail_c[e]
+        grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])

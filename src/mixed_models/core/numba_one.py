@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from mixed_models.core.numba_linalg import (
-    _cholesky, _gemm, _gemv, _profiled_tail, _tail_system)
+    _cholesky, _profiled_tail, _tail_gradient, _tail_system, _tail_weights)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -58,12 +58,8 @@ def objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest, r
         return np.inf, grad
     k = t if reml else q_rest
     value, r2, q, vt = _profiled_tail(s, r, logdet, k, weight, constant)
-    v_t = vt[:, 0].copy()
-    wt = np.empty(t)
-    _gemv(lamt, False, v_t, wt, t, t, 1.0, 0.0)
+    v_t, wt, vb_tail = _tail_weights(vt, lamt, att)
     coef = weight / r2
-    vb_tail = np.empty(t)
-    _gemv(att, False, wt, vb_tail, t, t, 1.0, 0.0)
     kmat = np.zeros((max(k, 1), t))  # sum_l H_l[:k]' lam A_lt
     g_l = np.empty(max(k, 1))
     lead = lead_g[0]
@@ -91,13 +87,5 @@ def objective_one(theta, a1, at1, att, lead_g, tail_r, tail_c, tail_g, q_rest, r
                     for j in range(t):
                         kmat[i, j] += h[lv, i] * (lam * at1[lv, j, 0])
         grad[lead] += 2.0 * (trace + coef * vb_l * v_l)
-    if tail_r.shape[0] > 0:
-        for i in range(k):
-            for j in range(t):
-                kmat[i, j] = btt[i, j] - kmat[i, j]
-        tail_trace = np.empty((max(k, 1), t))
-        _gemm(q, False, kmat, False, tail_trace, k, k, t, 1.0, 0.0)
-        for e in range(tail_r.shape[0]):
-            rr, cc = tail_r[e], tail_c[e]
-            grad[tail_g[e]] += 2.0 * (tail_trace[cc, rr] + coef * vb_tail[rr] * v_t[cc])
+    _tail_gradient(grad, kmat, btt, q, k, tail_r, tail_c, tail_g, coef, vb_tail, v_t)
     return value, grad
